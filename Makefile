@@ -1,0 +1,78 @@
+# lakeglue — the two commands of the contract are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   := $(CURDIR)/.venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stamp-install
+
+# Embedded-profile environment shared by every target (Airflow home, DAGs, plugins, Spark).
+export PATH := $(BIN):$(PATH)
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export AIRFLOW_CONN_SPARK_DEFAULT ?= {"conn_type": "spark", "host": "local[2]"}
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYSPARK_PYTHON := $(BIN)/python
+export LAKEGLUE_PROFILE ?= embedded
+export LAKEGLUE_HOME ?= $(CURDIR)/lake
+export PYTHONWARNINGS ?= ignore::FutureWarning
+
+.PHONY: help setup java-check demo test test-fast airflow lint typecheck lock clean bench
+
+help:
+	@echo "make demo     set up everything and run the full pipeline on sample data"
+	@echo "make test     set up everything and run the whole test suite"
+	@echo "make airflow  airflow standalone on http://localhost:8080 with lakeglue's DAGs"
+	@echo "make lint     ruff + mypy"
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; lakeglue needs Python 3.11 (e.g. apt-get install python3.11 python3.11-venv)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/pip install -q -r requirements.txt
+	@# pyspark-client (from the Spark provider) overwrites pyspark's Python files; put pyspark back.
+	$(BIN)/pip install -q --force-reinstall --no-deps "$$(grep -E '^pyspark==' requirements.txt)"
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/python -c "import pyspark, sys; v = pyspark.__version__; sys.exit(0 if v == '$$(grep -E '^pyspark==' requirements.txt | cut -d= -f3)' else 'pyspark is ' + v)"
+	touch $(STAMP)
+
+setup: $(STAMP) java-check $(AIRFLOW_HOME)/airflow.db
+
+java-check:
+	@$(BIN)/python scripts/check_java.py
+
+$(AIRFLOW_HOME)/airflow.db: $(STAMP)
+	mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
+
+airflow: setup
+	@echo "Airflow UI: http://localhost:8080  (user admin; password printed below and kept in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy include/lakeglue plugins/lakeglue_airflow
+
+bench: setup
+	$(BIN)/python bench/pipeline.py
+
+lock:
+	rm -rf /tmp/lakeglue-lock && $(PYTHON) -m venv /tmp/lakeglue-lock
+	/tmp/lakeglue-lock/bin/pip install -q -r requirements.in
+	{ head -2 requirements.txt; /tmp/lakeglue-lock/bin/pip freeze | grep -v '^-e'; } > requirements.txt.new && mv requirements.txt.new requirements.txt
+
+clean:
+	rm -rf $(VENV) $(AIRFLOW_HOME) lake spark-warehouse metastore_db derby.log

@@ -1,0 +1,23 @@
+"""The data catalog: Glue-shaped model, backend protocol and the factory that picks a backend."""
+
+from __future__ import annotations
+
+from lakeglue.catalog.base import AlreadyExists, Catalog, CatalogError, ConcurrentModification, EntityNotFound
+from lakeglue.catalog.model import Column, Database, Partition, StorageDescriptor, Table, TableVersion
+from lakeglue.settings import Settings, get_settings
+
+
+def open_catalog(settings: Settings | None = None) -> Catalog:
+    """The catalog backend the active profile asks for."""
+    settings = settings or get_settings()
+    if settings.profile == "aws":
+        raise CatalogError("the Glue Data Catalog backend (aws profile) is not built yet; see issue 4")
+    from lakeglue.catalog.sql import SqlCatalog
+
+    return SqlCatalog(settings.catalog_url)
+
+
+__all__ = [
+    "AlreadyExists", "Catalog", "CatalogError", "Column", "ConcurrentModification", "Database",
+    "EntityNotFound", "Partition", "StorageDescriptor", "Table", "TableVersion", "open_catalog",
+]

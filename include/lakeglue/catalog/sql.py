@@ -1,0 +1,322 @@
+"""SQLAlchemy catalog backend: a SQLite file for the embedded profile, Postgres when a URL is set.
+
+Objects are stored as JSON bodies keyed by name: the model stays in one place
+(:mod:`lakeglue.catalog.model`) and the relational side only indexes what it must look
+up. Table updates are optimistic: ``UPDATE … WHERE version = :expected`` so two writers
+can never lose an update silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound
+from lakeglue.catalog.model import (
+    Database,
+    Partition,
+    Table,
+    TableVersion,
+    storage_from_dict,
+    table_from_dict,
+    to_dict,
+)
+
+metadata = sa.MetaData()
+
+databases_t = sa.Table(
+    "lg_databases", metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+)
+tables_t = sa.Table(
+    "lg_tables", metadata,
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+)
+table_versions_t = sa.Table(
+    "lg_table_versions", metadata,
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+)
+partitions_t = sa.Table(
+    "lg_partitions", metadata,
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("values_key", sa.String(1024), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process; SQLite gets WAL and a busy timeout for concurrent tasks."""
+    if url not in _ENGINES:
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        _ENGINES[url] = engine
+    return _ENGINES[url]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _values_key(values: Sequence[str]) -> str:
+    return json.dumps(list(values))
+
+
+class SqlCatalog:
+    """The :class:`~lakeglue.catalog.base.Catalog` protocol over SQLAlchemy Core."""
+
+    def __init__(self, url: str) -> None:
+        if not url:
+            raise ValueError("SqlCatalog needs a SQLAlchemy URL (LAKEGLUE_CATALOG_URL)")
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine = engine_for(url)
+        metadata.create_all(self.engine)
+
+    # -- databases -------------------------------------------------------------------------
+    def create_database(self, database: Database) -> Database:
+        stored = Database(database.name, database.description, database.location_uri,
+                          dict(database.parameters), database.create_time or _now())
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(databases_t.c.name).where(databases_t.c.name == database.name)).first():
+                raise AlreadyExists(f"database {database.name!r} already exists")
+            conn.execute(databases_t.insert().values(
+                name=stored.name, body=json.dumps(to_dict(stored)), create_time=stored.create_time))
+        return stored
+
+    def get_database(self, name: str) -> Database:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(databases_t.c.body).where(databases_t.c.name == name)).first()
+        if row is None:
+            raise EntityNotFound(f"database {name!r} not found")
+        return _database_from_body(row.body)
+
+    def list_databases(self) -> list[Database]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(databases_t.c.body).order_by(databases_t.c.name)).all()
+        return [_database_from_body(r.body) for r in rows]
+
+    def ensure_database(self, name: str, description: str = "") -> Database:
+        try:
+            return self.get_database(name)
+        except EntityNotFound:
+            try:
+                return self.create_database(Database(name=name, description=description))
+            except AlreadyExists:  # created by a concurrent task in between
+                return self.get_database(name)
+
+    def delete_database(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            for t, col in ((partitions_t, partitions_t.c.database), (table_versions_t, table_versions_t.c.database),
+                           (tables_t, tables_t.c.database)):
+                conn.execute(t.delete().where(col == name))
+            if conn.execute(databases_t.delete().where(databases_t.c.name == name)).rowcount == 0:
+                raise EntityNotFound(f"database {name!r} not found")
+
+    # -- tables ----------------------------------------------------------------------------
+    def create_table(self, table: Table) -> Table:
+        self.get_database(table.database)
+        now = _now()
+        stored = table.evolve(version=1, create_time=table.create_time or now, update_time=now)
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(tables_t.c.name).where(
+                tables_t.c.database == table.database, tables_t.c.name == table.name)).first()
+            if exists:
+                raise AlreadyExists(f"table {table.qualified_name} already exists")
+            conn.execute(tables_t.insert().values(database=table.database, name=table.name, version=1,
+                                                  body=json.dumps(to_dict(stored)), update_time=now))
+        return stored
+
+    def get_table(self, database: str, name: str) -> Table:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tables_t.c.body).where(
+                tables_t.c.database == database, tables_t.c.name == name)).first()
+        if row is None:
+            raise EntityNotFound(f"table {database}.{name} not found")
+        return table_from_dict(json.loads(row.body))
+
+    def table_exists(self, database: str, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(tables_t.c.name).where(
+                tables_t.c.database == database, tables_t.c.name == name)).first() is not None
+
+    def list_tables(self, database: str) -> list[Table]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tables_t.c.body).where(tables_t.c.database == database)
+                                .order_by(tables_t.c.name)).all()
+        return [table_from_dict(json.loads(r.body)) for r in rows]
+
+    def update_table(self, table: Table, expected_version: int | None = None) -> Table:
+        """Replace a table's definition, archiving the current one as a version.
+
+        ``expected_version`` defaults to ``table.version`` (the version the caller read);
+        if another writer committed in between, :class:`ConcurrentModification` is raised.
+        """
+        expected = table.version if expected_version is None else expected_version
+        now = _now()
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(tables_t.c.body, tables_t.c.version).where(
+                tables_t.c.database == table.database, tables_t.c.name == table.name)).first()
+            if row is None:
+                raise EntityNotFound(f"table {table.qualified_name} not found")
+            current = table_from_dict(json.loads(row.body))
+            stored = table.evolve(version=row.version + 1, create_time=current.create_time, update_time=now)
+            result = conn.execute(tables_t.update().where(
+                tables_t.c.database == table.database, tables_t.c.name == table.name,
+                tables_t.c.version == expected).values(
+                    version=stored.version, body=json.dumps(to_dict(stored)), update_time=now))
+            if result.rowcount != 1:
+                raise ConcurrentModification(
+                    f"table {table.qualified_name} is at version {row.version}, the update was based on "
+                    f"version {expected}; re-read the table and apply the change again")
+            conn.execute(table_versions_t.insert().values(
+                database=table.database, name=table.name, version=current.version,
+                body=row.body, archived_at=now))
+        return stored
+
+    def upsert_table(self, table: Table) -> Table:
+        """Create the table, or update it on top of whatever version is current."""
+        for _attempt in range(5):
+            if not self.table_exists(table.database, table.name):
+                try:
+                    return self.create_table(table)
+                except AlreadyExists:
+                    continue
+            current = self.get_table(table.database, table.name)
+            try:
+                return self.update_table(table.evolve(version=current.version))
+            except ConcurrentModification:
+                continue
+        raise ConcurrentModification(f"table {table.qualified_name}: gave up after 5 conflicting writers")
+
+    def delete_table(self, database: str, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(partitions_t.delete().where(partitions_t.c.database == database,
+                                                     partitions_t.c.table_name == name))
+            conn.execute(table_versions_t.delete().where(table_versions_t.c.database == database,
+                                                         table_versions_t.c.name == name))
+            if conn.execute(tables_t.delete().where(tables_t.c.database == database,
+                                                    tables_t.c.name == name)).rowcount == 0:
+                raise EntityNotFound(f"table {database}.{name} not found")
+
+    def get_table_versions(self, database: str, name: str) -> list[TableVersion]:
+        """All versions, oldest first, the current one last."""
+        current = self.get_table(database, name)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table_versions_t).where(
+                table_versions_t.c.database == database, table_versions_t.c.name == name)
+                .order_by(table_versions_t.c.version)).all()
+        versions = [TableVersion(r.version, table_from_dict(json.loads(r.body)), r.archived_at) for r in rows]
+        versions.append(TableVersion(current.version, current, None))
+        return versions
+
+    # -- partitions ------------------------------------------------------------------------
+    def _check_partitions(self, partitions: Sequence[Partition]) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for p in partitions:
+            key = (p.database, p.table)
+            if key not in seen:
+                seen[key] = len(self.get_table(p.database, p.table).partition_keys)
+            if len(p.values) != seen[key]:
+                raise ValueError(f"partition {p.values} of {p.database}.{p.table} has {len(p.values)} "
+                                 f"values; the table has {seen[key]} partition keys")
+
+    def _partition_row(self, p: Partition) -> dict[str, Any]:
+        stored = Partition(p.database, p.table, tuple(p.values), p.storage, dict(p.parameters),
+                           p.create_time or _now())
+        return {"database": p.database, "table_name": p.table, "values_key": _values_key(p.values),
+                "body": json.dumps(to_dict(stored))}
+
+    def batch_create_partitions(self, partitions: Sequence[Partition]) -> int:
+        if not partitions:
+            return 0
+        self._check_partitions(partitions)
+        with self.engine.begin() as conn:
+            for p in partitions:
+                exists = conn.execute(sa.select(partitions_t.c.values_key).where(
+                    partitions_t.c.database == p.database, partitions_t.c.table_name == p.table,
+                    partitions_t.c.values_key == _values_key(p.values))).first()
+                if exists:
+                    raise AlreadyExists(f"partition {list(p.values)} of {p.database}.{p.table} already exists")
+            conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
+        return len(partitions)
+
+    def batch_upsert_partitions(self, partitions: Sequence[Partition]) -> int:
+        if not partitions:
+            return 0
+        self._check_partitions(partitions)
+        with self.engine.begin() as conn:
+            for p in partitions:
+                conn.execute(partitions_t.delete().where(
+                    partitions_t.c.database == p.database, partitions_t.c.table_name == p.table,
+                    partitions_t.c.values_key == _values_key(p.values)))
+            conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
+        return len(partitions)
+
+    def replace_partitions(self, database: str, table: str, partitions: Sequence[Partition]) -> None:
+        """Swap the whole partition set in one transaction (used when a table is rewritten)."""
+        self._check_partitions(partitions)
+        with self.engine.begin() as conn:
+            conn.execute(partitions_t.delete().where(partitions_t.c.database == database,
+                                                     partitions_t.c.table_name == table))
+            if partitions:
+                conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
+
+    def get_partitions(self, database: str, table: str) -> list[Partition]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(partitions_t.c.body).where(
+                partitions_t.c.database == database, partitions_t.c.table_name == table)
+                .order_by(partitions_t.c.values_key)).all()
+        return [_partition_from_body(r.body) for r in rows]
+
+    def batch_delete_partitions(self, database: str, table: str, values: Sequence[tuple[str, ...]]) -> int:
+        deleted = 0
+        with self.engine.begin() as conn:
+            for v in values:
+                deleted += conn.execute(partitions_t.delete().where(
+                    partitions_t.c.database == database, partitions_t.c.table_name == table,
+                    partitions_t.c.values_key == _values_key(v))).rowcount
+        return deleted
+
+
+def _database_from_body(body: str) -> Database:
+    d = json.loads(body)
+    ct = d.get("create_time")
+    return Database(d["name"], d.get("description", ""), d.get("location_uri", ""), dict(d.get("parameters", {})),
+                    datetime.fromisoformat(ct) if ct else None)
+
+
+def _partition_from_body(body: str) -> Partition:
+    d = json.loads(body)
+    ct = d.get("create_time")
+    return Partition(d["database"], d["table"], tuple(d["values"]), storage_from_dict(d.get("storage", {})),
+                     dict(d.get("parameters", {})), datetime.fromisoformat(ct) if ct else None)

@@ -1,0 +1,172 @@
+"""The pipeline spec: one YAML file describes a pipeline from raw files to queries.
+
+The DAG factory, the CLI and the jobs all read the same validated object, so a typo in a
+spec fails loudly — naming the file and the field — before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lakeglue.settings import PIPELINES_DIR, QUALITY_DIR, SQL_DIR
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+LAYERS = ("raw", "bronze", "silver", "gold")
+
+
+class SpecError(ValueError):
+    """A pipeline spec is invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    zone: Literal["raw"] = "raw"
+    prefix: str
+    excludes: list[str] = Field(default_factory=lambda: ["**/_SUCCESS", "**/_temporary/**", "**/*.crc", "**/.*"])
+
+
+class EventSpec(_Strict):
+    enabled: bool = False
+    poll_seconds: float = 10.0
+
+
+class BronzeTableSpec(_Strict):
+    format: Literal["csv", "json", "parquet"]
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class ColumnSpec(_Strict):
+    type: str
+    #: Optional expression in Trino/Athena SQL over the bronze row (transpiled per engine).
+    expr: str | None = None
+
+
+class ExplodeSpec(_Strict):
+    column: str
+    #: Name of the 1-based position column of the exploded element.
+    position: str = "pos"
+    #: Alias that column expressions use for the exploded element.
+    alias: str = "item"
+
+
+class SilverTableSpec(_Strict):
+    from_: str = Field(alias="from")
+    key: list[str]
+    order_by: list[str] = Field(default_factory=lambda: ["_ingested_at"])
+    partition_by: list[str] = Field(default_factory=list)
+    keep_new_columns: bool = False
+    explode: ExplodeSpec | None = None
+    columns: dict[str, ColumnSpec]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> SilverTableSpec:
+        for field_name in ("key", "partition_by"):
+            missing = [c for c in getattr(self, field_name) if c not in self.columns]
+            if missing:
+                raise ValueError(f"{field_name} names {missing}, which are not in columns")
+        return self
+
+
+class QualitySpec(_Strict):
+    table: str
+    suite: str
+    layer: Literal["silver", "gold"] = "silver"
+
+
+class GoldTableSpec(_Strict):
+    sql: str
+    partition_by: list[str] = Field(default_factory=list)
+
+
+class QuerySpec(_Strict):
+    name: str
+    sql: str
+
+
+class PipelineSpec(_Strict):
+    name: str
+    description: str = ""
+    owner: str = "data-eng"
+    tags: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    retries: int = 1
+    database: str
+    source: SourceSpec
+    events: EventSpec = Field(default_factory=EventSpec)
+    bronze: dict[str, BronzeTableSpec]
+    silver: dict[str, SilverTableSpec] = Field(default_factory=dict)
+    quality: list[QualitySpec] = Field(default_factory=list)
+    gold: dict[str, GoldTableSpec] = Field(default_factory=dict)
+    queries: list[QuerySpec] = Field(default_factory=list)
+
+    @field_validator("name", "database")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} must be a lower-case identifier (letters, digits, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> PipelineSpec:
+        for name, silver in self.silver.items():
+            if silver.from_ not in self.bronze:
+                raise ValueError(f"silver.{name}.from is {silver.from_!r}, not a bronze table "
+                                 f"(bronze tables: {sorted(self.bronze)})")
+        for i, q in enumerate(self.quality):
+            tables = self.silver if q.layer == "silver" else self.gold
+            if q.table not in tables:
+                raise ValueError(f"quality[{i}].table {q.table!r} is not a {q.layer} table")
+            if not (QUALITY_DIR / q.suite).is_file():
+                raise ValueError(f"quality[{i}].suite: {QUALITY_DIR / q.suite} does not exist")
+        for name, gold in self.gold.items():
+            if not (SQL_DIR / gold.sql).is_file():
+                raise ValueError(f"gold.{name}.sql: {SQL_DIR / gold.sql} does not exist")
+        for i, query in enumerate(self.queries):
+            if not (SQL_DIR / query.sql).is_file():
+                raise ValueError(f"queries[{i}].sql: {SQL_DIR / query.sql} does not exist")
+        return self
+
+    def database_for(self, layer: str) -> str:
+        """Catalog database of a layer: ``<database>_<layer>`` (Glue users keep one per zone)."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}; layers are {LAYERS}")
+        return f"{self.database}_{layer}"
+
+    def source_key(self, table: str) -> str:
+        """Ledger source name of a raw table: ``<pipeline>/<table>``."""
+        return f"{self.name}/{table}"
+
+
+def load_pipeline(name_or_path: str | Path, pipelines_dir: Path = PIPELINES_DIR) -> PipelineSpec:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = pipelines_dir / f"{name_or_path}.yml"
+    if not path.is_file():
+        known = ", ".join(p.stem for p in sorted(pipelines_dir.glob("*.yml")))
+        raise SpecError(f"pipeline spec {path} not found (known pipelines: {known or 'none'})")
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level")
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
+        raise SpecError(f"{path}: {problems}") from None
+
+
+def list_pipelines(pipelines_dir: Path = PIPELINES_DIR) -> list[Path]:
+    return sorted(pipelines_dir.glob("*.yml"))

@@ -1,0 +1,137 @@
+"""One place that decides where the lake lives and which deployment profile is active.
+
+Every other module asks :func:`get_settings` instead of reading the environment, so a
+profile switch (embedded → compose → aws) is one setting, never a code edit.
+
+Resolution order, later wins: built-in defaults → ``lakeglue.yaml`` (path in
+``LAKEGLUE_CONFIG``, else ``<project>/lakeglue.yaml`` if present) → ``LAKEGLUE_*`` env vars.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROFILES = ("embedded", "compose", "aws")
+ZONES = ("raw", "staging", "curated", "results", "quarantine")
+
+#: The repository root (``include/lakeglue/settings.py`` → three levels up).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"
+PIPELINES_DIR = INCLUDE_DIR / "pipelines"
+QUALITY_DIR = INCLUDE_DIR / "quality"
+SQL_DIR = INCLUDE_DIR / "sql"
+
+#: Debian's ``libpostgresql-jdbc-java`` puts the driver here.
+POSTGRES_JDBC_JAR = "/usr/share/java/postgresql.jar"
+
+
+class SettingsError(ValueError):
+    """A setting has a value lakeglue cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; immutable so that it can be cached and shared."""
+
+    profile: str = "embedded"
+    #: Root of the lake for the embedded profile (a local directory), or an ``s3://bucket`` URL.
+    lake_root: str = str(PROJECT_ROOT / "lake")
+    #: SQLAlchemy URL of the catalog database; default is a SQLite file inside the lake.
+    catalog_url: str = ""
+    #: Catalog database name used by pipelines unless their spec says otherwise.
+    default_database: str = "lakeglue"
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 4
+    #: Postgres DSN of the optional "RDS" source used by the sample data.
+    source_postgres_dsn: str = ""
+    #: Days after which staging data (uncommitted writes, superseded table versions) expires.
+    staging_ttl_days: int = 7
+    aws_endpoint_url: str = ""
+    aws_region: str = "us-east-1"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise SettingsError(
+                f"LAKEGLUE_PROFILE={self.profile!r} is not a profile; choose one of {', '.join(PROFILES)}"
+            )
+        if not self.catalog_url:
+            object.__setattr__(self, "catalog_url", default_catalog_url(self.lake_root))
+
+    def zone_root(self, zone: str) -> str:
+        """Location of a storage zone: ``<lake_root>/<zone>``."""
+        if zone not in ZONES:
+            raise SettingsError(f"unknown zone {zone!r}; zones are {', '.join(ZONES)}")
+        return f"{self.lake_root.rstrip('/')}/{zone}"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def default_catalog_url(lake_root: str) -> str:
+    if "://" in lake_root and not lake_root.startswith("file://"):
+        return ""  # remote lakes need an explicit catalog
+    local = lake_root.removeprefix("file://")
+    return f"sqlite:///{Path(local).resolve() / 'catalog.db'}"
+
+
+_ENV_KEYS: dict[str, str] = {
+    "LAKEGLUE_PROFILE": "profile",
+    "LAKEGLUE_HOME": "lake_root",
+    "LAKEGLUE_CATALOG_URL": "catalog_url",
+    "LAKEGLUE_DATABASE": "default_database",
+    "LAKEGLUE_SPARK_MASTER": "spark_master",
+    "LAKEGLUE_SPARK_SHUFFLE_PARTITIONS": "spark_shuffle_partitions",
+    "LAKEGLUE_SOURCE_POSTGRES_DSN": "source_postgres_dsn",
+    "LAKEGLUE_STAGING_TTL_DAYS": "staging_ttl_days",
+    "LAKEGLUE_AWS_ENDPOINT_URL": "aws_endpoint_url",
+    "LAKEGLUE_AWS_REGION": "aws_region",
+}
+
+
+def _config_file_values(env: dict[str, str]) -> dict[str, Any]:
+    path = Path(env.get("LAKEGLUE_CONFIG") or PROJECT_ROOT / "lakeglue.yaml")
+    if not path.is_file():
+        if env.get("LAKEGLUE_CONFIG"):
+            raise SettingsError(f"LAKEGLUE_CONFIG points to {path}, which does not exist")
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
+    return data
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from defaults, the optional config file and the environment."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = _config_file_values(env)
+    types = {f.name: f.type for f in fields(Settings)}
+    for key, attr in _ENV_KEYS.items():
+        if env.get(key):
+            raw = env[key]
+            if types[attr] in ("int", int):
+                try:
+                    values[attr] = int(raw)
+                except ValueError as exc:
+                    raise SettingsError(f"{key}={raw!r} must be an integer") from exc
+            else:
+                values[attr] = raw
+    if "lake_root" in values and "://" not in str(values["lake_root"]):
+        values["lake_root"] = str(Path(values["lake_root"]).expanduser().resolve())
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return load_settings()

@@ -1,0 +1,139 @@
+"""Where bytes live: one :class:`Lake` object hides local disk vs. S3 behind fsspec.
+
+Paths handed out are *fsspec paths* (no protocol for local disk, ``bucket/key`` for S3);
+:meth:`Lake.uri` turns them into URLs for engines (Spark, DuckDB) that need a scheme.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import fsspec
+
+from lakeglue.settings import ZONES, Settings, get_settings
+
+#: Files no crawler or job should ever treat as data (Glue's defaults plus Spark/Hadoop litter).
+DEFAULT_EXCLUDES = ("**/_SUCCESS", "**/_temporary/**", "**/*.crc", "**/.*", "**/_*")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One object in a zone: enough to decide whether it is new or changed (the ledger key)."""
+
+    path: str
+    size: int
+    mtime: float
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+
+def is_excluded(relative_path: str, patterns: tuple[str, ...] | list[str]) -> bool:
+    """Glob match on a path relative to the listing root; ``**/x`` also matches ``x`` at top level."""
+    rel = relative_path.lstrip("/")
+    parts = rel.split("/")
+    for pattern in patterns:
+        if fnmatch.fnmatch(rel, pattern):
+            return True
+        if pattern.startswith("**/"):
+            tail = pattern[3:]
+            if fnmatch.fnmatch(rel, tail) or any(fnmatch.fnmatch(p, tail) for p in parts):
+                return True
+            if tail.endswith("/**") and any(fnmatch.fnmatch(p, tail[:-3]) for p in parts[:-1]):
+                return True
+    return False
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    value = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+class Lake:
+    """The zones of one lake and the file operations stages need."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        fs, root = fsspec.core.url_to_fs(self.settings.lake_root)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        self.protocol = "file" if protocol in ("file", "local") else protocol
+
+    # -- paths -----------------------------------------------------------------------------
+    def path(self, zone: str, *parts: str) -> str:
+        """fsspec path of ``parts`` inside ``zone`` (zone validated)."""
+        if zone not in ZONES:
+            raise ValueError(f"unknown zone {zone!r}; zones are {', '.join(ZONES)}")
+        clean = [p.strip("/") for p in parts if p and p.strip("/")]
+        return posixpath.join(self.root, zone, *clean)
+
+    def uri(self, path: str) -> str:
+        """URL form of an fsspec path, for Spark/DuckDB (``file:///…`` or ``s3://…``)."""
+        if "://" in path:
+            return path
+        if self.protocol == "file":
+            return "file://" + path
+        return f"{self.protocol}://{path}"
+
+    def local_path(self, path_or_uri: str) -> str:
+        """Strip ``file://`` so local engines get a plain path."""
+        return path_or_uri.removeprefix("file://")
+
+    def ensure_zones(self) -> None:
+        for zone in ZONES:
+            self.fs.makedirs(self.path(zone), exist_ok=True)
+
+    # -- listing ---------------------------------------------------------------------------
+    def list_files(self, root: str, excludes: tuple[str, ...] | list[str] = DEFAULT_EXCLUDES) -> list[FileInfo]:
+        """All data files under ``root`` (recursively), litter excluded, sorted by path."""
+        if not self.fs.exists(root):
+            return []
+        found = self.fs.find(root, detail=True)
+        files = []
+        for path, info in found.items():
+            if info.get("type") == "directory":
+                continue
+            rel = posixpath.relpath(path, root)
+            if is_excluded(rel, excludes):
+                continue
+            files.append(FileInfo(path=path, size=int(info.get("size") or 0), mtime=_mtime(info)))
+        return sorted(files, key=lambda f: f.path)
+
+    # -- atomic writes ---------------------------------------------------------------------
+    def new_staging_path(self, purpose: str) -> str:
+        """A fresh, unique directory in the staging zone for one attempt of one write."""
+        token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        return self.path("staging", "tmp", purpose, token)
+
+    def commit(self, staged: str, final: str) -> None:
+        """Move a fully written staging directory to its final place.
+
+        ``final`` must not exist: every commit goes to a fresh versioned directory and the
+        catalog is switched to it afterwards, so readers never see a half-written table.
+        """
+        if self.fs.exists(final):
+            raise FileExistsError(f"refusing to commit over existing data at {final}")
+        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        self.fs.mv(staged, final, recursive=True)
+
+    def write_text(self, path: str, text: str) -> None:
+        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        with self.fs.open(path, "w") as fh:
+            fh.write(text)
+
+    def read_text(self, path: str) -> str:
+        with self.fs.open(path, "r") as fh:
+            return str(fh.read())
+
+
+def get_lake(settings: Settings | None = None) -> Lake:
+    return Lake(settings)
