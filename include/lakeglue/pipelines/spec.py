@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lakeglue.settings import PIPELINES_DIR, QUALITY_DIR, SQL_DIR
 
@@ -117,7 +117,7 @@ class PipelineSpec(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> PipelineSpec:
+    def _references_resolve(self, info: ValidationInfo) -> PipelineSpec:
         for name, silver in self.silver.items():
             if silver.from_ not in self.bronze:
                 raise ValueError(f"silver.{name}.from is {silver.from_!r}, not a bronze table "
@@ -126,6 +126,9 @@ class PipelineSpec(_Strict):
             tables = self.silver if q.layer == "silver" else self.gold
             if q.table not in tables:
                 raise ValueError(f"quality[{i}].table {q.table!r} is not a {q.layer} table")
+        if (info.context or {}).get("check_files") is False:
+            return self  # DAG parsing: no file-system access; `lakeglue dags check` does these checks
+        for i, q in enumerate(self.quality):
             if not (QUALITY_DIR / q.suite).is_file():
                 raise ValueError(f"quality[{i}].suite: {QUALITY_DIR / q.suite} does not exist")
         for name, gold in self.gold.items():
@@ -147,7 +150,18 @@ class PipelineSpec(_Strict):
         return f"{self.name}/{table}"
 
 
-def load_pipeline(name_or_path: str | Path, pipelines_dir: Path = PIPELINES_DIR) -> PipelineSpec:
+def spec_from_dict(data: dict[str, Any], source: str = "<dict>", check_files: bool = True) -> PipelineSpec:
+    """Validate an already-loaded spec (generated DAG files embed theirs, so parsing does no I/O)."""
+    try:
+        return PipelineSpec.model_validate(data, context={"check_files": check_files})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
+        raise SpecError(f"{source}: {problems}") from None
+
+
+def load_spec_data(name_or_path: str | Path, pipelines_dir: Path = PIPELINES_DIR) -> tuple[Path, dict[str, Any]]:
+    """Read a spec file (by pipeline name or path) into a plain mapping."""
     path = Path(name_or_path)
     if not path.suffix:
         path = pipelines_dir / f"{name_or_path}.yml"
@@ -160,12 +174,12 @@ def load_pipeline(name_or_path: str | Path, pipelines_dir: Path = PIPELINES_DIR)
         raise SpecError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping at the top level")
-    try:
-        return PipelineSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
-        raise SpecError(f"{path}: {problems}") from None
+    return path, data
+
+
+def load_pipeline(name_or_path: str | Path, pipelines_dir: Path = PIPELINES_DIR) -> PipelineSpec:
+    path, data = load_spec_data(name_or_path, pipelines_dir)
+    return spec_from_dict(data, source=str(path))
 
 
 def list_pipelines(pipelines_dir: Path = PIPELINES_DIR) -> list[Path]:

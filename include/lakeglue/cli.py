@@ -1,0 +1,231 @@
+"""``lakeglue`` command line: crawl, inspect the catalog, run jobs, query — no Airflow needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from lakeglue.sample import generate
+    from lakeglue.settings import get_settings
+    from lakeglue.storage import Lake
+
+    lake = Lake(get_settings())
+    if args.reset and lake.fs.exists(lake.root):
+        lake.fs.rm(lake.root, recursive=True)
+    lake.ensure_zones()
+    manifest = generate(lake.path("raw"), scale=args.scale, seed=args.seed, days=args.days, overwrite=True)
+    print(manifest.summary())
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from lakeglue.catalog import open_catalog
+    from lakeglue.crawler import CrawlerConfig, crawl
+    from lakeglue.ledger import Ledger
+    from lakeglue.pipelines import load_pipeline
+    from lakeglue.settings import get_settings
+    from lakeglue.storage import Lake
+
+    spec = load_pipeline(args.pipeline)
+    settings = get_settings()
+    config = CrawlerConfig(database=spec.database_for("raw"), zone=spec.source.zone, prefix=spec.source.prefix,
+                           source_prefix=spec.name, excludes=list(spec.source.excludes))
+    result = crawl(config, lake=Lake(settings), catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url),
+                   dry_run=args.dry_run)
+    print(result.summary())
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from lakeglue.catalog import open_catalog
+    from lakeglue.catalog.model import to_dict
+
+    catalog = open_catalog()
+    if args.action == "databases":
+        for db in catalog.list_databases():
+            print(db.name)
+        return 0
+    if args.action == "tables":
+        for table in catalog.list_tables(args.name):
+            cols = ", ".join(f"{c.name} {c.type}" for c in table.all_columns())
+            print(f"{table.qualified_name} (v{table.version}, {table.classification}): {cols}")
+        return 0
+    database, _, name = args.name.partition(".")
+    if not name:
+        print(f"error: expected DATABASE.TABLE, got {args.name!r}", file=sys.stderr)
+        return 2
+    if args.action == "show":
+        _print_json(to_dict(catalog.get_table(database, name)))
+    elif args.action == "partitions":
+        for part in catalog.get_partitions(database, name):
+            print("/".join(part.values), part.location)
+    elif args.action == "versions":
+        for version in catalog.get_table_versions(database, name):
+            cols = ", ".join(f"{c.name} {c.type}" for c in version.table.all_columns())
+            print(f"v{version.version} {version.table.update_time}: {cols}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run pipeline stages in this process (a local Spark session), as Airflow would in order."""
+    from lakeglue.jobs.context import JobContext
+    from lakeglue.jobs.spark.bronze import run_bronze
+    from lakeglue.jobs.spark.gold import run_gold
+    from lakeglue.jobs.spark.session import build_spark
+    from lakeglue.jobs.spark.silver import run_silver
+
+    run_id = args.run_id or f"cli__{uuid.uuid4().hex[:12]}"
+    ctx = JobContext.create(args.pipeline, run_id, full_refresh=args.full_refresh, dt_from=args.dt_from,
+                            dt_to=args.dt_to)
+    stages = ["crawl", "bronze", "silver", "quality", "gold"] if args.job == "all" else [args.job]
+    spark = None
+    try:
+        for stage in stages:
+            if stage == "crawl":
+                cmd_crawl(argparse.Namespace(pipeline=args.pipeline, dry_run=False))
+            elif stage == "quality":
+                from lakeglue.quality import check, run_quality
+
+                for result in run_quality(ctx.spec, ctx.catalog, ctx.settings, run_id):
+                    print(result.summary())
+                    check(result)
+            else:
+                spark = spark or build_spark(f"lakeglue-{args.pipeline}-cli", ctx.settings)
+                job = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}[stage]
+                print(job(spark, ctx).summary())
+    finally:
+        if spark is not None:
+            spark.stop()
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from lakeglue.query import run_query, run_query_file
+
+    params = list(args.param or [])
+    if args.file:
+        result = run_query_file(args.file, params=params, database=args.database, output=args.output)
+    elif args.sql:
+        result = run_query(args.sql, params=params, database=args.database, output=args.output)
+    else:
+        print("error: give SQL text or -f FILE", file=sys.stderr)
+        return 2
+    print(result.to_table_text(max_rows=args.max_rows))
+    print(f"\n{result.row_count} rows; result: {result.output_location}")
+    return 0
+
+
+def cmd_dags(args: argparse.Namespace) -> int:
+    from lakeglue.pipelines import codegen
+
+    if args.action == "generate":
+        for path in codegen.generate():
+            print(f"wrote {path}")
+        return 0
+    stale = codegen.stale()
+    for path in stale:
+        print(f"stale: {path} does not match its spec; run `lakeglue dags generate`", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def cmd_bookmark(args: argparse.Namespace) -> int:
+    from lakeglue.ledger import Ledger
+    from lakeglue.pipelines import load_pipeline
+
+    spec = load_pipeline(args.pipeline)
+    tables = [args.table] if args.table else list(spec.bronze)
+    ledger = Ledger()
+    for table in tables:
+        print(f"{spec.source_key(table)}: {ledger.reset(spec.source_key(table))} files will be reprocessed")
+    return 0
+
+
+def cmd_lifecycle(args: argparse.Namespace) -> int:
+    from lakeglue.storage import Lake
+    from lakeglue.storage.lifecycle import expire_staging
+
+    for item in expire_staging(Lake(), older_than_days=args.older_than_days, dry_run=args.dry_run):
+        print(f"{'would remove' if args.dry_run else 'removed'} {item.path} ({item.age_days} days old)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakeglue", description="lakeglue data-lake engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="generate the deterministic sample e-commerce lake in the raw zone")
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--days", type=int, default=7)
+    p.add_argument("--reset", action="store_true", help="delete the whole lake (catalog included) first")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("crawl", help="crawl a pipeline's raw source into the catalog")
+    p.add_argument("pipeline")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("catalog", help="inspect the data catalog")
+    p.add_argument("action", choices=["databases", "tables", "show", "partitions", "versions"])
+    p.add_argument("name", nargs="?", default="")
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("run", help="run pipeline stages in-process (no Airflow)")
+    p.add_argument("pipeline")
+    p.add_argument("--job", choices=["all", "crawl", "bronze", "silver", "quality", "gold"], default="all")
+    p.add_argument("--run-id", default=None)
+    p.add_argument("--full-refresh", action="store_true")
+    p.add_argument("--dt-from", default=None)
+    p.add_argument("--dt-to", default=None)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("query", help="run Trino/Athena SQL over catalog tables (DuckDB in embedded)")
+    p.add_argument("sql", nargs="?")
+    p.add_argument("-f", "--file")
+    p.add_argument("--param", action="append", help="positional ? parameter (repeatable)")
+    p.add_argument("--database")
+    p.add_argument("--output", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--max-rows", type=int, default=50)
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("dags", help="generate/check the DAG files of the pipeline specs")
+    p.add_argument("action", choices=["generate", "check"])
+    p.set_defaults(func=cmd_dags)
+
+    p = sub.add_parser("bookmark", help="job bookmarks (ingestion ledger)")
+    p.add_argument("action", choices=["reset"])
+    p.add_argument("pipeline")
+    p.add_argument("table", nargs="?")
+    p.set_defaults(func=cmd_bookmark)
+
+    p = sub.add_parser("lifecycle", help="expire staging data")
+    p.add_argument("action", choices=["expire"])
+    p.add_argument("--older-than-days", type=float, default=None)
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=cmd_lifecycle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, LookupError, OSError) as exc:
+        from lakeglue.catalog import CatalogError
+
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, CatalogError) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""PySpark implementations of the bronze, silver and gold transforms."""

@@ -1,0 +1,170 @@
+"""Bronze: raw files → Parquet, with lineage columns, bad records quarantined with the reason.
+
+Bronze keeps every value as the source had it: text formats land as strings (JSON nesting
+kept, leaves as text) so nothing is lost to a wrong guess; typing is silver's job. Only
+the files the ledger gives to this batch are read (the job bookmark).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from lakeglue.catalog.model import Column, Table
+from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
+from lakeglue.ledger import NEW
+from lakeglue.pipelines.spec import BronzeTableSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import DataType
+
+BATCH_KEY = "_batch_id"
+LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
+
+
+def run_bronze(spark: SparkSession, ctx: JobContext) -> JobMetrics:
+    started = time.monotonic()
+    metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)
+    for table, table_spec in ctx.spec.bronze.items():
+        metrics.tables.append(_bronze_table(spark, ctx, table, table_spec))
+    metrics.duration_s = round(time.monotonic() - started, 3)
+    return metrics
+
+
+def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec) -> TableMetrics:
+    from pyspark.sql import functions as F
+
+    result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
+    raw_db = ctx.spec.database_for("raw")
+    if not ctx.catalog.table_exists(raw_db, table):
+        result.skipped_reason = f"{raw_db}.{table} is not in the catalog yet (run the crawler)"
+        return result
+    raw = ctx.catalog.get_table(raw_db, table)
+    source = ctx.spec.source_key(table)
+    if ctx.full_refresh:
+        ctx.ledger.reset(source)
+    wanted = [e.path for e in ctx.ledger.entries(source, state=NEW) if ctx.in_date_range(e.path)]
+    entries = ctx.ledger.claim(source, ctx.batch_id, paths=wanted)
+    if not entries:
+        result.skipped_reason = "no new files since the last batch"
+        return result
+    files = [ctx.lake.uri(e.path) for e in entries]
+    result.files_read, result.bytes_read = len(entries), sum(e.size for e in entries)
+
+    parsed = _read(spark, raw, table_spec, files)
+    for key in raw.partition_keys:
+        parsed = parsed.withColumn(key.name, F.regexp_extract("_source_file", f"/{key.name}=([^/]+)/", 1))
+    parsed = (parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
+              .withColumn(BATCH_KEY, F.lit(ctx.batch_id))).cache()
+    good = parsed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
+    bad = parsed.filter(F.col("_reject_reason").isNotNull())
+    counts = {bool(r["rejected"]): int(r["n"]) for r in parsed.groupBy(
+        F.col("_reject_reason").isNotNull().alias("rejected")).agg(F.count("*").alias("n")).collect()}
+    result.rows_written, result.rows_quarantined = counts.get(False, 0), counts.get(True, 0)
+    result.rows_read = result.rows_written + result.rows_quarantined
+
+    _write_quarantine(ctx, table, bad)
+    pending = plan_batch_attempt(ctx.lake, "bronze", table)
+    good.write.partitionBy(BATCH_KEY).parquet(ctx.lake.uri(pending.staged))
+    ctx.lake.commit(pending.staged, pending.final)
+    columns = [Column(f.name, f.dataType.simpleString()) for f in good.schema.fields if f.name != BATCH_KEY]
+    register_batch_partition(
+        ctx.catalog, ctx.lake, ctx.spec.database_for("bronze"), table, columns,
+        table_root=ctx.lake.path("curated", "bronze", table), attempt_dir=pending.final, batch_key=BATCH_KEY,
+        batch_id=ctx.batch_id, parameters={"source_table": raw.qualified_name, "source_format": table_spec.format},
+        replace_all=ctx.full_refresh)
+    ctx.ledger.mark_done(source, ctx.batch_id)
+    parsed.unpersist()
+    result.location = pending.final
+    return result
+
+
+def _read(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, files: list[str]) -> DataFrame:
+    """Rows with ``_source_file``, ``_line``, ``_reject_reason`` (null when good) and ``_raw``."""
+    if table_spec.format == "json":
+        return _read_json_lines(spark, raw, files)
+    if table_spec.format == "csv":
+        return _read_csv(spark, raw, table_spec, files)
+    return _read_parquet(spark, files)
+
+
+def _text_schema(spark: SparkSession, raw: Table) -> DataType:
+    """The raw table's schema with every leaf as string: parse structure, keep values verbatim."""
+    from pyspark.sql.types import ArrayType, MapType, StringType, StructField, StructType
+
+    def as_text(dt: DataType) -> DataType:
+        if isinstance(dt, StructType):
+            return StructType([StructField(f.name, as_text(f.dataType), True) for f in dt.fields])
+        if isinstance(dt, ArrayType):
+            return ArrayType(as_text(dt.elementType), True)
+        if isinstance(dt, MapType):
+            return MapType(StringType(), as_text(dt.valueType), True)
+        return StringType()
+
+    ddl = ", ".join(f"`{c.name}` {c.type}" for c in raw.columns) or "`value` string"
+    schema = spark.createDataFrame([], ddl).schema
+    text = as_text(schema)
+    assert isinstance(text, StructType)
+    return StructType([*text.fields, StructField("_corrupt_record", StringType(), True)])
+
+
+def _read_json_lines(spark: SparkSession, raw: Table, files: list[str]) -> DataFrame:
+    """Read whole files as text and parse each line, so every bad line keeps its file and number."""
+    from pyspark.sql import functions as F
+
+    lines = (spark.read.text(files, wholetext=True)
+             .select(F.input_file_name().alias("_source_file"),
+                     F.posexplode(F.split(F.col("value"), r"\r?\n")).alias("_pos", "_raw"))
+             .filter(F.trim(F.col("_raw")) != "")
+             .withColumn("_line", (F.col("_pos") + 1).cast("int")).drop("_pos"))
+    schema = _text_schema(spark, raw)
+    parsed = lines.withColumn("_j", F.from_json("_raw", schema, {
+        "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}))
+    reason = (F.when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull(),
+                     F.when(F.trim(F.col("_raw")).startswith("{"), F.lit("malformed JSON: not a complete object"))
+                     .otherwise(F.lit("not a JSON object"))))
+    data_cols = [F.col(f"_j.`{c.name}`").alias(c.name) for c in raw.columns]
+    return parsed.select(*data_cols, "_source_file", "_line", reason.alias("_reject_reason"), "_raw")
+
+
+def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, files: list[str]) -> DataFrame:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    names = [c.name for c in raw.columns]
+    schema = StructType([StructField(n, StringType(), True) for n in names]
+                        + [StructField("_corrupt_record", StringType(), True)])
+    header = table_spec.options.get("header", "true" if raw.parameters.get("skip.header.line.count") else "false")
+    options = {"header": header, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
+               "multiLine": "true", "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
+               "sep": raw.storage.serde_parameters.get("field.delim", raw.parameters.get("delimiter", ","))}
+    options.update({k: v for k, v in table_spec.options.items() if k != "header"})
+    df = spark.read.options(**options).schema(schema).csv(files).withColumn("_source_file", F.input_file_name())
+    reason = F.when(F.col("_corrupt_record").isNotNull(),
+                    F.lit(f"CSV record does not have the {len(names)} fields of the header"))
+    return df.select(*names, "_source_file", F.lit(None).cast("int").alias("_line"),
+                     reason.alias("_reject_reason"), F.col("_corrupt_record").alias("_raw"))
+
+
+def _read_parquet(spark: SparkSession, files: list[str]) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    df = spark.read.option("mergeSchema", "true").parquet(*files)
+    return df.select("*", F.input_file_name().alias("_source_file"), F.lit(None).cast("int").alias("_line"),
+                     F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
+
+
+def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:
+    from pyspark.sql import functions as F
+
+    final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
+    staged = ctx.lake.new_staging_path(f"quarantine-bronze-{table}")
+    (bad.select(F.col("_source_file").alias("source_file"), F.col("_line").alias("line"),
+                F.col("_reject_reason").alias("reason"), F.col("_raw").alias("raw"),
+                F.lit("bronze").alias("layer"), F.lit(table).alias("table"), F.lit(ctx.batch_id).alias("batch_id"))
+        .coalesce(1).write.json(ctx.lake.uri(staged)))
+    replace_quarantine(ctx.lake, staged, final)

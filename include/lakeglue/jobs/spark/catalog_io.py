@@ -1,0 +1,50 @@
+"""Read catalog tables as DataFrames, the way Glue's ``from_catalog`` does.
+
+The catalog says where a table's data is; for partitioned tables every partition has its
+own location (bronze batches live in per-attempt directories), so the partition list, not
+a glob of the table root, defines the data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lakeglue.catalog.base import Catalog
+from lakeglue.catalog.model import Table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def read_table(spark: SparkSession, catalog: Catalog, database: str, name: str) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    table = catalog.get_table(database, name)
+    if table.classification != "parquet":
+        raise ValueError(f"{table.qualified_name} is {table.classification or 'unclassified'}; "
+                         "jobs read raw formats through bronze, curated tables must be parquet")
+    if not table.partition_keys:
+        return spark.read.parquet(table.location)
+    partitions = catalog.get_partitions(database, name)
+    if not partitions:
+        return empty_frame(spark, table)
+    frames = []
+    for part in partitions:
+        df = spark.read.option("mergeSchema", "true").parquet(part.location)
+        for key, value in zip(table.partition_keys, part.values, strict=True):
+            df = df.drop(key.name).withColumn(key.name, F.lit(value).cast(key.type))
+        frames.append(df)
+    result = frames[0]
+    for df in frames[1:]:
+        result = result.unionByName(df, allowMissingColumns=True)
+    return result
+
+
+def empty_frame(spark: SparkSession, table: Table) -> DataFrame:
+    ddl = ", ".join(f"`{c.name}` {c.type}" for c in table.all_columns())
+    return spark.createDataFrame([], ddl)
+
+
+def columns_of(df: DataFrame, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(name, Hive type string) of a DataFrame's fields, as the catalog stores them."""
+    return [(f.name, f.dataType.simpleString()) for f in df.schema.fields if f.name not in exclude]

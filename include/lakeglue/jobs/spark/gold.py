@@ -1,0 +1,50 @@
+"""Gold: business aggregates from SQL files (Trino dialect) run with Spark SQL over the catalog."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from lakeglue.catalog.model import Column
+from lakeglue.jobs.commit import plan_table_version, register_table
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.spark.catalog_io import read_table
+from lakeglue.settings import SQL_DIR
+from lakeglue.sql_dialect import referenced_tables, transpile
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
+    started = time.monotonic()
+    metrics = JobMetrics("gold", ctx.spec.name, ctx.batch_id)
+    gold_db = ctx.spec.database_for("gold")
+    for table, table_spec in ctx.spec.gold.items():
+        sql = (SQL_DIR / table_spec.sql).read_text()
+        result = TableMetrics(table=f"{gold_db}.{table}")
+        for database, name in referenced_tables(sql):
+            db = database or ctx.spec.database_for("silver")
+            df = read_table(spark, ctx.catalog, db, name)
+            result.rows_read += df.count()
+            df.createOrReplaceTempView(f"{db}__{name}")
+        spark_sql = transpile(sql, "spark",
+                              lambda d, n: f"{d or ctx.spec.database_for('silver')}__{n}")
+        frame = spark.sql(spark_sql)
+        pending = plan_table_version(ctx.lake, "gold", table)
+        writer = frame.coalesce(1).write
+        if table_spec.partition_by:
+            writer = writer.partitionBy(*table_spec.partition_by)
+        writer.parquet(ctx.lake.uri(pending.staged))
+        ctx.lake.commit(pending.staged, pending.final)
+        fields = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
+        register_table(ctx.catalog, ctx.lake, gold_db, table,
+                       [Column(n, t) for n, t in fields if n not in table_spec.partition_by], pending.final,
+                       partition_keys=[Column(n, t) for n, t in fields if n in table_spec.partition_by],
+                       parameters={"sql": table_spec.sql})
+        result.rows_written = spark.read.parquet(ctx.lake.uri(pending.final)).count()
+        result.location = pending.final
+        metrics.tables.append(result)
+    metrics.duration_s = round(time.monotonic() - started, 3)
+    return metrics

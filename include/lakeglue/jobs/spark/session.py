@@ -1,0 +1,40 @@
+"""The one place Spark sessions are made, so every job and test gets the same settings.
+
+Under ``spark-submit`` the master comes from the command line (local[*], a cluster URL,
+Glue/EMR); elsewhere (tests, the CLI) it comes from ``settings.spark_master``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from lakeglue.settings import POSTGRES_JDBC_JAR, Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def build_spark(app_name: str, settings: Settings | None = None) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    settings = settings or get_settings()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName(app_name)
+    from pyspark import SparkConf
+
+    if not SparkConf().contains("spark.master"):
+        builder = builder.master(settings.spark_master)
+    builder = (builder
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+               .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+               .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+               .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+               .config("spark.driver.memory", os.environ.get("LAKEGLUE_SPARK_DRIVER_MEMORY", "2g")))
+    if os.path.exists(POSTGRES_JDBC_JAR):
+        builder = builder.config("spark.jars", POSTGRES_JDBC_JAR)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,79 @@
+"""What every query engine (DuckDB now; Trino and Athena next) promises the query runner.
+
+The runner owns everything engine-independent — parsing and checking the SQL, resolving
+catalog tables, query ids, writing results and metadata — so an engine only has to turn
+Trino-dialect SQL plus the catalog tables it reads into an Arrow table. Engines are
+looked up by name and imported lazily, so choosing DuckDB never imports a Trino client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakeglue.catalog import Table
+    from lakeglue.settings import Settings
+    from lakeglue.storage.zones import Lake
+
+
+class QueryError(Exception):
+    """A query could not be run; the message says which table, placeholder or SQL position is wrong."""
+
+    def __init__(self, message: str, query_id: str | None = None) -> None:
+        super().__init__(message)
+        self.query_id = query_id
+
+
+@dataclass(frozen=True)
+class BoundQuery:
+    """A checked query: the original SQL, its parameters and the catalog tables it reads.
+
+    ``tables`` maps the lower-case ``(database, table)`` the SQL names (bare names already
+    resolved against the default database) to the catalog definition.
+    """
+
+    sql: str
+    params: tuple[Any, ...]
+    database: str | None
+    tables: dict[tuple[str, str], Table]
+
+
+@dataclass
+class EngineResult:
+    """Rows as Arrow (types preserved for Parquet output) plus what the engine can tell about the scan."""
+
+    data: pa.Table
+    #: Column types in the Trino/Athena vocabulary (``bigint``, ``varchar``, ``decimal(18,2)``).
+    types: list[str]
+    #: The SQL the engine actually ran (after transpilation), for error messages and metadata.
+    engine_sql: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class QueryEngine(Protocol):
+    name: str
+
+    def execute(self, query: BoundQuery) -> EngineResult: ...
+
+    def explain(self, query: BoundQuery, analyze: bool = False) -> str: ...
+
+
+#: Engine name → "module:Class"; modules are imported only when that engine is used.
+ENGINES: dict[str, str] = {
+    "duckdb": "lakeglue.query.duckdb_engine:DuckDBEngine",
+}
+
+
+def get_engine(name: str, settings: Settings, lake: Lake) -> QueryEngine:
+    """Instantiate the engine called ``name``; unknown names list the ones that exist."""
+    target = ENGINES.get(name)
+    if target is None:
+        raise QueryError(f"unknown query engine {name!r}; engines: {', '.join(sorted(ENGINES))}")
+    module_name, _, class_name = target.partition(":")
+    engine_cls = getattr(importlib.import_module(module_name), class_name)
+    engine: QueryEngine = engine_cls(settings=settings, lake=lake)
+    return engine

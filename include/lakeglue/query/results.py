@@ -1,0 +1,144 @@
+"""Query results: the in-memory :class:`QueryResult` and its files in the results zone.
+
+Like Athena, every query leaves ``results/queries/<query_id>/`` behind: the rows
+(``result.csv``, plus ``result.parquet`` on request, which keeps exact types) and a
+``metadata.json`` saying what ran, on which tables, how long it took and how much it read.
+The directory is written in staging and committed in one move, so a reader never sees
+a half-written result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakeglue.storage.zones import Lake
+
+OUTPUT_FORMATS = ("csv", "parquet")
+
+
+def format_value(value: Any, null: str = "") -> str:
+    """One value as Athena prints it: ISO dates, plain decimals, ``[a, b]`` arrays, ``{k=v}`` rows."""
+    if value is None:
+        return null
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={format_value(v, 'null')}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v, "null") for v in value) + "]"
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+@dataclass
+class QueryResult:
+    """What a query returned; ``rows`` are Python values (Decimal, date, list, dict …)."""
+
+    query_id: str
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    row_count: int
+    output_location: str | None
+    metadata_location: str | None
+    duration_s: float
+    engine: str = "duckdb"
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_table_text(self, max_rows: int = 50) -> str:
+        """An aligned text table (numbers right-aligned, NULL spelled out) for logs, CLI and demos."""
+        shown = self.rows[:max_rows]
+        cells = [[format_value(v, "NULL") for v in row] for row in shown]
+        widths = [max([len(name)] + [len(r[i]) for r in cells]) for i, name in enumerate(self.columns)]
+        numeric = [any(_is_number(row[i]) for row in shown) for i in range(len(self.columns))]
+
+        def line(values: list[str]) -> str:
+            parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+            return " | ".join(parts).rstrip()
+
+        out = [line(list(self.columns)), "-+-".join("-" * w for w in widths)]
+        out.extend(line(r) for r in cells)
+        noun = "row" if self.row_count == 1 else "rows"
+        more = f", showing the first {len(shown)}" if len(shown) < self.row_count else ""
+        out.append(f"({self.row_count} {noun}{more})")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Compact, JSON-safe summary without the rows (for XCom and logs)."""
+        return {
+            "query_id": self.query_id,
+            "engine": self.engine,
+            "columns": [{"name": n, "type": t} for n, t in zip(self.columns, self.types, strict=True)],
+            "row_count": self.row_count,
+            "output_location": self.output_location,
+            "metadata_location": self.metadata_location,
+            "duration_s": self.duration_s,
+            "bytes_scanned": self.stats.get("bytes_scanned"),
+            "files_scanned": self.stats.get("files_scanned"),
+        }
+
+
+def arrow_rows(data: pa.Table) -> list[tuple[Any, ...]]:
+    """Rows as tuples, column by column (to_pylist on the table would merge duplicate column names)."""
+    columns = [column.to_pylist() for column in data.columns]
+    return list(zip(*columns, strict=True))
+
+
+def csv_text(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([format_value(v) for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def query_dir(lake: Lake, query_id: str) -> str:
+    return lake.path("results", "queries", query_id)
+
+
+def write_query_files(lake: Lake, query_id: str, metadata: dict[str, Any], data: pa.Table | None = None,
+                      rows: list[tuple[Any, ...]] | None = None, output: str = "csv") -> tuple[str | None, str]:
+    """Stage result files and ``metadata.json``, then commit them to ``results/queries/<query_id>/``.
+
+    Without ``data`` (a failed query) only the metadata is written. Returns the URIs of the
+    output file (None without data) and of the metadata file.
+    """
+    final = query_dir(lake, query_id)
+    staged = lake.new_staging_path("query")
+    lake.fs.makedirs(staged, exist_ok=True)
+    output_location = None
+    if data is not None:
+        lake.write_text(posixpath.join(staged, "result.csv"), csv_text(data.column_names, rows or []))
+        output_location = lake.uri(posixpath.join(final, "result.csv"))
+        if output == "parquet":
+            import pyarrow.parquet as pq
+
+            with lake.fs.open(posixpath.join(staged, "result.parquet"), "wb") as fh:
+                pq.write_table(data, fh)
+            output_location = lake.uri(posixpath.join(final, "result.parquet"))
+    metadata_location = lake.uri(posixpath.join(final, "metadata.json"))
+    body = {**metadata, "output_location": output_location, "metadata_location": metadata_location}
+    lake.write_text(posixpath.join(staged, "metadata.json"), json.dumps(body, indent=2, default=str) + "\n")
+    lake.commit(staged, final)
+    return output_location, metadata_location

@@ -1,0 +1,116 @@
+"""Run Athena/Trino-dialect SQL over catalog tables and keep the result, the way Athena does.
+
+One entry point for the CLI, the Airflow operator and tests: bind the query to the
+catalog, hand it to the engine the profile uses (DuckDB in the embedded profile), and
+write rows + metadata under ``results/queries/<query_id>/``. Failed queries leave a
+``metadata.json`` with ``state: FAILED`` and the error, so the query history shows them too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from lakeglue.catalog import Catalog, open_catalog
+from lakeglue.query.base import BoundQuery, EngineResult, QueryError, get_engine
+from lakeglue.query.binding import bind_query
+from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, arrow_rows, write_query_files
+from lakeglue.settings import SQL_DIR, Settings, get_settings
+from lakeglue.storage.zones import Lake
+
+OutputFormat = Literal["csv", "parquet"]
+
+
+def _metadata(query_id: str, sql: str, params: Sequence[Any] | None, database: str | None, engine: str,
+              submitted_at: datetime, bound: BoundQuery | None) -> dict[str, Any]:
+    tables = []
+    if bound is not None:
+        tables = [{"name": t.qualified_name, "version": t.version, "location": t.location}
+                  for t in bound.tables.values()]
+    return {
+        "query_id": query_id,
+        "sql": sql,
+        "parameters": list(params or []),
+        "engine": engine,
+        "database": database,
+        "tables": tables,
+        "submitted_at": submitted_at.isoformat(),
+    }
+
+
+def _resolve(settings: Settings | None, lake: Lake | None, catalog: Catalog | None) -> tuple[Settings, Lake, Catalog]:
+    settings = settings or (lake.settings if lake is not None else get_settings())
+    return settings, lake or Lake(settings), catalog or open_catalog(settings)
+
+
+def run_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
+              output: OutputFormat | None = "csv", catalog: Catalog | None = None, lake: Lake | None = None,
+              settings: Settings | None = None, engine: str = "duckdb") -> QueryResult:
+    """Run one read-only Trino-dialect query; ``?`` placeholders are bound to ``params``, never interpolated.
+
+    ``output=None`` keeps the result in memory only (nothing is written to the results zone).
+    Raises :class:`QueryError` (with ``query_id``) for bad SQL, unknown tables or engine errors.
+    """
+    if output is not None and output not in OUTPUT_FORMATS:
+        raise QueryError(f"output must be one of {', '.join(OUTPUT_FORMATS)} or None, got {output!r}")
+    settings, lake, catalog = _resolve(settings, lake, catalog)
+    query_id = str(uuid.uuid4())
+    submitted_at = datetime.now(UTC)
+    started = time.perf_counter()
+    bound: BoundQuery | None = None
+    try:
+        bound = bind_query(sql, params, database, catalog)
+        result: EngineResult = get_engine(engine, settings, lake).execute(bound)
+    except QueryError as exc:
+        exc.query_id = query_id
+        if output is not None:
+            failed = _metadata(query_id, sql, params, database, engine, submitted_at, bound)
+            failed.update(state="FAILED", error=str(exc), duration_s=round(time.perf_counter() - started, 3))
+            write_query_files(lake, query_id, failed)
+        raise
+    duration_s = round(time.perf_counter() - started, 3)
+    rows = arrow_rows(result.data)
+    columns = list(result.data.column_names)
+    output_location = metadata_location = None
+    if output is not None:
+        meta = _metadata(query_id, sql, params, database, engine, submitted_at, bound)
+        meta.update(
+            state="SUCCEEDED",
+            columns=[{"name": n, "type": t} for n, t in zip(columns, result.types, strict=True)],
+            rows=len(rows),
+            duration_s=duration_s,
+            engine_sql=result.engine_sql,
+            **result.stats,
+        )
+        output_location, metadata_location = write_query_files(lake, query_id, meta, result.data, rows, output)
+    return QueryResult(query_id=query_id, columns=columns, types=result.types, rows=rows, row_count=len(rows),
+                       output_location=output_location, metadata_location=metadata_location,
+                       duration_s=duration_s, engine=engine, stats=dict(result.stats))
+
+
+def resolve_sql_path(path: str | Path) -> Path:
+    """A .sql file path; relative paths are looked up under ``include/sql``."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = SQL_DIR / candidate
+    if not candidate.is_file():
+        raise QueryError(f"SQL file {candidate} not found (relative paths are resolved against {SQL_DIR})")
+    return candidate
+
+
+def run_query_file(path: str | Path, params: Sequence[Any] | None = None, **kwargs: Any) -> QueryResult:
+    """:func:`run_query` on the contents of a .sql file (e.g. ``queries/top_categories.sql``)."""
+    return run_query(resolve_sql_path(path).read_text(), params, **kwargs)
+
+
+def explain_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
+                  analyze: bool = False, catalog: Catalog | None = None, settings: Settings | None = None,
+                  engine: str = "duckdb") -> str:
+    """The engine's plan for a query; with ``analyze`` it runs it and shows files scanned per table scan."""
+    settings, lake, catalog = _resolve(settings, None, catalog)
+    bound = bind_query(sql, params, database, catalog)
+    return get_engine(engine, settings, lake).explain(bound, analyze=analyze)

@@ -1,0 +1,1 @@
+"""lakeglue Airflow hooks."""
