@@ -1,4 +1,5 @@
-"""lakeglue pipeline ecommerce: Orders, customers and products of a web shop, from raw drops to daily revenue and customer value.
+"""lakeglue pipeline ecommerce: Orders, customers and products of a web shop, from raw drops to daily revenue and
+customer value.
 
 Generated from include/pipelines/ecommerce.yml by `lakeglue dags generate`: edit the spec, not this file.
 """

@@ -48,7 +48,9 @@ def print_results() -> None:
     for r in sorted(latest, key=lambda r: (str(r["table"]), str(r["rule"]))):
         mark = "PASS" if r["success"] else ("FAIL" if r["severity"] == "error" else "WARN")
         column = f"({r['column']})" if r.get("column") else ""
-        print(f"  {mark:4} {r['table']:<14} {r['rule']}{column}  observed={r.get('observed_value')}")
+        seen = (f"observed={r['observed_value']}" if r.get("observed_value") is not None
+                else f"unexpected rows={r.get('unexpected_count')}")
+        print(f"  {mark:4} {r['table']:<28} {r['rule']}{column}  {seen}")
     if not latest or any(not r["success"] and r["severity"] == "error" for r in latest):
         print("DEMO FAILED: the quality gate did not pass", file=sys.stderr)
         sys.exit(1)

@@ -30,18 +30,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from lakeglue.catalog import open_catalog
-    from lakeglue.crawler import CrawlerConfig, crawl
+    from lakeglue.crawler import config_for_pipeline, crawl
     from lakeglue.ledger import Ledger
     from lakeglue.pipelines import load_pipeline
     from lakeglue.settings import get_settings
     from lakeglue.storage import Lake
 
-    spec = load_pipeline(args.pipeline)
     settings = get_settings()
-    config = CrawlerConfig(database=spec.database_for("raw"), zone=spec.source.zone, prefix=spec.source.prefix,
-                           source_prefix=spec.name, excludes=list(spec.source.excludes))
-    result = crawl(config, lake=Lake(settings), catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url),
-                   dry_run=args.dry_run)
+    result = crawl(config_for_pipeline(load_pipeline(args.pipeline)), lake=Lake(settings),
+                   catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url), dry_run=args.dry_run)
     print(result.summary())
     return 0
 

@@ -56,6 +56,12 @@ class Ledger:
         files = list(files)
         if not files:
             return []
+        try:
+            return self._record_seen(source, files)
+        except sa.exc.IntegrityError:  # another crawler inserted the same objects first: re-read and diff
+            return self._record_seen(source, files)
+
+    def _record_seen(self, source: str, files: list[FileInfo]) -> list[FileInfo]:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             known = {r.path: (r.size, r.mtime) for r in conn.execute(
@@ -78,10 +84,13 @@ class Ledger:
         so a retried batch processes exactly the same input.
         """
         with self.engine.begin() as conn:
-            stmt = ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.state == NEW)
-            if paths is not None:
-                stmt = stmt.where(ledger_t.c.path.in_(list(paths)))
-            conn.execute(stmt.values(batch_id=batch_id, state=CLAIMED))
+            already_claimed = conn.execute(sa.select(ledger_t.c.path).where(
+                ledger_t.c.source == source, ledger_t.c.batch_id == batch_id).limit(1)).first()
+            if already_claimed is None:  # a retry must not absorb files that arrived after its first attempt
+                stmt = ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.state == NEW)
+                if paths is not None:
+                    stmt = stmt.where(ledger_t.c.path.in_(list(paths)))
+                conn.execute(stmt.values(batch_id=batch_id, state=CLAIMED))
         return self.batch(source, batch_id)
 
     def batch(self, source: str, batch_id: str) -> list[LedgerEntry]:

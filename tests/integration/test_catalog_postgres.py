@@ -55,7 +55,7 @@ def postgres_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class TestPostgresCatalog(contract.CatalogContract):  # type: ignore[name-defined,misc]
+class TestPostgresCatalog(contract.CatalogContract):  # type: ignore[name-defined]
     @pytest.fixture
     def catalog(self, postgres_url: str) -> Iterator[SqlCatalog]:
         catalog = SqlCatalog(postgres_url)

@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from lakeglue.catalog import (
     AlreadyExists,
@@ -195,12 +194,9 @@ class CatalogContract:
         assert {k for k in final.parameters if k.startswith("w")} == {f"w{i}" for i in range(writers)}
         assert [v.version for v in catalog.get_table_versions(DB, "orders")] == list(range(1, writers + 2))
 
-    @pytest.mark.xfail(strict=True, raises=IntegrityError, reason=(
-        "catalog/sql.py create_table/create_database check-then-insert: a concurrent creator's INSERT fails "
-        "with IntegrityError instead of AlreadyExists, so upsert_table/ensure_database do not retry"))
     def test_concurrent_upserts_of_a_new_table(self, catalog: Catalog) -> None:
         catalog.ensure_database(DB)
-        writers = 4  # upsert_table retries 5 times: enough for 4 writers even when each round has one winner
+        writers = 8
         barrier = threading.Barrier(writers)
         errors: list[BaseException] = []
 

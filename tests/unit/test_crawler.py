@@ -7,9 +7,10 @@ import decimal
 import gzip
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,7 +48,7 @@ class Env:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
         return path
 
-    def crawl(self, dry_run: bool = False, **options: object) -> CrawlResult:
+    def crawl(self, dry_run: bool = False, **options: Any) -> CrawlResult:
         config = CrawlerConfig(database=DB, zone="raw", prefix="ecommerce", source_prefix="ecommerce", **options)
         return crawl(config, lake=self.lake, catalog=self.catalog, ledger=self.ledger, dry_run=dry_run)
 
@@ -68,7 +69,7 @@ def env(tmp_path: Path) -> Env:
     return Env(root, Lake(settings), SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url))
 
 
-def jsonl(*records: dict[str, object]) -> str:
+def jsonl(*records: Mapping[str, object]) -> str:
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
@@ -488,6 +489,10 @@ def test_gone_table_is_logged_or_deleted(env: Env) -> None:
     logged = env.crawl()
     assert logged.tables_deleted == ["customers"]
     assert env.catalog.table_exists(DB, "customers")
+    deprecated = env.crawl(delete_behavior="DEPRECATE_IN_DATABASE")
+    assert deprecated.tables_deleted == ["customers"]
+    assert env.table("customers").parameters["DEPRECATED_BY_CRAWLER"].endswith("Z")
+    assert env.table("customers").version == 2
     deleted = env.crawl(delete_behavior="DELETE_FROM_DATABASE")
     assert deleted.tables_deleted == ["customers"]
     assert not env.catalog.table_exists(DB, "customers")
@@ -586,3 +591,50 @@ def test_sampling_is_bounded_per_folder(env: Env) -> None:
     assert env.table("logs").parameters["objectCount"] == "6"
     assert ("table logs: read 3 of 6 files (at most 3 readable files in each folder; 1 folders had more)"
             in result.decisions)
+
+
+def test_sample_is_capped_at_max_records_and_count_is_estimated(env: Env) -> None:
+    rows = "".join(f"{i:06d},name{i:06d}\n" for i in range(5000))  # 18 bytes per row
+    env.write("big/rows.csv", "id,name\n" + rows)
+    result = env.crawl()
+    params = env.table("big").parameters
+    assert (params["averageRecordSize"], params["recordCount"]) == ("18", "5000")
+    assert result.bytes_read == 8 + 5000 * 18  # under 1 MB: the whole file was read once
+
+
+def test_byte_limit_drops_the_cut_row(env: Env) -> None:
+    rows = "".join(f"{i:06d},name{i:06d},{i % 7}.5\n" for i in range(200))  # 22 bytes per row
+    env.write("big/rows.csv", "ident,full_name,the_score\n" + rows)  # 26-byte header
+    result = env.crawl(max_sample_bytes=1024)
+    # 26 + 45 * 22 = 1016: the 1024-byte sample ends 8 bytes into row 46 ("000045,n", 2 fields);
+    # that cut row is dropped, not reported as a row with the wrong number of fields.
+    assert env.columns("big") == [("ident", "bigint"), ("full_name", "string"), ("the_score", "double")]
+    assert result.errors == []
+    assert [d for d in result.decisions if "wrong number of fields" in d] == []
+    params = env.table("big").parameters
+    # averageRecordSize = 1016 bytes / 45 records; recordCount is Glue's estimate sizeKey / averageRecordSize.
+    assert (params["sizeKey"], params["averageRecordSize"], params["recordCount"]) == ("4426", "23", "192")
+
+
+def test_truncated_gzip_is_an_error(env: Env) -> None:
+    data = gzip.compress(jsonl(*({"n": i} for i in range(100))).encode())
+    path = env.write("events/part.json.gz", data[: len(data) // 2])
+    result = env.crawl()
+    assert result.errors == [(str(path), "gzip stream ends early (truncated file): Compressed file ended before "
+                                         "the end-of-stream marker was reached")]
+
+
+def test_new_csv_file_follows_the_tables_csv_options(env: Env) -> None:
+    env.write("customers/c.csv", "id,name\n1,Ann\n2,Bob\n")
+    env.crawl()
+    env.write("customers/d.csv", "id,name\n3,Carol\n4,Dan\n")
+    result = env.crawl()
+    assert result.tables_updated == ["customers"]
+    assert result.files_scanned == 1
+    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
+    assert env.table("customers").parameters["skip.header.line.count"] == "1"
+    assert result.changes == [
+        f"table {DB}.customers: parameter objectCount '1' -> '2'",
+        f"table {DB}.customers: parameter recordCount '2' -> '4'",
+        f"table {DB}.customers: parameter sizeKey '20' -> '42'",
+    ]

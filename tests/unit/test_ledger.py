@@ -72,9 +72,6 @@ def test_claim_is_idempotent_per_batch_id(ledger: Ledger) -> None:
     assert paths(again) == ["a.json", "b.json"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ledger.py claim(): a retry of a batch also claims files recorded after its first attempt, so the "
-    "retried batch does not process 'exactly the same input' its docstring promises"))
 def test_retried_batch_does_not_absorb_files_that_arrived_later(ledger: Ledger) -> None:
     ledger.record_seen(SOURCE, [f("a.json")])
     assert paths(ledger.claim(SOURCE, "b1")) == ["a.json"]

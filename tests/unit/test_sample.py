@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from lakeglue.sample import SampleManifest, generate
 
+from lakeglue.sample import SampleManifest, generate
 from tests.support.expected_gold import ExpectedGold
 
 DATES = [date(2026, 11, d) for d in range(1, 8)]

@@ -9,6 +9,8 @@ can never lose an update silently.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +62,8 @@ partitions_t = sa.Table(
 )
 
 _ENGINES: dict[str, Engine] = {}
+#: How often ``upsert_table`` re-reads and retries when another writer committed first.
+UPSERT_ATTEMPTS = 20
 
 
 def engine_for(url: str) -> Engine:
@@ -106,11 +110,15 @@ class SqlCatalog:
     def create_database(self, database: Database) -> Database:
         stored = Database(database.name, database.description, database.location_uri,
                           dict(database.parameters), database.create_time or _now())
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(databases_t.c.name).where(databases_t.c.name == database.name)).first():
-                raise AlreadyExists(f"database {database.name!r} already exists")
-            conn.execute(databases_t.insert().values(
-                name=stored.name, body=json.dumps(to_dict(stored)), create_time=stored.create_time))
+        message = f"database {database.name!r} already exists"
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(databases_t.c.name).where(databases_t.c.name == database.name)).first():
+                    raise AlreadyExists(message)
+                conn.execute(databases_t.insert().values(
+                    name=stored.name, body=json.dumps(to_dict(stored)), create_time=stored.create_time))
+        except sa.exc.IntegrityError as exc:  # a concurrent creator won between our check and insert
+            raise AlreadyExists(message) from exc
         return stored
 
     def get_database(self, name: str) -> Database:
@@ -147,13 +155,17 @@ class SqlCatalog:
         self.get_database(table.database)
         now = _now()
         stored = table.evolve(version=1, create_time=table.create_time or now, update_time=now)
-        with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(tables_t.c.name).where(
-                tables_t.c.database == table.database, tables_t.c.name == table.name)).first()
-            if exists:
-                raise AlreadyExists(f"table {table.qualified_name} already exists")
-            conn.execute(tables_t.insert().values(database=table.database, name=table.name, version=1,
-                                                  body=json.dumps(to_dict(stored)), update_time=now))
+        message = f"table {table.qualified_name} already exists"
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(sa.select(tables_t.c.name).where(
+                    tables_t.c.database == table.database, tables_t.c.name == table.name)).first()
+                if exists:
+                    raise AlreadyExists(message)
+                conn.execute(tables_t.insert().values(database=table.database, name=table.name, version=1,
+                                                      body=json.dumps(to_dict(stored)), update_time=now))
+        except sa.exc.IntegrityError as exc:  # a concurrent creator won between our check and insert
+            raise AlreadyExists(message) from exc
         return stored
 
     def get_table(self, database: str, name: str) -> Table:
@@ -205,7 +217,9 @@ class SqlCatalog:
 
     def upsert_table(self, table: Table) -> Table:
         """Create the table, or update it on top of whatever version is current."""
-        for _attempt in range(5):
+        for attempt in range(UPSERT_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.02 * attempt))  # spread out writers that keep colliding
             if not self.table_exists(table.database, table.name):
                 try:
                     return self.create_table(table)
@@ -216,7 +230,8 @@ class SqlCatalog:
                 return self.update_table(table.evolve(version=current.version))
             except ConcurrentModification:
                 continue
-        raise ConcurrentModification(f"table {table.qualified_name}: gave up after 5 conflicting writers")
+        raise ConcurrentModification(
+            f"table {table.qualified_name}: gave up after {UPSERT_ATTEMPTS} conflicting writers")
 
     def delete_table(self, database: str, name: str) -> None:
         with self.engine.begin() as conn:

@@ -90,7 +90,8 @@ def read_sample(fs: fsspec.AbstractFileSystem, info: FileInfo, max_bytes: int) -
             compression = _compression(info.path, head, comp_ext)
             fh.seek(0)
             raw, truncated = _decompressed_head(fh, info.path, compression, max_bytes)
-            stored = info.size if not truncated else int(fh.tell())
+            # stored bytes behind the sample: all of it, the cut for plain text, what was decompressed otherwise
+            stored = info.size if not truncated else max_bytes if compression == "none" else int(fh.tell())
             bytes_read = int(fh.tell())
     except UnreadableFile:
         raise
@@ -126,14 +127,14 @@ def _decompressed_head(fh: IO[bytes], path: str, compression: str, max_bytes: in
     elif compression == "zstd":
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(fh, closefd=False)
+        reader = zstandard.ZstdDecompressor().stream_reader(fh, closefd=False, read_across_frames=True)
     elif compression == "bzip2":
         reader = bz2.BZ2File(fh, mode="rb")
     else:
         reader = fh
     try:
         data = reader.read(max_bytes + 1)
-    except EOFError as exc:  # truncated compressed stream: keep what was decodable
+    except EOFError as exc:  # the stream ends before its trailer: a partial upload or a file still being written
         raise UnreadableFile(path, f"{compression} stream ends early (truncated file): {exc}") from exc
     except Exception as exc:  # zstd/gzip/bz2 raise their own error classes for corrupt data
         if compression == "none":

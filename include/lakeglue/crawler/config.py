@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lakeglue.settings import ZONES
 
@@ -16,6 +17,9 @@ MAX_SAMPLE_RECORDS = 1000
 #: Files sampled per leaf folder; Glue allows 1 to 249, we default low because a lake's
 #: folders hold files from one writer, so more samples rarely change the schema.
 DEFAULT_SAMPLE_FILES = 10
+
+if TYPE_CHECKING:
+    from lakeglue.pipelines.spec import PipelineSpec
 
 
 class CrawlerConfigError(ValueError):
@@ -77,3 +81,10 @@ class CrawlerConfig:
     def ledger_source(self, table: str) -> str:
         """Ledger source name of one table (``ecommerce/orders``)."""
         return f"{self.source_prefix}/{table}" if self.source_prefix else table
+
+
+def config_for_pipeline(spec: PipelineSpec) -> CrawlerConfig:
+    """The crawler of a pipeline's raw source: ``raw/<prefix>/<table>/`` → ``<database>_raw``."""
+    return CrawlerConfig(database=spec.database_for("raw"), zone=spec.source.zone, prefix=spec.source.prefix,
+                         source_prefix=spec.name, excludes=tuple(spec.source.excludes),
+                         name=f"{spec.name}_raw_crawler")

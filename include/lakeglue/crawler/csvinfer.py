@@ -65,28 +65,37 @@ def _preferred_delimiter(path: str) -> str:
 
 
 def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int) -> tuple[list[list[str]], int, str, int]:
-    """(rows with ``columns`` fields, bad row count, first bad row description, characters consumed)."""
+    """(rows with ``columns`` fields, bad row count, first bad row description, characters consumed).
+
+    When the byte limit cut the sample, the last parsed row is incomplete and dropped
+    before anything is counted, so a cut row is neither data nor a "bad row".
+    """
     buffer = io.StringIO(sample.text)
     reader = csv.reader(buffer, delimiter=delimiter, strict=False)
+    parsed: list[tuple[list[str], int, int]] = []  # (row, end position, line number)
+    good = 0
+    exhausted = True
+    for row in reader:
+        if good >= max_rows:
+            exhausted = False
+            break
+        parsed.append((row, buffer.tell(), reader.line_num))
+        good += len(row) == columns
+    if sample.truncated and exhausted and parsed and not sample.text.endswith("\n"):
+        parsed.pop()
     rows: list[list[str]] = []
     bad = 0
     first_bad = ""
     consumed = 0
-    exhausted = True
-    for row in reader:
-        if len(rows) >= max_rows:
-            exhausted = False
-            break
-        consumed = buffer.tell()
+    for row, end, line in parsed:
+        consumed = end
         if not row or row == [""]:
             continue
         if len(row) != columns:
             bad += 1
-            first_bad = first_bad or f"line {reader.line_num} has {len(row)} fields, expected {columns}"
+            first_bad = first_bad or f"line {line} has {len(row)} fields, expected {columns}"
             continue
         rows.append(row)
-    if sample.truncated and exhausted and rows and not sample.text.endswith("\n"):
-        rows.pop()  # the byte limit cut the last row
     return rows, bad, first_bad, consumed
 
 

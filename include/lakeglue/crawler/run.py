@@ -36,8 +36,9 @@ def crawl(config: CrawlerConfig, lake: Lake | None = None, catalog: Catalog | No
 def result_of(plan: CrawlPlan, dry_run: bool) -> CrawlResult:
     """The metrics a plan implies; apply only removes tables whose write failed."""
     result = CrawlResult(database=plan.config.database, dry_run=dry_run, files_listed=plan.listing.files_listed,
-                         files_scanned=plan.files_scanned, bytes_read=plan.bytes_read,
-                         errors=list(plan.errors), skipped=list(plan.listing.skipped), decisions=list(dict.fromkeys(plan.notes)))
+                         files_scanned=plan.files_scanned, bytes_read=plan.bytes_read, errors=list(plan.errors),
+                         skipped=list(plan.listing.skipped),
+                         decisions=list(dict.fromkeys(plan.notes)))  # one line per distinct decision
     buckets = {CREATE: result.tables_created, UPDATE: result.tables_updated, UNCHANGED: result.tables_unchanged}
     for tp in plan.tables:
         if tp.action in buckets:

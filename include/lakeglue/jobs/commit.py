@@ -55,6 +55,10 @@ def partition_values_in(lake: Lake, root: str, keys: Sequence[str]) -> list[tupl
     return sorted(values)
 
 
+def partition_path(location: str, keys: Sequence[str], values: Sequence[str]) -> str:
+    return posixpath.join(location, *[f"{k}={v}" for k, v in zip(keys, values, strict=True)])
+
+
 def merge_columns(previous: Sequence[Column], current: Sequence[Column]) -> list[Column]:
     """Previous columns in their order (with current types), then new ones: drift only adds."""
     by_name = {c.name: c for c in current}
@@ -83,7 +87,7 @@ def register_table(catalog: Catalog, lake: Lake, database: str, name: str, colum
     stored = catalog.upsert_table(table)
     keys = [k.name for k in partition_keys]
     parts = [Partition(database, name, values, StorageDescriptor.for_format(
-                 "parquet", merged, lake.uri(posixpath.join(location, *[f"{k}={v}" for k, v in zip(keys, values, strict=True)]))))
+                 "parquet", merged, lake.uri(partition_path(location, keys, values))))
              for values in partition_values_in(lake, location, keys)]
     catalog.replace_partitions(database, name, parts)
     return stored

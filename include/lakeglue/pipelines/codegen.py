@@ -7,6 +7,7 @@ Embedding the spec means Airflow parses a DAG file without reading any other fil
 from __future__ import annotations
 
 import pprint
+import textwrap
 from pathlib import Path
 
 from lakeglue.pipelines.spec import list_pipelines, load_spec_data, spec_from_dict
@@ -31,7 +32,8 @@ def render_dag_file(spec_path: Path) -> str:
     path, data = load_spec_data(spec_path)
     spec = spec_from_dict(data, source=str(path))
     body = pprint.pformat(data, indent=4, width=110, sort_dicts=False)
-    return TEMPLATE.format(description=f"lakeglue pipeline {spec.name}: {spec.description}".strip(),
+    description = textwrap.fill(f"lakeglue pipeline {spec.name}: {spec.description}".strip(), width=110)
+    return TEMPLATE.format(description=description,
                            name=spec.name, spec=body)
 
 

@@ -17,25 +17,22 @@ class LakeCrawlerOperator(BaseOperator):
     template_fields: Sequence[str] = ("pipeline",)
     ui_color = "#d7ecf9"
 
-    def __init__(self, *, pipeline: str, dry_run: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, pipeline: str, plan_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
-        self.dry_run = dry_run
+        self.plan_only = plan_only  # a dry run: print the plan, write nothing
 
     def execute(self, context: Any) -> dict[str, Any]:
         from lakeglue.catalog import open_catalog
-        from lakeglue.crawler import CrawlerConfig, crawl
+        from lakeglue.crawler import config_for_pipeline, crawl
         from lakeglue.ledger import Ledger
         from lakeglue.pipelines import load_pipeline
         from lakeglue.settings import get_settings
         from lakeglue.storage import Lake
 
-        spec = load_pipeline(self.pipeline)
         settings = get_settings()
-        config = CrawlerConfig(database=spec.database_for("raw"), zone=spec.source.zone, prefix=spec.source.prefix,
-                               source_prefix=spec.name, excludes=list(spec.source.excludes))
-        result = crawl(config, lake=Lake(settings), catalog=open_catalog(settings),
-                       ledger=Ledger(settings.catalog_url), dry_run=self.dry_run)
+        result = crawl(config_for_pipeline(load_pipeline(self.pipeline)), lake=Lake(settings),
+                       catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url), dry_run=self.plan_only)
         self.log.info("%s", result.summary())
         for path, reason in result.errors:
             self.log.warning("skipped %s: %s", path, reason)

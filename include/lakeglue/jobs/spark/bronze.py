@@ -20,7 +20,7 @@ from lakeglue.pipelines.spec import BronzeTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql.types import DataType
+    from pyspark.sql.types import DataType, StructType
 
 BATCH_KEY = "_batch_id"
 LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
@@ -92,7 +92,7 @@ def _read(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, files: l
     return _read_parquet(spark, files)
 
 
-def _text_schema(spark: SparkSession, raw: Table) -> DataType:
+def _text_schema(spark: SparkSession, raw: Table) -> StructType:
     """The raw table's schema with every leaf as string: parse structure, keep values verbatim."""
     from pyspark.sql.types import ArrayType, MapType, StringType, StructField, StructType
 

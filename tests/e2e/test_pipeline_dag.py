@@ -1,0 +1,157 @@
+"""The ecommerce DAG run through Airflow (dag.test) on generated data, checked against the oracle.
+
+Each run is a real Airflow run in a subprocess: crawler task, spark-submit for bronze,
+silver and gold, the GX gate, the DuckDB query task. The lake and Airflow home are
+throwaway directories; Airflow's metadata DB is migrated once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakeglue.catalog.sql import SqlCatalog
+from lakeglue.query import run_query
+from lakeglue.settings import Settings
+from tests.support.expected_gold import ExpectedGold
+
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.spark, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DAG_ID = "lakeglue_ecommerce"
+
+
+class Deployment:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.settings = Settings(lake_root=str(root / "lake"))
+        self.env = {**os.environ,
+                    "AIRFLOW_HOME": str(root / "airflow"),
+                    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+                    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                    "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
+                    "LAKEGLUE_HOME": self.settings.lake_root,
+                    "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+                    "SPARK_LOCAL_IP": "127.0.0.1"}
+        self.env.pop("LAKEGLUE_CATALOG_URL", None)
+        self.run_count = 0
+
+    def sh(self, *cmd: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(cmd), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def run_dag(self, conf: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        self.run_count += 1
+        out = self.sh(str(BIN / "python"), "scripts/run_dag.py", DAG_ID, "--conf", json.dumps(conf), timeout=900)
+        (self.root / f"run{self.run_count}.log").write_text(out.stdout + out.stderr)
+        return out
+
+    def gold(self, table: str, order_by: str) -> list[tuple[Any, ...]]:
+        result = run_query(f"SELECT * FROM ecommerce_gold.{table} ORDER BY {order_by}", output=None,
+                           settings=self.settings)
+        return [tuple(r) for r in result.rows]
+
+    @property
+    def catalog(self) -> SqlCatalog:
+        return SqlCatalog(self.settings.catalog_url)
+
+    @property
+    def raw_root(self) -> Path:
+        return Path(self.settings.lake_root) / "raw"
+
+
+def tail(out: subprocess.CompletedProcess[str], n: int = 6000) -> str:
+    return (out.stdout + out.stderr)[-n:]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    d = Deployment(tmp_path_factory.mktemp("e2e"))
+    migrated = d.sh(str(BIN / "airflow"), "db", "migrate")
+    assert migrated.returncode == 0, tail(migrated)
+    sample = d.sh(str(BIN / "lakeglue"), "sample", "--reset")
+    assert sample.returncode == 0, tail(sample)
+    return d
+
+
+@pytest.fixture(scope="module")
+def first_run(deployment: Deployment) -> subprocess.CompletedProcess[str]:
+    return deployment.run_dag({})
+
+
+def expected_revenue(raw_root: Path) -> list[tuple[Any, ...]]:
+    return [(r["dt"], r["category"], r["revenue"], r["units"], r["orders"])
+            for r in ExpectedGold(raw_root).daily_revenue_by_category()]
+
+
+def expected_clv(raw_root: Path) -> list[tuple[Any, ...]]:
+    return [tuple(r.values()) for r in ExpectedGold(raw_root).customer_lifetime_value()]
+
+
+def test_dag_run_succeeds_and_gold_equals_the_independent_oracle(
+        deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    assert first_run.returncode == 0, tail(first_run)
+    assert f"DAG RUN {DAG_ID}" in first_run.stdout and ": success" in first_run.stdout
+    assert deployment.gold("daily_revenue_by_category", "dt, category") == expected_revenue(deployment.raw_root)
+    assert deployment.gold("customer_lifetime_value", "customer_id") == expected_clv(deployment.raw_root)
+
+
+def test_every_stage_left_its_trace(deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    assert first_run.returncode == 0, tail(first_run)
+    catalog = deployment.catalog
+    assert [d.name for d in catalog.list_databases()] == [
+        "ecommerce_bronze", "ecommerce_gold", "ecommerce_raw", "ecommerce_silver"]
+    assert [t.name for t in catalog.list_tables("ecommerce_raw")] == ["customers", "orders", "products"]
+    assert [p.values for p in catalog.get_partitions("ecommerce_raw", "orders")] == [
+        (f"2026-11-0{d}",) for d in range(1, 8)]
+    results = list((Path(deployment.settings.lake_root) / "results" / "queries").glob("*/metadata.json"))
+    assert len(results) == 1
+    meta = json.loads(results[0].read_text())
+    assert meta["rows"] == 5 and [c["name"] for c in meta["columns"]][:2] == ["revenue_rank", "category"]
+    from lakeglue.quality import history
+
+    rows = history(deployment.settings.catalog_url)
+    assert len(rows) == 15 and all(r["success"] for r in rows)
+
+
+def test_full_refresh_rerun_gives_identical_gold_and_no_duplicates(
+        deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    assert first_run.returncode == 0, tail(first_run)
+    before = (deployment.gold("daily_revenue_by_category", "dt, category"),
+              deployment.gold("customer_lifetime_value", "customer_id"))
+    rerun = deployment.run_dag({"full_refresh": True})
+    assert rerun.returncode == 0, tail(rerun)
+    after = (deployment.gold("daily_revenue_by_category", "dt, category"),
+             deployment.gold("customer_lifetime_value", "customer_id"))
+    assert after == before
+    bronze_batches = [p.values for p in deployment.catalog.get_partitions("ecommerce_bronze", "orders")]
+    assert len(bronze_batches) == 1, "a full refresh replaces every bronze batch"
+    silver = run_query("SELECT count(*), count(DISTINCT order_id) FROM ecommerce_silver.orders", output=None,
+                       settings=deployment.settings).rows[0]
+    assert tuple(silver) == (ExpectedGold(deployment.raw_root).silver_order_count(),) * 2
+
+
+def test_error_rule_failure_blocks_gold(deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    assert first_run.returncode == 0, tail(first_run)
+    gold_before = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
+    day = deployment.raw_root / "ecommerce" / "orders" / "dt=2026-11-07"
+    bad = {"order_id": 9100000001, "customer_id": 1, "order_ts": "2026-11-07T10:00:00",
+           "updated_at": "2026-11-07T10:00:00", "status": "placed", "channel": "web",
+           "items": [{"product_id": 1, "quantity": 500, "unit_price": "1.00"}]}
+    (day / "bulk-order.jsonl").write_text(json.dumps(bad) + "\n")
+    failed = deployment.run_dag({})
+    assert failed.returncode == 1, tail(failed)
+    log = failed.stdout + failed.stderr
+    assert "ERROR expect_column_values_to_be_between(quantity): 1 unexpected row (0.08%), e.g. [500]" in log
+    gold_after = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
+    assert (gold_after.version, gold_after.location) == (gold_before.version, gold_before.location)
+    assert 9100000001 in {r[0] for r in run_query(
+        "SELECT order_id FROM ecommerce_silver.order_items WHERE quantity > 100", output=None,
+        settings=deployment.settings).rows}
