@@ -46,3 +46,59 @@ def spark() -> Iterator[object]:
     session = build_spark("lakeglue-tests", Settings(spark_master="local[2]", spark_shuffle_partitions=2))
     yield session
     session.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server (AWS APIs over HTTP) on a loopback port, for the aws-profile code paths.
+
+    AWS credentials/region env vars point every boto3/aiobotocore client at fake keys; each
+    test that needs a clean state uses the ``moto`` fixture, which resets the server.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    binary = Path(sys.executable).parent / "moto_server"
+    log = open(_SESSION_DIR / "moto.log", "wb")  # noqa: SIM115 - closed after the server stops
+    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto_server did not start on {url}; see {_SESSION_DIR / 'moto.log'}") from None
+            time.sleep(0.2)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
+        os.environ[key] = value
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def moto(moto_endpoint: str) -> str:
+    """The moto server's URL, with all its state reset for this test."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+    return moto_endpoint

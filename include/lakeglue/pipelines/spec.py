@@ -88,6 +88,18 @@ class GoldTableSpec(_Strict):
     partition_by: list[str] = Field(default_factory=list)
 
 
+Engine = Literal["spark", "duckdb", "auto"]
+
+
+class EnginesSpec(_Strict):
+    """Which engine runs each job: Spark for big data, DuckDB for single-node batches, or ``auto``
+    (chosen per run by the input size against a threshold setting)."""
+
+    bronze: Engine = "spark"
+    silver: Engine = "spark"
+    gold: Engine = "spark"
+
+
 class QuerySpec(_Strict):
     name: str
     sql: str
@@ -103,6 +115,7 @@ class PipelineSpec(_Strict):
     database: str
     source: SourceSpec
     events: EventSpec = Field(default_factory=EventSpec)
+    engines: EnginesSpec = Field(default_factory=EnginesSpec)
     bronze: dict[str, BronzeTableSpec]
     silver: dict[str, SilverTableSpec] = Field(default_factory=dict)
     quality: list[QualitySpec] = Field(default_factory=list)
