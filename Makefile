@@ -58,8 +58,12 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
 
+AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
+
 airflow: setup
-	@echo "Airflow UI: http://localhost:8080  (user admin; password printed below and kept in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	@test -f $(AIRFLOW_PASSWORDS) || echo '{"admin": "admin"}' > $(AIRFLOW_PASSWORDS)
+	$(BIN)/lakeglue dags generate
+	@echo "Airflow UI: http://localhost:8080   user/password: $$($(BIN)/python -c 'import json,sys; print(", ".join(f"{u} / {p}" for u, p in json.load(open(sys.argv[1])).items()))' $(AIRFLOW_PASSWORDS))"
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
 
 lint: $(STAMP)

@@ -140,7 +140,8 @@ def test_second_run_reads_nothing_new_and_gold_is_identical(env: Env, spark: Any
     ctx = env.ctx("run2")
     bronze = run_bronze(spark, ctx)
     assert {t.skipped_reason for t in bronze.tables} == {"no new files since the last batch"}
-    run_silver(spark, ctx)
+    silver = run_silver(spark, ctx)
+    assert {t.skipped_reason for t in silver.tables} == {"no new bronze batches since the last silver version"}
     run_gold(spark, ctx)
     assert rows(spark, env, "gold", "customer_lifetime_value", ["customer_id", "orders", "lifetime_value"]) == before
 
@@ -160,7 +161,16 @@ def test_new_file_is_picked_up_alone_and_rerun_replaces_its_batch(env: Env, spar
         assert (orders.files_read, orders.rows_written) == (1, 2), attempt
     parts = env.catalog.get_partitions("ecommerce_bronze", "orders")
     assert sorted(p.values[0] for p in parts) == ["run1", "run3"]
-    run_silver(spark, env.ctx("run3"))
+    old_part = next(p for p in env.catalog.get_partitions("ecommerce_silver", "orders") if p.values == ("2026-11-01",))
+    old_files = {f.name: f.stat().st_ino for f in Path(old_part.location.removeprefix("file://")).glob("*.parquet")}
+    silver = run_silver(spark, env.ctx("run3"))
+    orders_metrics = next(t for t in silver.tables if t.table == "ecommerce_silver.orders")
+    assert orders_metrics.rows_read == 2, "only the new partition's bronze rows are recomputed"
+    assert env.catalog.get_table("ecommerce_silver", "orders").parameters["partitions_rewritten"] == "1"
+    new_part = next(p for p in env.catalog.get_partitions("ecommerce_silver", "orders") if p.values == ("2026-11-01",))
+    assert new_part.location != old_part.location
+    carried = {f.name: f.stat().st_ino for f in Path(new_part.location.removeprefix("file://")).glob("*.parquet")}
+    assert carried == old_files, "untouched partitions are carried over as the same files (hard links)"
     got = rows(spark, env, "silver", "order_items", ["order_id", "unit_price"])
     late = [r for r in got if 9000000000 < r[0] < 9000000100]
     assert late == [(9000000001, Decimal("10.25")), (9000000002, Decimal("10.25"))]
@@ -175,10 +185,76 @@ def test_failed_commit_leaves_previous_silver_table_readable(env: Env, spark: An
     def boom(staged: str, final: str) -> None:
         raise OSError("disk vanished mid-commit")
 
-    ctx = env.ctx("run4")
+    ctx = env.ctx("run4", full_refresh=True)
     monkeypatch.setattr(ctx.lake, "commit", boom)
     with pytest.raises(OSError, match="mid-commit"):
         run_silver(spark, ctx)
     after = env.catalog.get_table("ecommerce_silver", "customers")
     assert (after.version, after.location) == (before_table.version, before_table.location)
     assert rows(spark, env, "silver", "customers", ["customer_id", "email"]) == before_rows
+
+
+def _run_until_fault(env: Env, tmp_path: Path, job: str, run_id: str, fault: str, *extra: str) -> None:
+    """Start the job as its own process, wait until it reaches ``fault``, then SIGKILL it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    signal_file = tmp_path / "reached"
+    proc_env = {**os.environ, "LAKEGLUE_HOME": env.settings.lake_root, "LAKEGLUE_FAULT_POINT": fault,
+                "LAKEGLUE_FAULT_SIGNAL": str(signal_file), "LAKEGLUE_FAULT_HOLD_SECONDS": "300"}
+    proc_env.pop("LAKEGLUE_CATALOG_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "lakeglue.jobs.spark.entrypoint", "--job", job, "--pipeline",
+                             "ecommerce", "--run-id", run_id, *extra], env=proc_env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not signal_file.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"job exited ({proc.returncode}) before {fault}: {proc.stderr.read()[-3000:]!r}")
+            assert time.monotonic() < deadline, f"job did not reach {fault} in time"
+            time.sleep(0.2)
+        assert signal_file.read_text() == fault
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
+
+
+def test_silver_killed_between_data_and_catalog_swap_leaves_the_table_unchanged(
+        env: Env, spark: Any, first_run: dict[str, Any], tmp_path: Path) -> None:
+    before = env.catalog.get_table("ecommerce_silver", "customers")
+    before_rows = rows(spark, env, "silver", "customers", ["customer_id", "email", "country"])
+    versions_on_disk = len(list(Path(env.lake.path("curated", "silver", "customers")).iterdir()))
+    _run_until_fault(env, tmp_path, "silver", "run5", "silver.customers.before_catalog_swap", "--full-refresh")
+    after = env.catalog.get_table("ecommerce_silver", "customers")
+    assert (after.version, after.location) == (before.version, before.location)
+    assert rows(spark, env, "silver", "customers", ["customer_id", "email", "country"]) == before_rows
+    # the killed attempt's data was moved into place but never published: an orphan for lifecycle expiry
+    assert len(list(Path(env.lake.path("curated", "silver", "customers")).iterdir())) == versions_on_disk + 1
+    run_silver(spark, env.ctx("run5", full_refresh=True))  # the retry publishes a new version, same content
+    assert env.catalog.get_table("ecommerce_silver", "customers").version == before.version + 1
+    assert rows(spark, env, "silver", "customers", ["customer_id", "email", "country"]) == before_rows
+
+
+def test_bronze_killed_before_commit_publishes_nothing_and_the_retry_takes_the_same_files(
+        env: Env, spark: Any, first_run: dict[str, Any], tmp_path: Path) -> None:
+    day = env.raw_root / "ecommerce" / "orders" / "dt=2026-11-09"
+    day.mkdir()
+    order = {"order_id": 9200000001, "customer_id": 2, "order_ts": "2026-11-09T09:00:00",
+             "updated_at": "2026-11-09T09:00:00", "status": "placed", "channel": "app",
+             "items": [{"product_id": 3, "quantity": 1, "unit_price": "3.00"}]}
+    (day / "one.jsonl").write_text(json.dumps(order) + "\n")
+    env.crawl()
+    batches_before = sorted(p.values[0] for p in env.catalog.get_partitions("ecommerce_bronze", "orders"))
+    _run_until_fault(env, tmp_path, "bronze", "run6", "bronze.orders.before_commit")
+    assert sorted(p.values[0] for p in env.catalog.get_partitions("ecommerce_bronze", "orders")) == batches_before
+    claimed = [e for e in env.ledger.entries("ecommerce/orders") if e.batch_id == "run6"]
+    assert [(Path(e.path).name, e.state) for e in claimed] == [("one.jsonl", "claimed")]
+    retry = run_bronze(spark, env.ctx("run6"))
+    orders = next(t for t in retry.tables if t.table.endswith(".orders"))
+    assert (orders.files_read, orders.rows_written) == (1, 1)
+    assert sorted(p.values[0] for p in env.catalog.get_partitions("ecommerce_bronze", "orders")) == sorted(
+        [*batches_before, "run6"])

@@ -39,14 +39,49 @@ class EventSpec(_Strict):
 
 
 class BronzeTableSpec(_Strict):
-    format: Literal["csv", "json", "parquet"]
+    format: Literal["csv", "json", "parquet", "jdbc"]
+    #: Reader options; for ``jdbc``: ``url`` (jdbc:postgresql://…), ``dbtable``, ``user``, ``password``.
+    #: ``${VAR}`` in a value is replaced by the environment variable VAR when the job runs.
     options: dict[str, str] = Field(default_factory=dict)
+    #: For table sources: the column whose high-water mark is the job bookmark (e.g. ``updated_at``).
+    bookmark_column: str | None = None
+    #: Columns whose type differs between files, with the types seen (a DynamicFrame "choice"):
+    #: bronze keeps every variant, silver resolves it by the column's ``resolve`` rule.
+    choices: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _jdbc_needs_url_and_table(self) -> BronzeTableSpec:
+        if self.format == "jdbc":
+            missing = [k for k in ("url", "dbtable") if not self.options.get(k)]
+            if missing:
+                raise ValueError(f"a jdbc source needs options {missing}")
+        elif self.bookmark_column:
+            raise ValueError("bookmark_column is for jdbc sources; file sources are bookmarked by the ledger")
+        return self
+
+
+ChoiceRule = Literal["cast", "project", "make_cols", "make_struct"]
 
 
 class ColumnSpec(_Strict):
+    #: Hive type of the silver column; ``choice`` for ``make_cols``/``make_struct`` (types come from the variants).
     type: str
     #: Optional expression in Trino/Athena SQL over the bronze row (transpiled per engine).
     expr: str | None = None
+    #: How a choice column (declared in bronze ``choices``) is resolved, as Glue's ``resolveChoice``:
+    #: ``cast`` every variant to ``type`` (uncastable values are quarantined), ``project`` keeps only the
+    #: variant of ``type``, ``make_cols`` makes ``<name>_<variant>`` columns, ``make_struct`` one struct.
+    resolve: ChoiceRule | None = None
+
+    @model_validator(mode="after")
+    def _choice_type(self) -> ColumnSpec:
+        if self.resolve in ("make_cols", "make_struct") and self.type != "choice":
+            raise ValueError(f"resolve: {self.resolve} takes its types from the variants; set type: choice")
+        if self.type == "choice" and self.resolve not in ("make_cols", "make_struct"):
+            raise ValueError("type: choice needs resolve: make_cols or make_struct")
+        if self.resolve and self.expr:
+            raise ValueError("a column with resolve reads the choice column itself; drop expr")
+        return self
 
 
 class ExplodeSpec(_Strict):
@@ -135,6 +170,11 @@ class PipelineSpec(_Strict):
             if silver.from_ not in self.bronze:
                 raise ValueError(f"silver.{name}.from is {silver.from_!r}, not a bronze table "
                                  f"(bronze tables: {sorted(self.bronze)})")
+            choices = self.bronze[silver.from_].choices
+            for column, col_spec in silver.columns.items():
+                if col_spec.resolve and column not in choices:
+                    raise ValueError(f"silver.{name}.columns.{column}.resolve: {column!r} is not declared in "
+                                     f"bronze.{silver.from_}.choices")
         for i, q in enumerate(self.quality):
             tables = self.silver if q.layer == "silver" else self.gold
             if q.table not in tables:

@@ -8,12 +8,15 @@ the files the ledger gives to this batch are read (the job bookmark).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column, Table
+from lakeglue.jobs.bookmarks import Bookmarks
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.options import expand_env, sql_literal
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.ledger import NEW
 from lakeglue.pipelines.spec import BronzeTableSpec
@@ -39,6 +42,8 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     from pyspark.sql import functions as F
 
     result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
+    if table_spec.format == "jdbc":
+        return _bronze_jdbc_table(spark, ctx, table, table_spec, result)
     raw_db = ctx.spec.database_for("raw")
     if not ctx.catalog.table_exists(raw_db, table):
         result.skipped_reason = f"{raw_db}.{table} is not in the catalog yet (run the crawler)"
@@ -58,6 +63,16 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     parsed = _read(spark, raw, table_spec, files)
     for key in raw.partition_keys:
         parsed = parsed.withColumn(key.name, F.regexp_extract("_source_file", f"/{key.name}=([^/]+)/", 1))
+    _commit_batch(spark, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name})
+    ctx.ledger.mark_done(source, ctx.batch_id)
+    return result
+
+
+def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
+                  parsed: DataFrame, result: TableMetrics, parameters: dict[str, str]) -> None:
+    """Quarantine the rejects, write the good rows as this batch's partition, swap the catalog."""
+    from pyspark.sql import functions as F
+
     parsed = (parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
               .withColumn(BATCH_KEY, F.lit(ctx.batch_id))).cache()
     good = parsed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
@@ -70,26 +85,64 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     _write_quarantine(ctx, table, bad)
     pending = plan_batch_attempt(ctx.lake, "bronze", table)
     good.write.partitionBy(BATCH_KEY).parquet(ctx.lake.uri(pending.staged))
+    fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     columns = [Column(f.name, f.dataType.simpleString()) for f in good.schema.fields if f.name != BATCH_KEY]
+    choice_params = {f"choice.{c}": ",".join(v) for c, v in table_spec.choices.items()}
     register_batch_partition(
         ctx.catalog, ctx.lake, ctx.spec.database_for("bronze"), table, columns,
         table_root=ctx.lake.path("curated", "bronze", table), attempt_dir=pending.final, batch_key=BATCH_KEY,
-        batch_id=ctx.batch_id, parameters={"source_table": raw.qualified_name, "source_format": table_spec.format},
+        batch_id=ctx.batch_id, parameters={**parameters, "source_format": table_spec.format, **choice_params},
         replace_all=ctx.full_refresh)
-    ctx.ledger.mark_done(source, ctx.batch_id)
     parsed.unpersist()
     result.location = pending.final
+
+
+def _bronze_jdbc_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
+                       result: TableMetrics) -> TableMetrics:
+    """A database table as a source: rows above the bookmark (high-water mark) form the batch."""
+    from pyspark.sql import functions as F
+
+    options = expand_env(table_spec.options)
+    source = ctx.spec.source_key(table)
+    reader_options = {"url": options["url"], "driver": options.get("driver", "org.postgresql.Driver"),
+                      **{k: v for k, v in options.items() if k in ("user", "password", "fetchsize")}}
+    dbtable = options["dbtable"]
+    query = f"SELECT * FROM {dbtable}"
+    if table_spec.bookmark_column:
+        column = table_spec.bookmark_column
+
+        def current_max() -> str | None:
+            row = (spark.read.format("jdbc").options(**reader_options)
+                   .option("query", f"SELECT CAST(MAX({column}) AS VARCHAR(64)) AS hwm FROM {dbtable}").load().first())
+            return None if row is None else row["hwm"]
+
+        window = Bookmarks(ctx.settings.catalog_url).range_for(source, ctx.batch_id, column, current_max,
+                                                               full_refresh=ctx.full_refresh)
+        if window.empty:
+            result.skipped_reason = f"no rows in {dbtable} with {column} past the bookmark {window.low}"
+            return result
+        assert window.high is not None  # not empty
+        conditions = [f"{column} <= {sql_literal(window.high)}"]
+        if window.low is not None:
+            conditions.append(f"{column} > {sql_literal(window.low)}")
+        query += " WHERE " + " AND ".join(conditions)
+    rows = spark.read.format("jdbc").options(**reader_options).option("query", query).load()
+    origin = f"{options['url']}#{dbtable}"
+    parsed = rows.select("*", F.lit(origin).alias("_source_file"), F.lit(None).cast("int").alias("_line"),
+                         F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
+    result.files_read = 1
+    _commit_batch(spark, ctx, table, table_spec, parsed, result, {"source_table": origin})
     return result
 
 
 def _read(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, files: list[str]) -> DataFrame:
     """Rows with ``_source_file``, ``_line``, ``_reject_reason`` (null when good) and ``_raw``."""
     if table_spec.format == "json":
-        return _read_json_lines(spark, raw, files)
+        return _read_json_lines(spark, raw, files, table_spec.choices)
     if table_spec.format == "csv":
         return _read_csv(spark, raw, table_spec, files)
-    return _read_parquet(spark, files)
+    return _read_parquet(spark, files, table_spec.choices)
 
 
 def _text_schema(spark: SparkSession, raw: Table) -> StructType:
@@ -112,9 +165,26 @@ def _text_schema(spark: SparkSession, raw: Table) -> StructType:
     return StructType([*text.fields, StructField("_corrupt_record", StringType(), True)])
 
 
-def _read_json_lines(spark: SparkSession, raw: Table, files: list[str]) -> DataFrame:
+def _read_json_lines(spark: SparkSession, raw: Table, files: list[str],
+                     choices: dict[str, list[str]] | None = None) -> DataFrame:
     """Read whole files as text and parse each line, so every bad line keeps its file and number."""
     from pyspark.sql import functions as F
+
+    choices = choices or {}
+
+    def json_choice(name: str, variants: list[str]) -> Any:
+        """One struct field per variant; a value lands in the first variant its JSON token fits."""
+        typed = {v: F.from_json("_raw", f"`{name}` {v}")[name] for v in variants if v != "string"}
+        fields = []
+        taken = F.lit(False)
+        for variant in variants:
+            if variant == "string":
+                value = F.when(~taken, F.col(f"_j.`{name}`"))
+            else:
+                value = F.when(~taken, typed[variant])
+                taken = taken | typed[variant].isNotNull()
+            fields.append(value.cast(variant).alias(variant))
+        return F.struct(*fields).alias(name)
 
     lines = (spark.read.text(files, wholetext=True)
              .select(F.input_file_name().alias("_source_file"),
@@ -127,7 +197,8 @@ def _read_json_lines(spark: SparkSession, raw: Table, files: list[str]) -> DataF
     reason = (F.when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull(),
                      F.when(F.trim(F.col("_raw")).startswith("{"), F.lit("malformed JSON: not a complete object"))
                      .otherwise(F.lit("not a JSON object"))))
-    data_cols = [F.col(f"_j.`{c.name}`").alias(c.name) for c in raw.columns]
+    data_cols = [json_choice(c.name, choices[c.name]) if c.name in choices else F.col(f"_j.`{c.name}`").alias(c.name)
+                 for c in raw.columns]
     return parsed.select(*data_cols, "_source_file", "_line", reason.alias("_reject_reason"), "_raw")
 
 
@@ -146,16 +217,83 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, file
     df = spark.read.options(**options).schema(schema).csv(files).withColumn("_source_file", F.input_file_name())
     reason = F.when(F.col("_corrupt_record").isNotNull(),
                     F.lit(f"CSV record does not have the {len(names)} fields of the header"))
-    return df.select(*names, "_source_file", F.lit(None).cast("int").alias("_line"),
+    data_cols = [text_choice(F.col(f"`{n}`"), table_spec.choices[n]).alias(n) if n in table_spec.choices
+                 else F.col(f"`{n}`") for n in names]
+    return df.select(*data_cols, "_source_file", F.lit(None).cast("int").alias("_line"),
                      reason.alias("_reject_reason"), F.col("_corrupt_record").alias("_raw"))
 
 
-def _read_parquet(spark: SparkSession, files: list[str]) -> DataFrame:
+def text_choice(value: Any, variants: list[str]) -> Any:
+    """Choice over untyped text (CSV): the first variant the text casts to, else ``string``."""
     from pyspark.sql import functions as F
 
-    df = spark.read.option("mergeSchema", "true").parquet(*files)
+    taken = F.lit(False)
+    fields = []
+    for variant in variants:
+        if variant == "string":
+            fields.append(F.when(~taken, value).alias("string"))
+        else:
+            typed = value.try_cast(variant)
+            fields.append(F.when(~taken, typed).alias(variant))
+            taken = taken | typed.isNotNull()
+    return F.struct(*fields)
+
+
+def _read_parquet(spark: SparkSession, files: list[str], choices: dict[str, list[str]] | None = None) -> DataFrame:
+    """Parquet keeps its types; files that disagree on a declared choice column are read per group."""
+    from pyspark.sql import functions as F
+
+    choices = choices or {}
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in files:
+        groups.setdefault(parquet_choice_types(path, choices), []).append(path)
+    frames = []
+    for key, group in sorted(groups.items()):
+        try:
+            df = spark.read.option("mergeSchema", "true").parquet(*group)
+        except Exception as exc:  # Spark's message does not say which files disagree
+            if "CANNOT_MERGE" not in str(exc) and "incompatible" not in str(exc).lower():
+                raise
+            raise ValueError(f"parquet files {group} have incompatible column types ({exc}); declare the column "
+                             "under bronze.<table>.choices to keep every variant") from exc
+        for (name, variants), physical in zip(sorted(choices.items()), key, strict=True):
+            if physical == "absent":
+                continue
+            df = df.withColumn(name, F.struct(*(
+                (F.col(f"`{name}`") if v == physical else F.lit(None)).cast(v).alias(v) for v in variants)))
+        frames.append(df)
+    df = frames[0]
+    for other in frames[1:]:
+        df = df.unionByName(other, allowMissingColumns=True)
     return df.select("*", F.input_file_name().alias("_source_file"), F.lit(None).cast("int").alias("_line"),
                      F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
+
+
+def parquet_choice_types(uri: str, choices: dict[str, list[str]]) -> tuple[str, ...]:
+    """Which declared variant each choice column has in this file (from its footer only)."""
+    if not choices:
+        return ()
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    simple = {pa.int64(): "bigint", pa.int32(): "int", pa.int16(): "smallint", pa.float64(): "double",
+              pa.float32(): "float", pa.string(): "string", pa.large_string(): "string", pa.bool_(): "boolean",
+              pa.date32(): "date"}
+    with fsspec.open(uri, "rb") as fh:
+        schema = pq.read_schema(fh)
+    found = []
+    for name, variants in sorted(choices.items()):
+        if name not in schema.names:
+            found.append("absent")
+            continue
+        arrow_type = schema.field(name).type
+        glue_type = simple.get(arrow_type, str(arrow_type))
+        if glue_type not in variants:
+            raise ValueError(f"{uri}: column {name} is {glue_type}, which is not one of its declared "
+                             f"choice types {variants}")
+        found.append(glue_type)
+    return tuple(found)
 
 
 def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:

@@ -10,15 +10,18 @@ from all bronze batches and committed as a new table version (atomic catalog swa
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from lakeglue.catalog.model import Column
-from lakeglue.jobs.commit import plan_table_version, register_table
+from lakeglue.catalog.model import Column, Table
+from lakeglue.jobs.bookmarks import ConsumedBatches
+from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
-from lakeglue.pipelines.spec import SilverTableSpec
+from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
 from lakeglue.sql_dialect import transpile_expression
 
 if TYPE_CHECKING:
@@ -50,6 +53,43 @@ def _source_expr(name: str, expr: str | None, available: set[str]) -> SparkColum
     return F.lit(None)
 
 
+@dataclass(frozen=True)
+class OutputColumn:
+    """One silver output column: its typed value, the raw value it came from, and whether a
+    present-but-uncastable raw value sends the row to quarantine."""
+
+    name: str
+    typed: SparkColumn
+    raw: SparkColumn
+    type_label: str
+    checked: bool = True
+
+
+def _column_plan(name: str, spec: ColumnSpec, available: set[str], variants: list[str]) -> list[OutputColumn]:
+    """How a declared column is computed; choice columns expand per their ``resolve`` rule."""
+    from pyspark.sql import functions as F
+
+    if not spec.resolve:
+        source = _source_expr(name, spec.expr, available)
+        return [OutputColumn(name, source.try_cast(spec.type), source, spec.type)]
+    present = name in available
+
+    def variant(v: str) -> SparkColumn:
+        return F.col(f"`{name}`")[v] if present else F.lit(None).cast(v)
+
+    if spec.resolve == "cast":
+        return [OutputColumn(name, F.coalesce(*(variant(v).try_cast(spec.type) for v in variants)),
+                             F.coalesce(*(variant(v).cast("string") for v in variants)), spec.type)]
+    if spec.resolve == "project":
+        if spec.type not in variants:
+            raise ValueError(f"column {name}: resolve project:{spec.type} but the choice types are {variants}")
+        return [OutputColumn(name, variant(spec.type), variant(spec.type), spec.type, checked=False)]
+    if spec.resolve == "make_cols":
+        return [OutputColumn(f"{name}_{v}", variant(v), variant(v), v, checked=False) for v in variants]
+    struct = F.struct(*(variant(v).alias(v) for v in variants))
+    return [OutputColumn(name, struct, struct, "struct", checked=False)]
+
+
 def _latest_first(order_by: list[str]) -> list[SparkColumn]:
     from pyspark.sql import functions as F
 
@@ -66,8 +106,30 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     if not ctx.catalog.table_exists(bronze_db, ts.from_):
         result.skipped_reason = f"{bronze_db}.{ts.from_} does not exist yet"
         return result
+    consumed = ConsumedBatches(ctx.settings.catalog_url)
+    consumer = f"{ctx.spec.name}/silver/{table}"
+    live_batches = {p.values[0] for p in ctx.catalog.get_partitions(bronze_db, ts.from_)}
+    current = ctx.catalog.get_table(silver_db, table) if ctx.catalog.table_exists(silver_db, table) else None
+    new_batches = live_batches - consumed.get(consumer)
+    if current is not None and not ctx.full_refresh and not new_batches:
+        result.skipped_reason = "no new bronze batches since the last silver version"
+        return result
     bronze = read_table(spark, ctx.catalog, bronze_db, ts.from_)
     available = set(bronze.columns)
+    # Incremental (dynamic partition overwrite): only partitions the new batches touch are recomputed,
+    # from every bronze batch; the others are carried over. Assumes a key never moves between partitions.
+    affected: list[tuple[Any, ...]] | None = None
+    if current is not None and ts.partition_by and not ctx.full_refresh and new_batches != live_batches:
+        part_exprs = [_source_expr(p, ts.columns[p].expr, available).try_cast(ts.columns[p].type)
+                      for p in ts.partition_by]
+        affected = [tuple(r) for r in bronze.filter(F.col("_batch_id").isin(sorted(new_batches)))
+                    .select(*part_exprs).distinct().collect()]
+        touched = F.struct(*part_exprs).isin([F.struct(*(F.lit(v) for v in values)) for values in affected])
+        # rows of new batches always count, even when their partition value is unusable (→ quarantine)
+        bronze = bronze.filter(touched | F.col("_batch_id").isin(sorted(new_batches)))
+    partition_json = (F.to_json(F.struct(*(_source_expr(p, ts.columns[p].expr, available)
+                                           .try_cast(ts.columns[p].type).alias(p) for p in ts.partition_by)))
+                      if ts.partition_by else F.lit(None).cast("string"))
 
     def typed(name: str) -> SparkColumn:
         col = ts.columns[name]
@@ -86,40 +148,53 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                        .withColumn(ts.explode.position, (F.col("__pos") + 1).cast("int")).drop("__pos")
         available = set(bronze.columns)
 
-    declared = list(ts.columns)
+    choices = ctx.spec.bronze[ts.from_].choices
+    outputs = [out for n in ts.columns for out in _column_plan(n, ts.columns[n], available, choices.get(n, []))]
+    declared = [out.name for out in outputs]
     extra = [c for c in bronze.columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
              and c not in {ts.explode.column if ts.explode else "", ts.explode.alias if ts.explode else ""}]
-    raw_values = {n: _source_expr(n, ts.columns[n].expr, available) for n in declared}
-    problems = [F.when(raw_values[n].isNotNull() & typed(n).isNull(),
-                       F.concat(F.lit(f"column {n}: value '"), raw_values[n].cast("string"),
-                                F.lit(f"' is not a valid {ts.columns[n].type}")))
-                for n in declared]
+    problems = [F.when(out.raw.isNotNull() & out.typed.isNull(),
+                       F.concat(F.lit(f"column {out.name}: value '"), out.raw.cast("string"),
+                                F.lit(f"' is not a valid {out.type_label}")))
+                for out in outputs if out.checked]
     problems += [F.when(typed(k).isNull(), F.lit(f"business key column {k} is null")) for k in ts.key]
     staged_rows = bronze.select(
-        *(typed(n).alias(n) for n in declared), *(F.col(f"`{c}`") for c in extra),
+        *(out.typed.alias(out.name) for out in outputs), *(F.col(f"`{c}`") for c in extra),
         *(F.col(c) for c in (*CARRIED_LINEAGE, "_line", "_ingested_at")),
         F.to_json(F.struct(*(F.col(f"`{c}`") for c in bronze.columns if c not in BRONZE_INTERNAL))).alias("__raw"),
-        F.concat_ws("; ", *problems).alias("__reason"),
+        F.concat_ws("; ", *problems).alias("__reason"), partition_json.alias("__partition"),
     ).withColumn("__reason", F.when(F.col("__reason") != "", F.col("__reason"))).cache()
 
     good = staged_rows.filter(F.col("__reason").isNull())
     window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
     deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
                .select(*declared, *extra, *CARRIED_LINEAGE))
-    _write_quarantine(ctx, table, staged_rows.filter(F.col("__reason").isNotNull()))
+    kept = None
+    if affected is not None:
+        rewritten_json = spark.range(1).select(*(F.to_json(F.struct(*(
+            F.lit(v).cast(ts.columns[p].type).alias(p) for p, v in zip(ts.partition_by, values, strict=True))))
+            for values in affected)).first()
+        kept = sorted(set(rewritten_json or []))
+    _write_quarantine(spark, ctx, table, staged_rows.filter(F.col("__reason").isNotNull()), rewritten=kept)
 
     pending = plan_table_version(ctx.lake, "silver", table)
     writer = deduped.write
     if ts.partition_by:
         writer = writer.partitionBy(*ts.partition_by)
     writer.parquet(ctx.lake.uri(pending.staged))
+    if affected is not None and current is not None:
+        _carry_unchanged_partitions(ctx, current, pending.staged, {tuple(str(v) for v in a) for a in affected})
+    fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
+    fault_point(f"silver.{table}.before_catalog_swap")
 
     fields = {f.name: f.dataType.simpleString() for f in deduped.schema.fields}
     register_table(ctx.catalog, ctx.lake, silver_db, table,
                    [Column(n, fields[n]) for n in deduped.columns if n not in ts.partition_by], pending.final,
                    partition_keys=[Column(p, fields[p]) for p in ts.partition_by],
-                   parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key)})
+                   parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
+                               "partitions_rewritten": "all" if affected is None else str(len(affected))})
+    consumed.replace(consumer, live_batches)
     counts = staged_rows.agg(F.count("*").alias("read"),
                              F.sum(F.col("__reason").isNotNull().cast("int")).alias("bad")).first()
     assert counts is not None
@@ -130,14 +205,31 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     return result
 
 
-def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:
-    """Silver is rebuilt whole, so its quarantine is too (one directory, replaced each run)."""
+def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str, rewritten: set[tuple[str, ...]]) -> None:
+    """Link the current version's untouched partitions into the new version (copy-on-write)."""
+    keys = [k.name for k in current.partition_keys]
+    for part in ctx.catalog.get_partitions(current.database, current.name):
+        if tuple(part.values) in rewritten:
+            continue
+        source = ctx.lake.local_path(part.location) if ctx.lake.protocol == "file" else part.location
+        ctx.lake.link_tree(source, partition_path(staged, keys, part.values))
+
+
+def _write_quarantine(spark: SparkSession, ctx: JobContext, table: str, bad: DataFrame,
+                      rewritten: list[str] | None = None) -> None:
+    """Silver's quarantine mirrors the table: rebuilt whole, or — on an incremental run — the
+    records of untouched partitions are carried over and those of rewritten ones replaced."""
     from pyspark.sql import functions as F
 
     final = quarantine_dir(ctx.lake, ctx.spec.name, "silver", table, "all")
     staged = ctx.lake.new_staging_path(f"quarantine-silver-{table}")
-    (bad.select(F.col("_source_file").alias("source_file"), F.col("_line").alias("line"),
-                F.col("__reason").alias("reason"), F.col("__raw").alias("raw"), F.lit("silver").alias("layer"),
-                F.lit(table).alias("table"), F.col("_batch_id").alias("batch_id"))
-        .coalesce(1).write.json(ctx.lake.uri(staged)))
+    records = bad.select(F.col("_source_file").alias("source_file"), F.col("_line").alias("line"),
+                         F.col("__reason").alias("reason"), F.col("__raw").alias("raw"), F.lit("silver").alias("layer"),
+                         F.lit(table).alias("table"), F.col("_batch_id").alias("batch_id"),
+                         F.col("__partition").alias("partition"))
+    if rewritten is not None and ctx.lake.fs.exists(final) and ctx.lake.fs.find(final):
+        previous = spark.read.schema(records.schema).json(ctx.lake.uri(final))
+        records = records.unionByName(previous.filter(
+            F.col("partition").isNull() | ~F.col("partition").isin(rewritten)))
+    records.coalesce(1).write.json(ctx.lake.uri(staged))
     replace_quarantine(ctx.lake, staged, final)
