@@ -21,7 +21,7 @@ export LAKEGLUE_PROFILE ?= embedded
 export LAKEGLUE_HOME ?= $(CURDIR)/lake
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
-.PHONY: help setup java-check demo test test-fast airflow lint typecheck lock clean bench
+.PHONY: help setup java-check jdbc-driver demo test test-fast airflow lint typecheck lock clean bench
 
 help:
 	@echo "make demo     set up everything and run the full pipeline on sample data"
@@ -40,7 +40,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -c "import pyspark, sys; v = pyspark.__version__; sys.exit(0 if v == '$$(grep -E '^pyspark==' requirements.txt | cut -d= -f3)' else 'pyspark is ' + v)"
 	touch $(STAMP)
 
-setup: $(STAMP) java-check $(AIRFLOW_HOME)/airflow.db
+setup: $(STAMP) java-check jdbc-driver $(AIRFLOW_HOME)/airflow.db
+
+JDBC_JAR := /usr/share/java/postgresql.jar
+
+# Spark reads the "RDS" (Postgres) source with Debian's JDBC driver; installed when we may (root + apt-get).
+jdbc-driver:
+	@if [ -f $(JDBC_JAR) ]; then echo "postgres jdbc driver ok ($(JDBC_JAR))"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -qq libpostgresql-jdbc-java >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && apt-get install -y -qq libpostgresql-jdbc-java >/dev/null)) && \
+	  echo "installed libpostgresql-jdbc-java ($(JDBC_JAR))"; \
+	else echo "note: $(JDBC_JAR) missing; JDBC-source tests will skip. Install: sudo apt-get install -y libpostgresql-jdbc-java"; fi
 
 java-check:
 	@$(BIN)/python scripts/check_java.py
