@@ -91,7 +91,7 @@ def test_bad_spec_names_file_and_field(tmp_path: Path, extra: str, message: str)
 
 def test_bronze_format_must_be_known(tmp_path: Path) -> None:
     path = _write_spec(tmp_path, BASE.replace("format: json", "format: xlsx"))
-    with pytest.raises(SpecError, match=r"field bronze\.orders\.format: Input should be 'csv', 'json' or 'parquet'"):
+    with pytest.raises(SpecError, match=r"field bronze\.orders\.format: Input should be 'csv', 'json', 'parquet' or 'jdbc'"):
         load_pipeline(path)
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from lakeglue.catalog.base import AlreadyExists, Catalog, CatalogError, ConcurrentModification, EntityNotFound
+from lakeglue.catalog.diff import TableDiff, diff_tables
 from lakeglue.catalog.model import Column, Database, Partition, StorageDescriptor, Table, TableVersion
 from lakeglue.settings import Settings, get_settings
 
 
 def open_catalog(settings: Settings | None = None) -> Catalog:
-    """The catalog backend the active profile asks for."""
+    """The catalog backend the active profile asks for: Glue for ``aws``, SQL otherwise."""
     settings = settings or get_settings()
     if settings.profile == "aws":
-        raise CatalogError("the Glue Data Catalog backend (aws profile) is not built yet; see issue 4")
+        from lakeglue.catalog.glue import GlueCatalog
+
+        return GlueCatalog(endpoint_url=settings.aws_endpoint_url or None, region=settings.aws_region)
     from lakeglue.catalog.sql import SqlCatalog
 
     return SqlCatalog(settings.catalog_url)
@@ -19,5 +22,6 @@ def open_catalog(settings: Settings | None = None) -> Catalog:
 
 __all__ = [
     "AlreadyExists", "Catalog", "CatalogError", "Column", "ConcurrentModification", "Database",
-    "EntityNotFound", "Partition", "StorageDescriptor", "Table", "TableVersion", "open_catalog",
+    "EntityNotFound", "Partition", "StorageDescriptor", "Table", "TableDiff", "TableVersion", "diff_tables",
+    "open_catalog",
 ]

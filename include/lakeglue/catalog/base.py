@@ -1,27 +1,38 @@
-"""The one interface every catalog backend implements (SQL today; Glue and Hive next).
+"""The one interface every catalog backend implements (SQL and Glue today; Hive next).
 
 Stages never talk to a backend directly: they call :func:`lakeglue.catalog.open_catalog`
-and use this protocol, which is what lets the profile choose the backend.
+and use this protocol, which is what lets the profile choose the backend. Behaviour that
+can be expressed with the protocol's own primitives (idempotent database creation,
+create-or-update, version diffs) lives once in :mod:`lakeglue.catalog.common`, so the
+backends cannot drift apart; the shared contract suite (``tests/support/catalog_contract.py``)
+checks every method on every backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from lakeglue.catalog.model import Database, Partition, Table, TableVersion
+
+if TYPE_CHECKING:
+    from lakeglue.catalog.diff import TableDiff
 
 
 class CatalogError(Exception):
     """Base class for catalog failures; messages name the database/table involved."""
 
 
-class EntityNotFound(CatalogError):
-    pass
+class EntityNotFound(CatalogError, LookupError):
+    """The database, table, version or partition named in the message does not exist.
+
+    Also a :class:`LookupError`, so callers that treat "not found" generically (the CLI's
+    error handler) report it as a message instead of a traceback.
+    """
 
 
 class AlreadyExists(CatalogError):
-    pass
+    """A create would overwrite an existing object; nothing was written."""
 
 
 class ConcurrentModification(CatalogError):
@@ -45,11 +56,19 @@ class Catalog(Protocol):
     def update_table(self, table: Table, expected_version: int | None = None) -> Table: ...
     def upsert_table(self, table: Table) -> Table: ...
     def delete_table(self, database: str, name: str) -> None: ...
+    def search_tables(self, text: str | None = None, parameters: Mapping[str, str | None] | None = None,
+                      database: str | None = None) -> list[Table]: ...
+
+    # versions
     def get_table_versions(self, database: str, name: str) -> list[TableVersion]: ...
+    def get_table_version(self, database: str, name: str, version: int) -> TableVersion: ...
+    def diff_versions(self, database: str, name: str, v1: int, v2: int) -> TableDiff: ...
 
     # partitions
     def batch_create_partitions(self, partitions: Sequence[Partition]) -> int: ...
+    def batch_update_partitions(self, partitions: Sequence[Partition]) -> int: ...
     def batch_upsert_partitions(self, partitions: Sequence[Partition]) -> int: ...
     def replace_partitions(self, database: str, table: str, partitions: Sequence[Partition]) -> None: ...
+    def get_partition(self, database: str, table: str, values: Sequence[str]) -> Partition: ...
     def get_partitions(self, database: str, table: str) -> list[Partition]: ...
     def batch_delete_partitions(self, database: str, table: str, values: Sequence[tuple[str, ...]]) -> int: ...

@@ -2,16 +2,16 @@
 
 Objects are stored as JSON bodies keyed by name: the model stays in one place
 (:mod:`lakeglue.catalog.model`) and the relational side only indexes what it must look
-up. Table updates are optimistic: ``UPDATE … WHERE version = :expected`` so two writers
-can never lose an update silently.
+up (names, versions, table parameters for search). Table updates are optimistic:
+``UPDATE … WHERE version = :expected`` so two writers can never lose an update silently.
+The schema is owned by Alembic (:mod:`lakeglue.catalog.migrate`); ``metadata`` below is
+what the migrations produce, and a test checks the two never drift apart.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound
+from lakeglue.catalog.common import CatalogOps, check_partition_arity
+from lakeglue.catalog.migrate import upgrade_catalog
 from lakeglue.catalog.model import (
     Database,
     Partition,
@@ -60,10 +62,16 @@ partitions_t = sa.Table(
     sa.Column("values_key", sa.String(1024), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),
 )
+table_parameters_t = sa.Table(
+    "lg_table_parameters", metadata,
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_lg_table_parameters_key", "key"),
+)
 
 _ENGINES: dict[str, Engine] = {}
-#: How often ``upsert_table`` re-reads and retries when another writer committed first.
-UPSERT_ATTEMPTS = 20
 
 
 def engine_for(url: str) -> Engine:
@@ -92,7 +100,7 @@ def _values_key(values: Sequence[str]) -> str:
     return json.dumps(list(values))
 
 
-class SqlCatalog:
+class SqlCatalog(CatalogOps):
     """The :class:`~lakeglue.catalog.base.Catalog` protocol over SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:
@@ -104,7 +112,8 @@ class SqlCatalog:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self.engine = engine_for(url)
-        metadata.create_all(self.engine)
+        #: The schema revision the catalog database is at (always head after opening).
+        self.schema_revision = upgrade_catalog(self.engine)
 
     # -- databases -------------------------------------------------------------------------
     def create_database(self, database: Database) -> Database:
@@ -133,19 +142,10 @@ class SqlCatalog:
             rows = conn.execute(sa.select(databases_t.c.body).order_by(databases_t.c.name)).all()
         return [_database_from_body(r.body) for r in rows]
 
-    def ensure_database(self, name: str, description: str = "") -> Database:
-        try:
-            return self.get_database(name)
-        except EntityNotFound:
-            try:
-                return self.create_database(Database(name=name, description=description))
-            except AlreadyExists:  # created by a concurrent task in between
-                return self.get_database(name)
-
     def delete_database(self, name: str) -> None:
         with self.engine.begin() as conn:
             for t, col in ((partitions_t, partitions_t.c.database), (table_versions_t, table_versions_t.c.database),
-                           (tables_t, tables_t.c.database)):
+                           (table_parameters_t, table_parameters_t.c.database), (tables_t, tables_t.c.database)):
                 conn.execute(t.delete().where(col == name))
             if conn.execute(databases_t.delete().where(databases_t.c.name == name)).rowcount == 0:
                 raise EntityNotFound(f"database {name!r} not found")
@@ -164,6 +164,7 @@ class SqlCatalog:
                     raise AlreadyExists(message)
                 conn.execute(tables_t.insert().values(database=table.database, name=table.name, version=1,
                                                       body=json.dumps(to_dict(stored)), update_time=now))
+                _write_parameters(conn, stored)
         except sa.exc.IntegrityError as exc:  # a concurrent creator won between our check and insert
             raise AlreadyExists(message) from exc
         return stored
@@ -185,6 +186,26 @@ class SqlCatalog:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(tables_t.c.body).where(tables_t.c.database == database)
                                 .order_by(tables_t.c.name)).all()
+        return [table_from_dict(json.loads(r.body)) for r in rows]
+
+    def search_tables(self, text: str | None = None, parameters: Mapping[str, str | None] | None = None,
+                      database: str | None = None) -> list[Table]:
+        """Tables whose name contains ``text`` (any case) and that carry every given parameter
+        (``None`` as value: the key only needs to be present), in database/name order."""
+        query = sa.select(tables_t.c.body)
+        if database:
+            query = query.where(tables_t.c.database == database)
+        if text:
+            query = query.where(sa.func.lower(tables_t.c.name).contains(text.lower(), autoescape=True))
+        for key, value in (parameters or {}).items():
+            match = sa.select(table_parameters_t.c.key).where(
+                table_parameters_t.c.database == tables_t.c.database, table_parameters_t.c.name == tables_t.c.name,
+                table_parameters_t.c.key == key)
+            if value is not None:
+                match = match.where(table_parameters_t.c.value == value)
+            query = query.where(match.exists())
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(tables_t.c.database, tables_t.c.name)).all()
         return [table_from_dict(json.loads(r.body)) for r in rows]
 
     def update_table(self, table: Table, expected_version: int | None = None) -> Table:
@@ -213,25 +234,8 @@ class SqlCatalog:
             conn.execute(table_versions_t.insert().values(
                 database=table.database, name=table.name, version=current.version,
                 body=row.body, archived_at=now))
+            _write_parameters(conn, stored)
         return stored
-
-    def upsert_table(self, table: Table) -> Table:
-        """Create the table, or update it on top of whatever version is current."""
-        for attempt in range(UPSERT_ATTEMPTS):
-            if attempt:
-                time.sleep(random.uniform(0, 0.02 * attempt))  # spread out writers that keep colliding
-            if not self.table_exists(table.database, table.name):
-                try:
-                    return self.create_table(table)
-                except AlreadyExists:
-                    continue
-            current = self.get_table(table.database, table.name)
-            try:
-                return self.update_table(table.evolve(version=current.version))
-            except ConcurrentModification:
-                continue
-        raise ConcurrentModification(
-            f"table {table.qualified_name}: gave up after {UPSERT_ATTEMPTS} conflicting writers")
 
     def delete_table(self, database: str, name: str) -> None:
         with self.engine.begin() as conn:
@@ -239,10 +243,13 @@ class SqlCatalog:
                                                      partitions_t.c.table_name == name))
             conn.execute(table_versions_t.delete().where(table_versions_t.c.database == database,
                                                          table_versions_t.c.name == name))
+            conn.execute(table_parameters_t.delete().where(table_parameters_t.c.database == database,
+                                                           table_parameters_t.c.name == name))
             if conn.execute(tables_t.delete().where(tables_t.c.database == database,
                                                     tables_t.c.name == name)).rowcount == 0:
                 raise EntityNotFound(f"table {database}.{name} not found")
 
+    # -- versions --------------------------------------------------------------------------
     def get_table_versions(self, database: str, name: str) -> list[TableVersion]:
         """All versions, oldest first, the current one last."""
         current = self.get_table(database, name)
@@ -254,16 +261,24 @@ class SqlCatalog:
         versions.append(TableVersion(current.version, current, None))
         return versions
 
+    def get_table_version(self, database: str, name: str, version: int) -> TableVersion:
+        current = self.get_table(database, name)
+        if version == current.version:
+            return TableVersion(current.version, current, None)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table_versions_t).where(
+                table_versions_t.c.database == database, table_versions_t.c.name == name,
+                table_versions_t.c.version == version)).first()
+        if row is None:
+            return super().get_table_version(database, name, version)  # raises, listing the versions there are
+        return TableVersion(row.version, table_from_dict(json.loads(row.body)), row.archived_at)
+
     # -- partitions ------------------------------------------------------------------------
     def _check_partitions(self, partitions: Sequence[Partition]) -> None:
-        seen: dict[tuple[str, str], int] = {}
-        for p in partitions:
-            key = (p.database, p.table)
-            if key not in seen:
-                seen[key] = len(self.get_table(p.database, p.table).partition_keys)
-            if len(p.values) != seen[key]:
-                raise ValueError(f"partition {p.values} of {p.database}.{p.table} has {len(p.values)} "
-                                 f"values; the table has {seen[key]} partition keys")
+        counts = {(p.database, p.table): 0 for p in partitions}
+        for database, table in counts:
+            counts[(database, table)] = len(self.get_table(database, table).partition_keys)
+        check_partition_arity(partitions, counts)
 
     def _partition_row(self, p: Partition) -> dict[str, Any]:
         stored = Partition(p.database, p.table, tuple(p.values), p.storage, dict(p.parameters),
@@ -271,18 +286,38 @@ class SqlCatalog:
         return {"database": p.database, "table_name": p.table, "values_key": _values_key(p.values),
                 "body": json.dumps(to_dict(stored))}
 
+    @staticmethod
+    def _partition_where(p: Partition | tuple[str, str, Sequence[str]]) -> sa.ColumnElement[bool]:
+        database, table, values = (p.database, p.table, p.values) if isinstance(p, Partition) else p
+        return sa.and_(partitions_t.c.database == database, partitions_t.c.table_name == table,
+                       partitions_t.c.values_key == _values_key(values))
+
     def batch_create_partitions(self, partitions: Sequence[Partition]) -> int:
+        """Create all partitions or none: one that already exists fails the whole batch."""
         if not partitions:
             return 0
         self._check_partitions(partitions)
         with self.engine.begin() as conn:
             for p in partitions:
-                exists = conn.execute(sa.select(partitions_t.c.values_key).where(
-                    partitions_t.c.database == p.database, partitions_t.c.table_name == p.table,
-                    partitions_t.c.values_key == _values_key(p.values))).first()
-                if exists:
+                if conn.execute(sa.select(partitions_t.c.values_key).where(self._partition_where(p))).first():
                     raise AlreadyExists(f"partition {list(p.values)} of {p.database}.{p.table} already exists")
             conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
+        return len(partitions)
+
+    def batch_update_partitions(self, partitions: Sequence[Partition]) -> int:
+        """Replace existing partitions, all or none: a missing one fails the whole batch."""
+        if not partitions:
+            return 0
+        self._check_partitions(partitions)
+        with self.engine.begin() as conn:
+            for p in partitions:
+                row = conn.execute(sa.select(partitions_t.c.body).where(self._partition_where(p))).first()
+                if row is None:
+                    raise EntityNotFound(f"partition {list(p.values)} of {p.database}.{p.table} not found")
+                kept = p if p.create_time else Partition(
+                    p.database, p.table, p.values, p.storage, p.parameters, _partition_from_body(row.body).create_time)
+                conn.execute(partitions_t.update().where(self._partition_where(p))
+                             .values(body=self._partition_row(kept)["body"]))
         return len(partitions)
 
     def batch_upsert_partitions(self, partitions: Sequence[Partition]) -> int:
@@ -291,9 +326,7 @@ class SqlCatalog:
         self._check_partitions(partitions)
         with self.engine.begin() as conn:
             for p in partitions:
-                conn.execute(partitions_t.delete().where(
-                    partitions_t.c.database == p.database, partitions_t.c.table_name == p.table,
-                    partitions_t.c.values_key == _values_key(p.values)))
+                conn.execute(partitions_t.delete().where(self._partition_where(p)))
             conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
         return len(partitions)
 
@@ -306,21 +339,37 @@ class SqlCatalog:
             if partitions:
                 conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
 
+    def get_partition(self, database: str, table: str, values: Sequence[str]) -> Partition:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(partitions_t.c.body).where(
+                self._partition_where((database, table, values)))).first()
+        if row is None:
+            raise EntityNotFound(f"partition {list(values)} of {database}.{table} not found")
+        return _partition_from_body(row.body)
+
     def get_partitions(self, database: str, table: str) -> list[Partition]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(partitions_t.c.body).where(
-                partitions_t.c.database == database, partitions_t.c.table_name == table)
-                .order_by(partitions_t.c.values_key)).all()
-        return [_partition_from_body(r.body) for r in rows]
+                partitions_t.c.database == database, partitions_t.c.table_name == table)).all()
+        return sorted((_partition_from_body(r.body) for r in rows), key=lambda p: p.values)
 
     def batch_delete_partitions(self, database: str, table: str, values: Sequence[tuple[str, ...]]) -> int:
         deleted = 0
         with self.engine.begin() as conn:
             for v in values:
                 deleted += conn.execute(partitions_t.delete().where(
-                    partitions_t.c.database == database, partitions_t.c.table_name == table,
-                    partitions_t.c.values_key == _values_key(v))).rowcount
+                    self._partition_where((database, table, v)))).rowcount
         return deleted
+
+
+def _write_parameters(conn: sa.Connection, table: Table) -> None:
+    """Mirror a table's parameters into the search index, in the caller's transaction."""
+    conn.execute(table_parameters_t.delete().where(table_parameters_t.c.database == table.database,
+                                                   table_parameters_t.c.name == table.name))
+    if table.parameters:
+        conn.execute(table_parameters_t.insert(), [
+            {"database": table.database, "name": table.name, "key": k, "value": v}
+            for k, v in table.parameters.items()])
 
 
 def _database_from_body(body: str) -> Database:

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the SQL catalog (applied by :mod:`lakeglue.catalog.migrate`)."""
