@@ -52,6 +52,17 @@ class Settings:
     staging_ttl_days: int = 7
     aws_endpoint_url: str = ""
     aws_region: str = "us-east-1"
+    #: IAM role Glue jobs run as (aws profile).
+    aws_glue_role_arn: str = ""
+    #: Airflow connection id the Amazon provider's operators use (aws profile).
+    aws_conn_id: str = "aws_default"
+    #: Jobs whose engine is ``auto`` run on DuckDB when their input is smaller than this many bytes,
+    #: else on Spark (1 GiB: comfortably single-node even on a laptop, since DuckDB spills to disk).
+    engine_auto_threshold_bytes: int = 1 << 30
+    #: DuckDB job memory cap (DuckDB syntax, e.g. ``2GB``); beyond it DuckDB spills to the temp directory.
+    duckdb_memory_limit: str = "2GB"
+    #: Where DuckDB jobs spill larger-than-memory work; empty = ``<system temp>/lakeglue-duckdb``.
+    duckdb_temp_directory: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -90,6 +101,11 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_STAGING_TTL_DAYS": "staging_ttl_days",
     "LAKEGLUE_AWS_ENDPOINT_URL": "aws_endpoint_url",
     "LAKEGLUE_AWS_REGION": "aws_region",
+    "LAKEGLUE_AWS_GLUE_ROLE_ARN": "aws_glue_role_arn",
+    "LAKEGLUE_AWS_CONN_ID": "aws_conn_id",
+    "LAKEGLUE_ENGINE_AUTO_THRESHOLD_BYTES": "engine_auto_threshold_bytes",
+    "LAKEGLUE_DUCKDB_MEMORY_LIMIT": "duckdb_memory_limit",
+    "LAKEGLUE_DUCKDB_TEMP_DIRECTORY": "duckdb_temp_directory",
 }
 
 

@@ -34,6 +34,20 @@ def _local_spark_env() -> dict[str, str]:
     return env
 
 
+def job_arguments(job: str, pipeline: str, run_id: str, params: dict[str, Any]) -> dict[str, str]:
+    """The entry point's arguments for one run, as ``{"--flag": value}`` (value "" for a switch).
+
+    One definition for every submitter: spark-submit gets them as a list, Glue as job arguments.
+    """
+    args = {"--job": job, "--pipeline": pipeline, "--run-id": run_id}
+    if params.get("full_refresh"):
+        args["--full-refresh"] = ""
+    for name in ("dt_from", "dt_to"):
+        if params.get(name):
+            args[f"--{name.replace('_', '-')}"] = str(params[name])
+    return args
+
+
 class LakeSparkJobOperator(SparkSubmitOperator):
     """``spark-submit entrypoint.py --job <job> --pipeline <pipeline> --run-id <run id> …``."""
 
@@ -50,18 +64,20 @@ class LakeSparkJobOperator(SparkSubmitOperator):
         self.job = job
 
     def execute(self, context: Any) -> dict[str, Any]:  # type: ignore[override]
+        from lakeglue.jobs.packaging import build_code_zip
+        from lakeglue.settings import POSTGRES_JDBC_JAR
+
         params = context.get("params") or {}
         with tempfile.TemporaryDirectory(prefix="lakeglue-metrics-") as tmp:
             metrics_path = Path(tmp) / "metrics.json"
-            args = ["--job", self.job, "--pipeline", self.pipeline, "--run-id", str(context["run_id"]),
-                    "--metrics-out", str(metrics_path)]
-            if params.get("full_refresh"):
-                args.append("--full-refresh")
-            for name in ("dt_from", "dt_to"):
-                if params.get(name):
-                    args += [f"--{name.replace('_', '-')}", str(params[name])]
-            self.application_args = args
+            args = job_arguments(self.job, self.pipeline, str(context["run_id"]), params)
+            self.application_args = [*(item for pair in args.items() for item in pair if item != ""),
+                                     "--metrics-out", str(metrics_path)]
             self.env_vars = {**_local_spark_env(), **(self.env_vars or {})}
+            # The engine travels with the job, so executors without lakeglue installed can import it.
+            self.py_files = str(build_code_zip(tmp))
+            if Path(POSTGRES_JDBC_JAR).exists() and not self.jars:
+                self.jars = POSTGRES_JDBC_JAR
             self._hook = None
             super().execute(context)
             metrics: dict[str, Any] = json.loads(metrics_path.read_text())
