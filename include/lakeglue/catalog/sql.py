@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,6 +79,9 @@ def engine_for(url: str) -> Engine:
     """One engine per URL per process; SQLite gets WAL and a busy timeout for concurrent tasks."""
     if url not in _ENGINES:
         if url.startswith("sqlite"):
+            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                # the catalog file lives in the lake, which may not exist yet on a fresh machine
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": 30})
 
             @sa.event.listens_for(engine, "connect")
