@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lakeglue.catalog.base import Catalog
-from lakeglue.catalog.model import Table
+from lakeglue.catalog.model import Partition, Table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -28,8 +28,22 @@ def read_table(spark: SparkSession, catalog: Catalog, database: str, name: str) 
     partitions = catalog.get_partitions(database, name)
     if not partitions:
         return empty_frame(spark, table)
-    frames = []
+    keys = [k.name for k in table.partition_keys]
+    groups: dict[str, list[str]] = {}
+    loose: list[Partition] = []
     for part in partitions:
+        suffix = "/".join(f"{k}={v}" for k, v in zip(keys, part.values, strict=True))
+        location = part.location.rstrip("/")
+        if location.endswith("/" + suffix):  # hive layout: one scan per version directory
+            groups.setdefault(location[: -len(suffix) - 1], []).append(location)
+        else:
+            loose.append(part)
+    frames = []
+    for base, locations in sorted(groups.items()):
+        df = spark.read.option("mergeSchema", "true").option("basePath", base).parquet(*locations)
+        frames.append(df.select(*(F.col(f"`{c}`").cast(_key_type(table, c)) if c in keys else F.col(f"`{c}`")
+                                  for c in df.columns)))
+    for part in loose:  # partitions registered at arbitrary locations: values come from the catalog
         df = spark.read.option("mergeSchema", "true").parquet(part.location)
         for key, value in zip(table.partition_keys, part.values, strict=True):
             df = df.drop(key.name).withColumn(key.name, F.lit(value).cast(key.type))
@@ -38,6 +52,10 @@ def read_table(spark: SparkSession, catalog: Catalog, database: str, name: str) 
     for df in frames[1:]:
         result = result.unionByName(df, allowMissingColumns=True)
     return result
+
+
+def _key_type(table: Table, name: str) -> str:
+    return next(k.type for k in table.partition_keys if k.name == name)
 
 
 def empty_frame(spark: SparkSession, table: Table) -> DataFrame:

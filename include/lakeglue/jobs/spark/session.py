@@ -32,6 +32,8 @@ def build_spark(app_name: str, settings: Settings | None = None) -> SparkSession
                .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+               # partition values are typed by the catalog, not guessed from folder names
+               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
                .config("spark.driver.memory", os.environ.get("LAKEGLUE_SPARK_DRIVER_MEMORY", "2g")))
     if os.path.exists(POSTGRES_JDBC_JAR):
         builder = builder.config("spark.jars", POSTGRES_JDBC_JAR)
