@@ -18,8 +18,10 @@ from typing import Any
 PROFILES = ("embedded", "compose", "aws")
 ZONES = ("raw", "staging", "curated", "results", "quarantine")
 
-#: The repository root (``include/lakeglue/settings.py`` → three levels up).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The repository root (``include/lakeglue/settings.py`` → three levels up). When the engine runs from a
+#: shipped zip (spark-submit --py-files), that path is inside the zip, so the submitter sets
+#: ``LAKEGLUE_PROJECT_ROOT`` to where the specs, SQL and suites are.
+PROJECT_ROOT = Path(os.environ.get("LAKEGLUE_PROJECT_ROOT") or Path(__file__).resolve().parents[2])
 INCLUDE_DIR = PROJECT_ROOT / "include"
 PIPELINES_DIR = INCLUDE_DIR / "pipelines"
 QUALITY_DIR = INCLUDE_DIR / "quality"

@@ -35,7 +35,33 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 VERSION_TABLE = "lg_catalog_alembic_version"
-MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+def _migrations_dir() -> Path:
+    """The migration scripts as a real directory, which Alembic needs.
+
+    When the engine runs from a shipped zip (spark-submit --py-files, Glue --extra-py-files)
+    the scripts are zip members; they are extracted once to a temporary directory.
+    """
+    here = Path(__file__).resolve().with_name("migrations")
+    if here.is_dir():
+        return here
+    text = str(here)
+    archive, sep, member = text.partition(".zip/")
+    if not sep:
+        return here
+    import tempfile
+    import zipfile
+
+    target = Path(tempfile.mkdtemp(prefix="lakeglue-migrations-"))
+    with zipfile.ZipFile(archive + ".zip") as zf:
+        for name in zf.namelist():
+            if name.startswith(member + "/") and not name.endswith("/"):
+                out = target / name[len(member) + 1:]
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(zf.read(name))
+    return target
+
+
+MIGRATIONS_DIR = _migrations_dir()
 BASELINE_REVISION = "0001_baseline"
 #: The tables (and their columns) that ``metadata.create_all`` made before migrations existed.
 BASELINE_COLUMNS: dict[str, frozenset[str]] = {

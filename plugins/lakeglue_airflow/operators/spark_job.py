@@ -24,8 +24,12 @@ def _local_spark_env() -> dict[str, str]:
     import importlib.util
 
     spec = importlib.util.find_spec("pyspark")
+    from lakeglue.settings import PROJECT_ROOT
+
     env = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-           "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+           "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+           # the engine runs from the shipped zip; specs, SQL and suites stay in the project
+           "LAKEGLUE_PROJECT_ROOT": str(PROJECT_ROOT)}
     if spec and spec.origin:
         env["SPARK_HOME"] = os.environ.get("SPARK_HOME", str(Path(spec.origin).parent))
     for key in ("LAKEGLUE_HOME", "LAKEGLUE_CATALOG_URL", "LAKEGLUE_PROFILE", "LAKEGLUE_CONFIG", "PYTHONPATH"):
