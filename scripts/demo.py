@@ -54,6 +54,13 @@ def print_results() -> None:
     if not latest or any(not r["success"] and r["severity"] == "error" for r in latest):
         print("DEMO FAILED: the quality gate did not pass", file=sys.stderr)
         sys.exit(1)
+    from lakeglue.quality.data_docs import data_docs_location
+
+    docs_index = Path(data_docs_location(get_settings()).index)
+    if not docs_index.is_file():
+        print(f"DEMO FAILED: no Data Docs at {docs_index}", file=sys.stderr)
+        sys.exit(1)
+    print(f"Data Docs (GX, every validation so far): file://{docs_index}")
 
 
 def main() -> None:

@@ -7,7 +7,10 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lakeglue.catalog.base import Catalog
 
 
 def _print_json(data: Any) -> None:
@@ -31,14 +34,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from lakeglue.catalog import open_catalog
     from lakeglue.crawler import config_for_pipeline, crawl
+    from lakeglue.crawler.run import CrawlAborted
     from lakeglue.ledger import Ledger
     from lakeglue.pipelines import load_pipeline
     from lakeglue.settings import get_settings
     from lakeglue.storage import Lake
 
     settings = get_settings()
-    result = crawl(config_for_pipeline(load_pipeline(args.pipeline)), lake=Lake(settings),
-                   catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url), dry_run=args.dry_run)
+    overrides = {"recrawl_policy": args.recrawl_policy} if getattr(args, "recrawl_policy", None) else {}
+    try:
+        result = crawl(config_for_pipeline(load_pipeline(args.pipeline), **overrides), lake=Lake(settings),
+                       catalog=open_catalog(settings), ledger=Ledger(settings.catalog_url), dry_run=args.dry_run)
+    except CrawlAborted as exc:  # TableThreshold: the plan is printed, nothing was written
+        print(exc.result.summary())
+        return 4
     print(result.summary())
     return 0
 
@@ -57,10 +66,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             cols = ", ".join(f"{c.name} {c.type}" for c in table.all_columns())
             print(f"{table.qualified_name} (v{table.version}, {table.classification}): {cols}")
         return 0
+    if args.action == "search":
+        return _catalog_search(catalog, args)
     database, _, name = args.name.partition(".")
     if not name:
         print(f"error: expected DATABASE.TABLE, got {args.name!r}", file=sys.stderr)
         return 2
+    if args.action == "diff":
+        return _catalog_diff(catalog, database, name, args.extra)
     if args.action == "show":
         _print_json(to_dict(catalog.get_table(database, name)))
     elif args.action == "partitions":
@@ -70,6 +83,33 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         for version in catalog.get_table_versions(database, name):
             cols = ", ".join(f"{c.name} {c.type}" for c in version.table.all_columns())
             print(f"v{version.version} {version.table.update_time}: {cols}")
+    return 0
+
+
+def _catalog_search(catalog: Catalog, args: argparse.Namespace) -> int:
+    """``catalog search [TEXT] [--param KEY=VALUE | --param KEY] [--database DB]``."""
+    parameters: dict[str, str | None] = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not key:
+            print(f"error: --param expects KEY=VALUE or KEY, got {item!r}", file=sys.stderr)
+            return 2
+        parameters[key] = value if sep else None
+    for table in catalog.search_tables(args.name or None, parameters, args.database or None):
+        print(f"{table.qualified_name} (v{table.version}, {table.classification or 'unclassified'}) "
+              f"{table.location}")
+    return 0
+
+
+def _catalog_diff(catalog: Catalog, database: str, name: str, versions: list[str]) -> int:
+    """``catalog diff DB.TABLE V1 [V2]``: V2 defaults to the current version."""
+    if not 1 <= len(versions) <= 2 or not all(v.removeprefix("v").isdigit() for v in versions):
+        print(f"error: catalog diff expects DB.TABLE V1 [V2] with version numbers, got {versions}", file=sys.stderr)
+        return 2
+    numbers = [int(v.removeprefix("v")) for v in versions]
+    if len(numbers) == 1:
+        numbers.append(catalog.get_table(database, name).version)
+    print("\n".join(catalog.diff_versions(database, name, numbers[0], numbers[1]).lines()))
     return 0
 
 
@@ -107,15 +147,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from lakeglue.query import run_query, run_query_file
+    from lakeglue.query import QueryError, history_table, list_queries, run_query, run_query_file
 
+    if args.sql == "history" and not args.file:  # `lakeglue query history`: recent queries, newest first
+        print(history_table(list_queries(limit=args.limit, state=args.state)))
+        return 0
     params = list(args.param or [])
-    if args.file:
-        result = run_query_file(args.file, params=params, database=args.database, output=args.output)
-    elif args.sql:
-        result = run_query(args.sql, params=params, database=args.database, output=args.output)
-    else:
-        print("error: give SQL text or -f FILE", file=sys.stderr)
+    options = {"database": args.database, "output": args.output, "engine": args.engine}
+    try:
+        if args.file:
+            result = run_query_file(args.file, params=params, **options)
+        elif args.sql:
+            result = run_query(args.sql, params=params, **options)
+        else:
+            print("error: give SQL text or -f FILE", file=sys.stderr)
+            return 2
+    except QueryError as exc:
+        print(f"error: query {exc.query_id} failed: {exc}", file=sys.stderr)
         return 2
     print(result.to_table_text(max_rows=args.max_rows))
     print(f"\n{result.row_count} rows; result: {result.output_location}")
@@ -136,14 +184,24 @@ def cmd_dags(args: argparse.Namespace) -> int:
 
 
 def cmd_bookmark(args: argparse.Namespace) -> int:
+    from lakeglue.jobs.bookmarks import Bookmarks, ConsumedBatches
     from lakeglue.ledger import Ledger
     from lakeglue.pipelines import load_pipeline
+    from lakeglue.settings import get_settings
 
     spec = load_pipeline(args.pipeline)
     tables = [args.table] if args.table else list(spec.bronze)
-    ledger = Ledger()
+    url = get_settings().catalog_url
+    ledger, marks, consumed = Ledger(url), Bookmarks(url), ConsumedBatches(url)
     for table in tables:
-        print(f"{spec.source_key(table)}: {ledger.reset(spec.source_key(table))} files will be reprocessed")
+        source = spec.source_key(table)
+        if spec.bronze[table].format == "jdbc":
+            print(f"{source}: {marks.reset(source)} high-water marks cleared; the next batch reads the whole table")
+        else:
+            print(f"{source}: {ledger.reset(source)} files will be reprocessed")
+        for silver_name, silver in spec.silver.items():
+            if silver.from_ == table:  # silver must re-absorb what bronze re-reads
+                consumed.replace(f"{spec.name}/silver/{silver_name}", set())
     return 0
 
 
@@ -169,12 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("crawl", help="crawl a pipeline's raw source into the catalog")
     p.add_argument("pipeline")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--plan", "--dry-run", dest="dry_run", action="store_true",
+                   help="print the plan (tables, columns, types, partitions, reasons) and change nothing")
+    p.add_argument("--recrawl-policy", default=None,
+                   choices=["CRAWL_INCREMENTAL", "CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY", "CRAWL_EVENT_MODE"],
+                   help="override the recrawl policy (default: incremental through the ingestion ledger)")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("catalog", help="inspect the data catalog")
-    p.add_argument("action", choices=["databases", "tables", "show", "partitions", "versions"])
-    p.add_argument("name", nargs="?", default="")
+    p.add_argument("action", choices=["databases", "tables", "show", "partitions", "versions", "diff", "search"])
+    p.add_argument("name", nargs="?", default="", help="DATABASE, DATABASE.TABLE, or the search text")
+    p.add_argument("extra", nargs="*", help="diff: V1 [V2] (V2 defaults to the current version)")
+    p.add_argument("--param", action="append", help="search: KEY=VALUE, or KEY to only require the key (repeatable)")
+    p.add_argument("--database", default="", help="search: only this database")
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("run", help="run pipeline stages in-process (no Airflow)")
@@ -186,13 +251,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dt-to", default=None)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("query", help="run Trino/Athena SQL over catalog tables (DuckDB in embedded)")
+    p = sub.add_parser("query", help="run Trino/Athena SQL over catalog tables (DuckDB in embedded); "
+                                     "`lakeglue query history` lists recent queries")
     p.add_argument("sql", nargs="?")
     p.add_argument("-f", "--file")
     p.add_argument("--param", action="append", help="positional ? parameter (repeatable)")
     p.add_argument("--database")
     p.add_argument("--output", choices=["csv", "parquet"], default="csv")
     p.add_argument("--max-rows", type=int, default=50)
+    p.add_argument("--engine", choices=["duckdb", "trino", "athena"], default=None,
+                   help="override the profile's engine")
+    p.add_argument("--limit", type=int, default=20, help="`query history`: how many queries to list")
+    p.add_argument("--state", choices=["SUCCEEDED", "FAILED"], default=None, help="`query history`: only these")
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("dags", help="generate/check the DAG files of the pipeline specs")
@@ -210,14 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than-days", type=float, default=None)
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(func=cmd_lifecycle)
+
+    from lakeglue.quality.commands import add_parser as add_quality_parser
+
+    add_quality_parser(sub)  # lakeglue quality check|lint|history
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from lakeglue.quality.errors import QualityError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, LookupError, OSError) as exc:
+    except (ValueError, LookupError, OSError, QualityError) as exc:
         from lakeglue.catalog import CatalogError
 
         print(f"error: {exc}", file=sys.stderr)

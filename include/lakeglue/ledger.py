@@ -32,6 +32,8 @@ ledger_t = sa.Table(
 )
 
 NEW, CLAIMED, DONE = "new", "claimed", "done"
+#: Announced by an event, not yet read by a crawler (CRAWL_EVENT_MODE); bronze claims only ``new``.
+ANNOUNCED = "announced"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,18 @@ class Ledger:
                                 .order_by(ledger_t.c.path)).all()
         return [LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state) for r in rows]
 
+    def lookup(self, source: str, paths: Sequence[str]) -> dict[str, LedgerEntry]:
+        """Entries of just these paths (chunked IN lookups), for event watchers polling a big prefix."""
+        found: dict[str, LedgerEntry] = {}
+        unique = sorted(set(paths))
+        with self.engine.connect() as conn:
+            for start in range(0, len(unique), 400):
+                rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source,
+                                                              ledger_t.c.path.in_(unique[start:start + 400])))
+                for r in rows:
+                    found[r.path] = LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state)
+        return found
+
     def entries(self, source: str, state: str | None = None) -> list[LedgerEntry]:
         with self.engine.connect() as conn:
             stmt = sa.select(ledger_t).where(ledger_t.c.source == source)
@@ -119,3 +133,60 @@ class Ledger:
         with self.engine.begin() as conn:
             return int(conn.execute(ledger_t.update().where(ledger_t.c.source == source)
                                     .values(batch_id=None, state=NEW)).rowcount)
+
+    def versions(self, source: str) -> dict[str, tuple[int, float]]:
+        """path → (size, mtime) of every object of ``source``: what a recrawl compares a listing with."""
+        with self.engine.connect() as conn:
+            return {r.path: (r.size, r.mtime) for r in conn.execute(
+                sa.select(ledger_t.c.path, ledger_t.c.size, ledger_t.c.mtime).where(ledger_t.c.source == source))}
+
+    # -- crawler event mode: objects announced by events, promoted to ``new`` once crawled --------
+    def announce(self, source: str, files: Iterable[FileInfo]) -> list[FileInfo]:
+        """Record objects an event announced (state ``announced``); returns those not known before.
+
+        Known, unchanged objects are left alone, so a re-delivered event changes nothing; a
+        changed object is announced again. Bronze never claims announced objects: a crawler
+        in event mode catalogues them first and then calls :meth:`mark_crawled`.
+        """
+        files = list(files)
+        if not files:
+            return []
+        now = datetime.now(UTC)
+        paths = sorted({f.path for f in files})
+        with self.engine.begin() as conn:
+            known: dict[str, tuple[int, float]] = {}
+            for start in range(0, len(paths), 400):
+                known.update((r.path, (r.size, r.mtime)) for r in conn.execute(
+                    sa.select(ledger_t.c.path, ledger_t.c.size, ledger_t.c.mtime).where(
+                        ledger_t.c.source == source, ledger_t.c.path.in_(paths[start:start + 400]))))
+            fresh = [f for f in files if f.path not in known]
+            changed = [f for f in files if f.path in known and known[f.path] != (f.size, f.mtime)]
+            if fresh:
+                conn.execute(ledger_t.insert(), [
+                    {"source": source, "path": f.path, "size": f.size, "mtime": f.mtime, "first_seen": now,
+                     "batch_id": None, "state": ANNOUNCED} for f in fresh])
+            for f in changed:
+                conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.path == f.path)
+                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=ANNOUNCED))
+        return fresh + changed
+
+    def announced(self, source_prefix: str) -> list[LedgerEntry]:
+        """Announced, not yet crawled objects of every source ``<source_prefix>/…`` (or all, if empty)."""
+        stmt = sa.select(ledger_t).where(ledger_t.c.state == ANNOUNCED)
+        if source_prefix:
+            stmt = stmt.where(sa.or_(ledger_t.c.source == source_prefix,
+                                     ledger_t.c.source.startswith(source_prefix + "/", autoescape=True)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(ledger_t.c.source, ledger_t.c.path)).all()
+        return [LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state) for r in rows]
+
+    def mark_crawled(self, source: str, paths: Sequence[str]) -> int:
+        """Announced objects a crawler has catalogued become ``new`` (claimable by bronze)."""
+        unique = sorted(set(paths))
+        changed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(unique), 400):
+                changed += int(conn.execute(ledger_t.update().where(
+                    ledger_t.c.source == source, ledger_t.c.state == ANNOUNCED,
+                    ledger_t.c.path.in_(unique[start:start + 400])).values(state=NEW)).rowcount)
+        return changed

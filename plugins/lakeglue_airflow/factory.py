@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, AssetWatcher, Param, chain
+from airflow.sdk import DAG, Asset, Param, chain
 
 from lakeglue.pipelines.spec import PipelineSpec, spec_from_dict
 from lakeglue_airflow.operators.crawler import LakeCrawlerOperator
+from lakeglue_airflow.operators.duckdb_job import job_operator
 from lakeglue_airflow.operators.quality import LakeQualityOperator
 from lakeglue_airflow.operators.query import LakeQueryOperator
-from lakeglue_airflow.operators.spark_job import LakeSparkJobOperator
-from lakeglue_airflow.triggers.new_files import NewRawFilesTrigger
+from lakeglue_airflow.sensors.intake import EventIntakeOperator
+from lakeglue_airflow.triggers.pipeline import pipeline_watchers
 
 START_DATE = datetime(2026, 1, 1)
 
@@ -39,19 +40,19 @@ def gold_assets(spec: PipelineSpec) -> list[Asset]:
 
 
 def raw_asset(spec: PipelineSpec) -> Asset:
-    trigger = NewRawFilesTrigger(pipeline=spec.name, prefix=spec.source.prefix, excludes=list(spec.source.excludes),
-                                 poll_seconds=spec.events.poll_seconds)
-    return Asset(name=f"lakeglue.raw.{spec.name}",
-                 watchers=[AssetWatcher(name=f"{spec.name}_new_raw_files", trigger=trigger)])
+    """The raw prefix as an Asset; its watchers (``events:`` in the spec) fire when new files land."""
+    return Asset(name=f"lakeglue.raw.{spec.name}", watchers=pipeline_watchers(spec))
 
 
-def _add_tasks(dag: DAG, spec: PipelineSpec) -> None:
+def _add_tasks(dag: DAG, spec: PipelineSpec, crawl_operator: type[LakeCrawlerOperator] = LakeCrawlerOperator) -> None:
     with dag:
-        crawl = LakeCrawlerOperator(task_id="crawl", pipeline=spec.name)
-        bronze = LakeSparkJobOperator(task_id="bronze", pipeline=spec.name, job="bronze")
-        silver = LakeSparkJobOperator(task_id="silver", pipeline=spec.name, job="silver")
+        crawl = crawl_operator(task_id="crawl", pipeline=spec.name)
+        # each job on its spec'd engine (engines: spark | duckdb | auto, auto decided when the run starts)
+        bronze = job_operator(spec.engines.bronze, task_id="bronze", pipeline=spec.name, job="bronze")
+        silver = job_operator(spec.engines.silver, task_id="silver", pipeline=spec.name, job="silver")
         quality = LakeQualityOperator(task_id="quality", pipeline=spec.name)
-        gold = LakeSparkJobOperator(task_id="gold", pipeline=spec.name, job="gold", outlets=gold_assets(spec))
+        gold = job_operator(spec.engines.gold, task_id="gold", pipeline=spec.name, job="gold",
+                            outlets=gold_assets(spec))
         queries = [LakeQueryOperator(task_id=f"query_{q.name}", sql=q.sql, output="csv") for q in spec.queries]
         chain(crawl, bronze, silver, quality, gold, *([queries] if queries else []))
 
@@ -71,6 +72,6 @@ def build_pipeline_dags(spec_data: dict[str, Any]) -> dict[str, DAG]:
     if spec.events.enabled:
         event = DAG(dag_id=f"lakeglue_{spec.name}_on_new_files", schedule=[raw_asset(spec)],
                     tags=sorted({*spec.tags, "lakeglue", "event-driven"}), **common)
-        _add_tasks(event, spec)
+        _add_tasks(event, spec, crawl_operator=EventIntakeOperator)  # claims the announced files first
         dags[event.dag_id] = event
     return dags

@@ -107,7 +107,7 @@ def test_every_stage_left_its_trace(deployment: Deployment, first_run: subproces
     assert first_run.returncode == 0, tail(first_run)
     catalog = deployment.catalog
     assert [d.name for d in catalog.list_databases()] == [
-        "ecommerce_bronze", "ecommerce_gold", "ecommerce_raw", "ecommerce_silver"]
+        "ecommerce_bronze", "ecommerce_gold", "ecommerce_raw", "ecommerce_silver", "lakeglue_quality"]
     assert [t.name for t in catalog.list_tables("ecommerce_raw")] == ["customers", "orders", "products"]
     assert [p.values for p in catalog.get_partitions("ecommerce_raw", "orders")] == [
         (f"2026-11-0{d}",) for d in range(1, 8)]
@@ -118,7 +118,8 @@ def test_every_stage_left_its_trace(deployment: Deployment, first_run: subproces
     from lakeglue.quality import history
 
     rows = history(deployment.settings.catalog_url)
-    assert len(rows) == 15 and all(r["success"] for r in rows)
+    assert len(rows) == 16 and all(r["success"] for r in rows)
+    assert (Path(deployment.settings.lake_root) / "results" / "data_docs" / "index.html").is_file()
 
 
 def test_full_refresh_rerun_gives_identical_gold_and_no_duplicates(
@@ -149,7 +150,7 @@ def test_error_rule_failure_blocks_gold(deployment: Deployment, first_run: subpr
     failed = deployment.run_dag({})
     assert failed.returncode == 1, tail(failed)
     log = failed.stdout + failed.stderr
-    assert "ERROR expect_column_values_to_be_between(quantity): 1 unexpected row (0.08%), e.g. [500]" in log
+    assert 'ERROR ColumnValues "quantity" between 1 and 100: 1 unexpected row (0.08%), e.g. [500]' in log
     gold_after = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
     assert (gold_after.version, gold_after.location) == (gold_before.version, gold_before.location)
     assert 9100000001 in {r[0] for r in run_query(

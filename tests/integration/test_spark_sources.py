@@ -144,7 +144,8 @@ def crm_table() -> Iterator[tuple[str, Any]]:
     """A "RDS" table in the real Postgres: customers' loyalty tiers, updated over time."""
     psycopg = pytest.importorskip("psycopg")
     if not Path(POSTGRES_JDBC_JAR).exists():
-        pytest.skip(f"the Postgres JDBC driver {POSTGRES_JDBC_JAR} is missing (apt-get install libpostgresql-jdbc-java)")
+        pytest.skip(f"the Postgres JDBC driver {POSTGRES_JDBC_JAR} is missing "
+                    "(apt-get install libpostgresql-jdbc-java)")
     try:
         conn = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
     except psycopg.OperationalError as exc:

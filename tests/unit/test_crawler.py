@@ -62,11 +62,16 @@ class Env:
         return "file://" + str(self.prefix_dir / rel)
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Env:
+def make_env(tmp_path: Path) -> Env:
+    """A lake, SQLite catalog and ledger of its own under ``tmp_path`` (shared by the test_crawler_* modules)."""
     root = tmp_path / "lake"
     settings = Settings(lake_root=str(root), catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}")
     return Env(root, Lake(settings), SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return make_env(tmp_path)
 
 
 def jsonl(*records: Mapping[str, object]) -> str:
@@ -90,7 +95,7 @@ def test_csv_with_header_and_messy_values(env: Env) -> None:
     assert result.tables_created == ["customers"]
     assert result.errors == []
     assert env.columns("customers") == [
-        ("customer_id", "bigint"), ("full_name", "string"), ("signup_date", "date"),
+        ("customer_id", "int"), ("full_name", "string"), ("signup_date", "date"),
         ("score", "double"), ("active", "boolean"), ("updated_at", "timestamp"),
     ]
     table = env.table("customers")
@@ -104,10 +109,11 @@ def test_csv_with_header_and_messy_values(env: Env) -> None:
     }
     assert table.partition_keys == ()
     assert table.storage.location == env.uri("customers")
-    assert table.storage.serde == "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-    assert table.storage.serde_parameters == {"field.delim": ",", "serialization.format": ","}
+    # quoted fields ("Smith, Alice"): LazySimpleSerDe would split them, so the table gets OpenCSVSerde
+    assert table.storage.serde == "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+    assert table.storage.serde_parameters == {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"}
     assert table.storage.compressed is False
-    assert any("header detected (Glue's rule): row 1 is all strings and column 0 below it is bigint" in d
+    assert any("header detected (Glue's rule): row 1 is all strings and column 0 below it is int" in d
                for d in result.decisions)
 
 
@@ -118,10 +124,10 @@ def test_csv_delimiter_sniffing_and_headerless_columns(env: Env) -> None:
     env.crawl()
 
     payments = env.table("payments")
-    assert env.columns("payments") == [("col0", "bigint"), ("col1", "string"), ("col2", "double")]
+    assert env.columns("payments") == [("col0", "int"), ("col1", "string"), ("col2", "double")]
     assert payments.parameters["delimiter"] == "|"
     assert "skip.header.line.count" not in payments.parameters
-    assert env.columns("stock") == [("sku", "string"), ("qty", "bigint")]
+    assert env.columns("stock") == [("sku", "string"), ("qty", "int")]
     assert env.table("stock").parameters["delimiter"] == "\t"
     assert env.columns("eu") == [("name", "string"), ("amount", "string")]
     assert env.table("eu").parameters["delimiter"] == ";"
@@ -179,8 +185,8 @@ def test_json_lines_nested_types_and_malformed_lines(env: Env) -> None:
     result = env.crawl()
 
     assert env.columns("orders") == [
-        ("order_id", "bigint"), ("order_ts", "timestamp"), ("order_date", "date"), ("paid", "boolean"),
-        ("items", "array<struct<product_id:bigint,quantity:bigint,unit_price:double>>"),
+        ("order_id", "int"), ("order_ts", "timestamp"), ("order_date", "date"), ("paid", "boolean"),
+        ("items", "array<struct<product_id:int,quantity:int,unit_price:double>>"),
         ("address", "struct<city:string,zip:string>"), ("tags", "array<string>"),
     ]
     table = env.table("orders")
@@ -199,18 +205,30 @@ def test_json_conflicting_types_widen_with_a_note(env: Env) -> None:
     assert env.columns("events") == [("id", "double"), ("v", "string")]
     file_a, file_b = f"{env.prefix_dir}/events/a.json", f"{env.prefix_dir}/events/b.json"
     assert result.decisions == [
-        f"{file_a}: a field has values of different JSON types (JSON parse error: Column(/v) changed from number "
-        "to string in row 1); typed record by record",
         f"{file_a}: column v: values of type bigint and string seen; kept string",
-        f"table events: column v: values of type bigint and string seen; kept string (merging {file_b})",
+        f"table events: column v: values of type int and string seen; kept string (merging {file_b})",
+    ]
+
+
+def test_json_large_sample_goes_through_arrow_with_the_same_types(env: Env) -> None:
+    records = [{"id": i, "v": i, "at": f"2026-11-{1 + i % 28:02d}", "tags": [f"t{i}"]} for i in range(100)]
+    records[50]["v"] = "high"
+    path = env.write("events/big.json", jsonl(*records))
+    result = env.crawl()
+    assert env.columns("events") == [("id", "int"), ("v", "string"), ("at", "date"), ("tags", "array<string>")]
+    assert result.decisions == [
+        f"{path}: a field has values of different JSON types (JSON parse error: Column(/v) changed from number "
+        "to string in row 50); typed record by record",
+        f"{path}: column v: values of type bigint and string seen; kept string",
     ]
 
 
 def test_top_level_json_array_is_reported(env: Env) -> None:
     path = env.write("things/t.json", '[{"a": 1}, {"a": 2}]')
     result = env.crawl()
-    assert result.errors == [(str(path), "top-level JSON array: Glue needs a custom JsonPath classifier ($[*]) "
-                                         "for this, and JSON lines (one object per line) is expected")]
+    assert result.errors == [(str(path), "top-level JSON array: add a JSON classifier with json_path '$[*]' (Glue "
+                                         "needs a custom JsonPath classifier for this too); the built-in JSON "
+                                         "classifier expects JSON lines (one object per line)")]
     assert result.tables_created == []
 
 
@@ -224,7 +242,7 @@ def test_drift_column_in_later_partition_is_merged(env: Env) -> None:
     later = write_orders(env, "2026-11-02", [{"order_id": 2, "status": "paid", "channel": "web"}])
     result = env.crawl()
 
-    assert env.columns("orders") == [("order_id", "bigint"), ("status", "string"), ("channel", "string")]
+    assert env.columns("orders") == [("order_id", "int"), ("status", "string"), ("channel", "string")]
     assert (f"table orders: column channel (string) first seen in {later}; appended (earlier files do not "
             "have it)") in result.decisions
 
@@ -238,7 +256,7 @@ def test_hive_partitions_registered_with_locations(env: Env) -> None:
     assert result.partitions_added == 2
     table = env.table("orders")
     assert table.partition_keys == (Column("dt", "string"),)
-    assert table.columns == (Column("order_id", "bigint"),)
+    assert table.columns == (Column("order_id", "int"),)
     parts = env.catalog.get_partitions(DB, "orders")
     assert [(p.values, p.location) for p in parts] == [
         (("2026-11-01",), env.uri("orders/dt=2026-11-01")),
@@ -267,7 +285,7 @@ def test_unnamed_partitions(env: Env) -> None:
 def test_partition_key_named_like_a_data_column_is_dropped_from_data(env: Env) -> None:
     write_orders(env, "2026-11-01", [{"order_id": 1, "dt": "2026-11-01"}])
     result = env.crawl()
-    assert env.columns("orders") == [("order_id", "bigint")]
+    assert env.columns("orders") == [("order_id", "int")]
     assert ("table orders: data column dt has the name of a partition key; dropped from the data columns "
             "(query engines reject duplicate column names)") in result.decisions
 
@@ -293,7 +311,7 @@ def test_gzip_and_zstd_json_lines(env: Env) -> None:
     assert result.errors == []
     for name, codec in (("sales", "gzip"), ("returns", "zstd")):
         table = env.table(name)
-        assert env.columns(name) == [("id", "bigint"), ("amount", "double")]
+        assert env.columns(name) == [("id", "int"), ("amount", "double")]
         assert table.parameters["classification"] == "json"
         assert table.parameters["compressionType"] == codec
         assert table.storage.compressed is True
@@ -305,7 +323,7 @@ def test_gzip_csv_detected_by_magic_bytes(env: Env) -> None:
     env.write("legacy/export.csv.gz", gzip.compress(b"id,when\n1,2026-01-01\n2,2026-01-02\n"))
     env.write("legacy/bad.csv.gz", b"id,when\nnot gzip at all\n")
     result = env.crawl()
-    assert env.columns("legacy") == [("id", "bigint"), ("when", "date")]
+    assert env.columns("legacy") == [("id", "int"), ("when", "date")]
     assert env.table("legacy").parameters["compressionType"] == "gzip"
     assert result.errors == [(f"{env.prefix_dir}/legacy/bad.csv.gz",
                               "extension .gz says gzip but the file does not start with its magic bytes "
@@ -375,14 +393,14 @@ def test_bad_files_reported_and_not_tables(env: Env) -> None:
 
     assert sorted(result.errors) == sorted([
         (str(empty), "empty file (0 bytes)"),
-        (str(binary), "binary content (NUL bytes) and no known binary format magic (not Parquet/gzip/zstd); "
-                      "unknown format"),
-        (str(stray), "binary content (NUL bytes) and no known binary format magic (not Parquet/gzip/zstd); "
-                     "unknown format"),
+        (str(binary), "binary content (NUL bytes) and no known binary format magic (not Parquet/ORC/Avro/gzip/"
+                      "bzip2/zstd/lz4/snappy/zip); unknown format"),
+        (str(stray), "binary content (NUL bytes) and no known binary format magic (not Parquet/ORC/Avro/gzip/"
+                     "bzip2/zstd/lz4/snappy/zip); unknown format"),
     ])
     assert result.tables_created == ["customers"]
     assert env.catalog.list_tables(DB) == [env.table("customers")]
-    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
+    assert env.columns("customers") == [("id", "int"), ("name", "string")]
     assert result.skipped == [(str(root_file), f"file directly in the crawl root {env.prefix_dir}; tables are the "
                                                "folders below it")]
     assert f"folder {env.prefix_dir}/junk: no readable file among 2; no table" in result.decisions
@@ -415,9 +433,9 @@ def test_dry_run_writes_nothing(env: Env) -> None:
     assert env.ledger.entries("ecommerce/orders") == []
     assert env.ledger.entries("ecommerce/customers") == []
     assert result.changes == [
-        f"table {DB}.customers: create (csv, compression none; columns id bigint, name string) from new folder "
+        f"table {DB}.customers: create (csv, compression none; columns id int, name string) from new folder "
         f"{env.prefix_dir}/customers with 1 files (1 not in the ledger)",
-        f"table {DB}.orders: create (json, compression none; columns order_id bigint, status string; "
+        f"table {DB}.orders: create (json, compression none; columns order_id int, status string; "
         f"partitioned by dt) from new folder {env.prefix_dir}/orders with 2 files (2 not in the ledger)",
         f"partition dt=2026-11-01 of orders: add (folder {env.uri('orders/dt=2026-11-01')})",
         f"partition dt=2026-11-02 of orders: add (folder {env.uri('orders/dt=2026-11-02')})",
@@ -461,14 +479,15 @@ def test_new_partition_folder_is_added(env: Env) -> None:
     assert result.files_scanned == 1  # only the new file is read
     assert result.tables_updated == ["orders"]
     assert result.tables_unchanged == ["customers"]
-    assert env.columns("orders") == [("order_id", "bigint"), ("status", "string"), ("channel", "string")]
+    assert env.columns("orders") == [("order_id", "int"), ("status", "string"), ("channel", "string")]
     assert env.table("orders").version == 2
     assert [p.values for p in env.catalog.get_partitions(DB, "orders")] == [
         ("2026-11-01",), ("2026-11-02",), ("2026-11-03",)]
     # the older partitions inherit the widened schema
     assert {p.storage.columns for p in env.catalog.get_partitions(DB, "orders")} == {env.table("orders").columns}
     assert result.partitions_updated == 2
-    assert f"table {DB}.orders: add column channel string (seen in 1 new or changed files)" in result.changes
+    assert (f"table {DB}.orders: add column channel string (seen in 1 new or changed of 3 files (ingestion "
+            "ledger))") in result.changes
     assert str(new_file) in {e.path for e in env.ledger.entries("ecommerce/orders")}
 
 
@@ -476,7 +495,7 @@ def test_removed_partition_folder_is_deleted(env: Env) -> None:
     seed(env)
     env.crawl()
     (env.prefix_dir / "orders" / "dt=2026-11-01" / "part-0.json").unlink()
-    result = env.crawl()
+    result = env.crawl(delete_behavior="DELETE_FROM_DATABASE")
     assert result.partitions_removed == 1
     assert [p.values for p in env.catalog.get_partitions(DB, "orders")] == [("2026-11-02",)]
     assert "partition dt=2026-11-01 of orders: remove (its folder has no files)" in result.changes
@@ -587,7 +606,7 @@ def test_sampling_is_bounded_per_folder(env: Env) -> None:
     env.write("logs/part-9.json", jsonl({"n": 9, "late": True}))  # beyond the sample: not read
     result = env.crawl(sample_files_per_folder=3)
     assert result.files_scanned == 3
-    assert env.columns("logs") == [("n", "bigint")]
+    assert env.columns("logs") == [("n", "int")]
     assert env.table("logs").parameters["objectCount"] == "6"
     assert ("table logs: read 3 of 6 files (at most 3 readable files in each folder; 1 folders had more)"
             in result.decisions)
@@ -598,7 +617,8 @@ def test_sample_is_capped_at_max_records_and_count_is_estimated(env: Env) -> Non
     env.write("big/rows.csv", "id,name\n" + rows)
     result = env.crawl()
     params = env.table("big").parameters
-    assert (params["averageRecordSize"], params["recordCount"]) == ("18", "5000")
+    # 1000 sampled records plus the 8-byte header: 18.008 bytes per record, so 90008 / 18.008 = 4998
+    assert (params["averageRecordSize"], params["recordCount"]) == ("18", "4998")
     assert result.bytes_read == 8 + 5000 * 18  # under 1 MB: the whole file was read once
 
 
@@ -608,12 +628,16 @@ def test_byte_limit_drops_the_cut_row(env: Env) -> None:
     result = env.crawl(max_sample_bytes=1024)
     # 26 + 45 * 22 = 1016: the 1024-byte sample ends 8 bytes into row 46 ("000045,n", 2 fields);
     # that cut row is dropped, not reported as a row with the wrong number of fields.
-    assert env.columns("big") == [("ident", "bigint"), ("full_name", "string"), ("the_score", "double")]
+    # zero-padded digits are codes, not numbers: a bigint would lose the padding
+    assert env.columns("big") == [("ident", "string"), ("full_name", "string"), ("the_score", "double")]
+    assert (f"{env.prefix_dir}/big/rows.csv: column ident: digits with leading zeros (identifiers, codes): kept "
+            "string so no zero is lost") in result.decisions
     assert result.errors == []
     assert [d for d in result.decisions if "wrong number of fields" in d] == []
     params = env.table("big").parameters
-    # averageRecordSize = 1016 bytes / 45 records; recordCount is Glue's estimate sizeKey / averageRecordSize.
-    assert (params["sizeKey"], params["averageRecordSize"], params["recordCount"]) == ("4426", "23", "192")
+    # averageRecordSize = 1016 bytes / 45 records (22.6, shown rounded); recordCount is Glue's estimate
+    # sizeKey / averageRecordSize, from the unrounded average: 4426 / 22.58 = 196 (the file has 200 rows).
+    assert (params["sizeKey"], params["averageRecordSize"], params["recordCount"]) == ("4426", "23", "196")
 
 
 def test_truncated_gzip_is_an_error(env: Env) -> None:
@@ -631,7 +655,7 @@ def test_new_csv_file_follows_the_tables_csv_options(env: Env) -> None:
     result = env.crawl()
     assert result.tables_updated == ["customers"]
     assert result.files_scanned == 1
-    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
+    assert env.columns("customers") == [("id", "int"), ("name", "string")]
     assert env.table("customers").parameters["skip.header.line.count"] == "1"
     assert result.changes == [
         f"table {DB}.customers: parameter objectCount '1' -> '2'",

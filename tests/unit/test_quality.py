@@ -31,6 +31,7 @@ from lakeglue.quality import (
     check,
     history,
     load_suite,
+    metric_series,
     record_history,
     run_quality,
     validate_dataframe,
@@ -116,6 +117,12 @@ def catalog(tmp_path: Path) -> SqlCatalog:
     return SqlCatalog(f"sqlite:///{tmp_path / 'catalog.db'}")
 
 
+@pytest.fixture
+def history_url(tmp_path: Path) -> str:
+    """An empty quality history (anomaly rules read it); the demo orders suite has one."""
+    return f"sqlite:///{tmp_path / 'history.db'}"
+
+
 def demo_spec(**changes: Any) -> PipelineSpec:
     """The real ecommerce spec (gold/queries dropped: other people's files, not needed here)."""
     path, data = load_spec_data("ecommerce")
@@ -140,39 +147,57 @@ def write_suite(tmp_path: Path, text: str, name: str = "suite.yml") -> Path:
 # -- suite files (no GX) ----------------------------------------------------------------------------
 
 def test_demo_suites_hold_the_documented_rules() -> None:
-    rules = {p.stem: [(e.type, e.columns, e.severity, e.kwargs) for e in load_suite(p).expectations]
+    rules = {p.stem: [(e.label, e.type, e.columns, e.severity, e.kwargs) for e in load_suite(p).expectations]
              for p in (ORDERS, ORDER_ITEMS, CUSTOMERS)}
     assert rules == {
         "ecommerce_orders": [
-            ("expect_column_values_to_not_be_null", ("order_id",), "error", {"column": "order_id"}),
-            ("expect_column_values_to_be_unique", ("order_id",), "error", {"column": "order_id"}),
-            ("expect_column_values_to_not_be_null", ("customer_id",), "error", {"column": "customer_id"}),
-            ("expect_column_values_to_be_in_set", ("status",), "error",
-             {"column": "status", "value_set": ["placed", "shipped", "cancelled"]}),
-            ("expect_table_row_count_to_be_between", (), "error", {"min_value": 1}),
-            ("expect_column_values_to_be_in_set", ("channel",), "warn",
-             {"column": "channel", "value_set": ["web", "app", "store"]}),
+            ('IsComplete "order_id"', "expect_column_values_to_not_be_null", ("order_id",), "error",
+             {"column": "order_id"}),
+            ('IsUnique "order_id"', "expect_column_values_to_be_unique", ("order_id",), "error",
+             {"column": "order_id"}),
+            ('IsComplete "customer_id"', "expect_column_values_to_not_be_null", ("customer_id",), "error",
+             {"column": "customer_id"}),
+            ('ColumnValues "status" in ["placed", "shipped", "cancelled"]', "expect_column_values_to_be_in_set",
+             ("status",), "error", {"column": "status", "value_set": ["placed", "shipped", "cancelled"]}),
+            ("RowCount > 0", "expect_table_row_count_to_be_between", (), "error", {"min_value": 1}),
+            ('ColumnValues "channel" in ["web", "app", "store"]', "expect_column_values_to_be_in_set", ("channel",),
+             "warn", {"column": "channel", "value_set": ["web", "app", "store"]}),
+            ('DetectAnomalies "RowCount"', "expect_table_row_count_to_be_between", (), "warn", {}),
         ],
         "ecommerce_order_items": [
-            ("expect_column_values_to_not_be_null", ("order_id",), "error", {"column": "order_id"}),
-            ("expect_column_values_to_not_be_null", ("product_id",), "error", {"column": "product_id"}),
-            ("expect_column_values_to_be_between", ("quantity",), "error",
-             {"column": "quantity", "min_value": 1, "max_value": 100}),
-            ("expect_column_values_to_be_between", ("unit_price",), "error", {"column": "unit_price", "min_value": 0}),
-            ("expect_compound_columns_to_be_unique", ("order_id", "line_no"), "error",
-             {"column_list": ["order_id", "line_no"]}),
+            ('IsComplete "order_id"', "expect_column_values_to_not_be_null", ("order_id",), "error",
+             {"column": "order_id"}),
+            ('IsComplete "product_id"', "expect_column_values_to_not_be_null", ("product_id",), "error",
+             {"column": "product_id"}),
+            ('ColumnValues "quantity" between 1 and 100', "expect_column_values_to_be_between", ("quantity",),
+             "error", {"column": "quantity", "min_value": 1, "max_value": 100}),
+            ('ColumnValues "unit_price" >= 0', "expect_column_values_to_be_between", ("unit_price",), "error",
+             {"column": "unit_price", "min_value": 0}),
+            ("expect_compound_columns_to_be_unique(order_id, line_no)", "expect_compound_columns_to_be_unique",
+             ("order_id", "line_no"), "error", {"column_list": ["order_id", "line_no"]}),
         ],
         "ecommerce_customers": [
-            ("expect_column_values_to_not_be_null", ("customer_id",), "error", {"column": "customer_id"}),
-            ("expect_column_values_to_be_unique", ("customer_id",), "error", {"column": "customer_id"}),
-            ("expect_column_values_to_match_regex", ("email",), "warn",
-             {"column": "email", "regex": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}),
-            ("expect_table_row_count_to_be_between", (), "error", {"min_value": 1}),
+            ('IsComplete "customer_id"', "expect_column_values_to_not_be_null", ("customer_id",), "error",
+             {"column": "customer_id"}),
+            ('IsUnique "customer_id"', "expect_column_values_to_be_unique", ("customer_id",), "error",
+             {"column": "customer_id"}),
+            (r'ColumnValues "email" matches "^[^@\s]+@[^@\s]+\.[^@\s]+$"', "expect_column_values_to_match_regex",
+             ("email",), "warn", {"column": "email", "regex": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}),
+            ("RowCount > 0", "expect_table_row_count_to_be_between", (), "error", {"min_value": 1}),
         ],
     }
     orders = load_suite(ORDERS)
     assert (orders.name, orders.table, orders.path) == ("ecommerce_orders", "orders", ORDERS)
-    assert [e.line for e in orders.expectations] == [6, 8, 10, 12, 14, 17]
+    assert [(e.index, e.origin, e.line) for e in orders.expectations] == [
+        (0, "rules[0]", 7), (1, "rules[1]", 8), (2, "rules[2]", 9), (3, "rules[3]", 10), (4, "rules[4]", 11),
+        (5, "rules[5]", 13), (6, "rules[6]", 15)]
+    anomaly = orders.expectations[6].anomaly
+    assert anomaly is not None and (anomaly.metric, anomaly.runs, anomaly.min_runs, anomaly.method, anomaly.k) == (
+        "RowCount", 10, 3, "stddev", 3.0)
+    items = load_suite(ORDER_ITEMS)
+    assert [(e.index, e.origin, e.line) for e in items.expectations][-2:] == [
+        (3, "rules[3]", 10), (4, "expectations[0]", 12)]
+    assert sum(len(load_suite(p).expectations) for p in (ORDERS, ORDER_ITEMS, CUSTOMERS)) == 16
 
 
 def test_demo_suite_columns_exist_in_the_silver_spec() -> None:
@@ -212,9 +237,11 @@ _HEADER = "suite: s\ntable: t\nexpectations:\n"
     (_HEADER + "  - expect_column_values_to_not_be_null\n",
      "expectations[0] (line 4): expected a mapping with keys"),
     ("suite: s\nexpectations: []\n", "'table' is required and must be a non-empty string"),
-    ("suite: s\ntable: t\nexpectations: []\n", "'expectations' must be a non-empty list of rules"),
-    ("suite: s\ntable: t\nrules: []\n", "unknown keys ['rules']; a suite has ['suite', 'table', 'description', "
-                                        "'expectations']"),
+    ("suite: s\ntable: t\nexpectations: []\n", "a suite needs at least one check: a non-empty 'rules' (compact "
+                                               "rules) or 'expectations' (GX configs) list"),
+    ("suite: s\ntable: t\nchecks: []\n", "unknown keys ['checks']; a suite has ['suite', 'table', 'description', "
+                                         "'rules', 'expectations']"),
+    ("suite: s\ntable: t\nrules: IsComplete \"a\"\n", "'rules' must be a list, got str"),
 ])
 def test_malformed_suite_names_file_rule_and_problem(tmp_path: Path, text: str, problem: str) -> None:
     path = write_suite(tmp_path, text, "bad_suite.yml")
@@ -297,32 +324,37 @@ def bad_orders_frame() -> pd.DataFrame:
     })
 
 
-def test_orders_suite_on_bad_data_reports_each_failure() -> None:
-    result = validate_dataframe(load_suite(ORDERS), bad_orders_frame(), "silver.orders", "run-7")
+def test_orders_suite_on_bad_data_reports_each_failure(history_url: str) -> None:
+    result = validate_dataframe(load_suite(ORDERS), bad_orders_frame(), "silver.orders", "run-7",
+                                history_url=history_url)
 
     assert result.success is False
     assert (result.suite, result.table, result.run_id, result.row_count) == (
         "ecommerce_orders", "silver.orders", "run-7", 500)
     assert [(r.label, r.success) for r in result.rules] == [
-        ("expect_column_values_to_not_be_null(order_id)", True),
-        ("expect_column_values_to_be_unique(order_id)", False),
-        ("expect_column_values_to_not_be_null(customer_id)", False),
-        ("expect_column_values_to_be_in_set(status)", False),
-        ("expect_table_row_count_to_be_between", True),
-        ("expect_column_values_to_be_in_set(channel)", False),
+        ('IsComplete "order_id"', True),
+        ('IsUnique "order_id"', False),
+        ('IsComplete "customer_id"', False),
+        ('ColumnValues "status" in ["placed", "shipped", "cancelled"]', False),
+        ("RowCount > 0", True),
+        ('ColumnValues "channel" in ["web", "app", "store"]', False),
+        ('DetectAnomalies "RowCount"', True),
     ]
-    unique, nulls, status, rows, channel = result.rules[1:]
+    unique, nulls, status, rows, channel, anomaly = result.rules[1:]
     assert (unique.unexpected_count, unique.unexpected_percent, unique.sample) == (4, 0.8, (17, 42, 17, 42))
     assert (nulls.unexpected_count, nulls.sample) == (2, (None, None))
     assert (status.unexpected_count, status.sample) == (1, ("lost",))
     assert (rows.observed_value, rows.unexpected_count) == (500, None)
     assert (channel.severity, channel.unexpected_count, channel.sample) == ("warn", 3, ("fax", "fax", "fax"))
+    assert (anomaly.observed_value, anomaly.kwargs, anomaly.metric, anomaly.note) == (
+        500, {}, "RowCount", "warming up: 0 of 3 earlier runs in history, no band yet")
     expected = (
-        "ecommerce_orders on silver.orders: 4 of 6 rules failed — "
-        "ERROR expect_column_values_to_be_unique(order_id): 4 unexpected rows (0.8%), e.g. [17, 42, 17, 42]; "
-        "ERROR expect_column_values_to_not_be_null(customer_id): 2 unexpected rows (0.4%); "
-        "ERROR expect_column_values_to_be_in_set(status): 1 unexpected row (0.2%), e.g. ['lost']; "
-        "WARN expect_column_values_to_be_in_set(channel): 3 unexpected rows (0.611%), e.g. ['fax', 'fax', 'fax']")
+        "ecommerce_orders on silver.orders: 4 of 7 rules failed — "
+        'ERROR IsUnique "order_id": 4 unexpected rows (0.8%), e.g. [17, 42, 17, 42]; '
+        'ERROR IsComplete "customer_id": 2 unexpected rows (0.4%); '
+        'ERROR ColumnValues "status" in ["placed", "shipped", "cancelled"]: 1 unexpected row (0.2%), e.g. [\'lost\']; '
+        'WARN ColumnValues "channel" in ["web", "app", "store"]: 3 unexpected rows (0.611%), '
+        "e.g. ['fax', 'fax', 'fax']")
     assert result.summary() == expected
     with pytest.raises(QualityGateFailed) as info:
         check(result)
@@ -333,18 +365,19 @@ def test_orders_suite_on_bad_data_reports_each_failure() -> None:
     assert payload["rules"][2] == {
         "index": 2, "type": "expect_column_values_to_not_be_null", "columns": ["customer_id"], "severity": "error",
         "success": False, "kwargs": {"column": "customer_id"}, "observed_value": None, "element_count": 500,
-        "unexpected_count": 2, "unexpected_percent": 0.4, "sample": [None, None], "error": None}
+        "unexpected_count": 2, "unexpected_percent": 0.4, "sample": [None, None], "error": None,
+        "label": 'IsComplete "customer_id"', "rule": 'IsComplete "customer_id"', "metric": None, "note": None}
 
 
-def test_warn_failures_do_not_fail_the_gate() -> None:
+def test_warn_failures_do_not_fail_the_gate(history_url: str) -> None:
     frame = good_orders().to_pandas()
     frame.loc[0, "channel"] = "carrier pigeon"
-    result = validate_dataframe(load_suite(ORDERS), frame, "silver.orders", "r1")
+    result = validate_dataframe(load_suite(ORDERS), frame, "silver.orders", "r1", history_url=history_url)
     assert result.success is True
-    assert [r.label for r in result.warnings] == ["expect_column_values_to_be_in_set(channel)"]
+    assert [r.label for r in result.warnings] == ['ColumnValues "channel" in ["web", "app", "store"]']
     assert result.summary() == (
-        "ecommerce_orders on silver.orders: 1 of 6 rules failed (warnings only, the gate passes) — "
-        "WARN expect_column_values_to_be_in_set(channel): 1 unexpected row (16.7%), e.g. ['carrier pigeon']")
+        "ecommerce_orders on silver.orders: 1 of 7 rules failed (warnings only, the gate passes) — "
+        'WARN ColumnValues "channel" in ["web", "app", "store"]: 1 unexpected row (16.7%), e.g. [\'carrier pigeon\']')
     check(result)  # does not raise
 
 
@@ -356,18 +389,18 @@ def test_customers_suite_on_bad_data() -> None:
     result = validate_dataframe(load_suite(CUSTOMERS), frame, "silver.customers", "r1")
     assert result.summary() == (
         "ecommerce_customers on silver.customers: 3 of 4 rules failed — "
-        "ERROR expect_column_values_to_not_be_null(customer_id): 1 unexpected row (25%); "
-        "ERROR expect_column_values_to_be_unique(customer_id): 2 unexpected rows (66.7%), e.g. [2, 2]; "
-        "WARN expect_column_values_to_match_regex(email): 2 unexpected rows (66.7%), "
+        'ERROR IsComplete "customer_id": 1 unexpected row (25%); '
+        'ERROR IsUnique "customer_id": 2 unexpected rows (66.7%), e.g. [2, 2]; '
+        r'WARN ColumnValues "email" matches "^[^@\s]+@[^@\s]+\.[^@\s]+$": 2 unexpected rows (66.7%), '
         "e.g. ['not-an-email', 'x y@z.com']")
 
 
-def test_missing_column_and_empty_table(tmp_path: Path, catalog: SqlCatalog) -> None:
+def test_missing_column_and_empty_table(tmp_path: Path, catalog: SqlCatalog, history_url: str) -> None:
     no_status = pd.DataFrame({"order_id": pd.array([1], dtype="Int64"), "customer_id": pd.array([1], dtype="Int64"),
                               "channel": pd.Series(["web"], dtype="str")})
-    result = validate_dataframe(load_suite(ORDERS), no_status, "silver.orders", "r1")
+    result = validate_dataframe(load_suite(ORDERS), no_status, "silver.orders", "r1", history_url=history_url)
     assert [r.describe() for r in result.errors] == [
-        'ERROR expect_column_values_to_be_in_set(status): could not be evaluated: '
+        'ERROR ColumnValues "status" in ["placed", "shipped", "cancelled"]: could not be evaluated: '
         'The column "status" in BatchData does not exist.']
 
     empty_dir = tmp_path / "lake/silver/customers/v=2"
@@ -382,7 +415,7 @@ def test_missing_column_and_empty_table(tmp_path: Path, catalog: SqlCatalog) -> 
     empty = validate_table(load_suite(CUSTOMERS), table, "r1")
     assert empty.summary() == (
         "ecommerce_customers on ecommerce_silver.customers: 1 of 4 rules failed — "
-        "ERROR expect_table_row_count_to_be_between: observed 0, expected min_value=1")
+        "ERROR RowCount > 0: observed 0, expected min_value=1")
 
 
 def test_order_items_from_parquet_bad_data(tmp_path: Path, catalog: SqlCatalog) -> None:
@@ -398,9 +431,9 @@ def test_order_items_from_parquet_bad_data(tmp_path: Path, catalog: SqlCatalog) 
     assert result.success is False
     assert result.summary() == (
         "ecommerce_order_items on ecommerce_silver.order_items: 4 of 5 rules failed — "
-        "ERROR expect_column_values_to_not_be_null(product_id): 1 unexpected row (25%); "
-        "ERROR expect_column_values_to_be_between(quantity): 2 unexpected rows (50%), e.g. [0, 101]; "
-        "ERROR expect_column_values_to_be_between(unit_price): 1 unexpected row (25%), e.g. [-0.01]; "
+        'ERROR IsComplete "product_id": 1 unexpected row (25%); '
+        'ERROR ColumnValues "quantity" between 1 and 100: 2 unexpected rows (50%), e.g. [0, 101]; '
+        'ERROR ColumnValues "unit_price" >= 0: 1 unexpected row (25%), e.g. [-0.01]; '
         "ERROR expect_compound_columns_to_be_unique(order_id, line_no): 2 unexpected rows (50%), "
         "e.g. [(order_id=1, line_no=1), (order_id=1, line_no=1)]")
 
@@ -429,44 +462,95 @@ def test_read_table_frame_errors_name_the_table(tmp_path: Path) -> None:
 
 
 def test_run_quality_passes_demo_data_and_history_accumulates(tmp_path: Path, catalog: SqlCatalog) -> None:
+    """The whole gate twice: history rows, the SQL catalog table, quarantine and Data Docs after each run."""
     write_demo_silver(catalog, tmp_path / "lake")
-    settings = Settings(lake_root=str(tmp_path / "lake"), catalog_url=catalog.url)
+    lake_root = tmp_path / "lake"
+    settings = Settings(lake_root=str(lake_root), catalog_url=catalog.url)
     spec = demo_spec()
 
-    first = run_quality(spec, catalog, settings, "scheduled__2026-11-23")
-    assert [(r.suite, r.table, r.success, len(r.rules), r.row_count) for r in first] == [
-        ("ecommerce_orders", "ecommerce_silver.orders", True, 6, 8),
-        ("ecommerce_order_items", "ecommerce_silver.order_items", True, 5, 4),
-        ("ecommerce_customers", "ecommerce_silver.customers", True, 4, 3),
+    first = run_quality(spec, catalog, settings, "scheduled__2026-11-23T03:00:00+00:00")
+    assert [(r.suite, r.table, r.success, len(r.rules), r.row_count, r.rows_quarantined) for r in first] == [
+        ("ecommerce_orders", "ecommerce_silver.orders", True, 7, 8, 0),
+        ("ecommerce_order_items", "ecommerce_silver.order_items", True, 5, 4, 0),
+        ("ecommerce_customers", "ecommerce_silver.customers", True, 4, 3, 0),
     ]
     assert all(rule.success for r in first for rule in r.rules)
-    assert first[0].summary() == "ecommerce_orders on ecommerce_silver.orders: all 6 rules passed"
+    assert first[0].summary() == "ecommerce_orders on ecommerce_silver.orders: all 7 rules passed"
     check(*first)
+    docs = lake_root / "results" / "data_docs"
+    assert [Path(str(r.data_docs_page)).parent.parent.parent.parent for r in first] == [docs / "validations"] * 3
+    assert all(Path(str(r.data_docs_page)).is_file() for r in first)
+    assert Path(str(first[0].data_docs_page)).parts[-3:-1][0] == "scheduled__2026-11-23T03:00:00+00:00"
 
     bad = good_orders().to_pylist()
     bad[0]["status"] = "teleported"
     write_demo_silver(catalog, tmp_path / "lake2", pa.Table.from_pylist(bad, schema=good_orders().schema))
     second = run_quality(spec, catalog, settings, "manual__2")
     assert [r.success for r in second] == [False, True, True]
+    assert second[0].summary() == (
+        "ecommerce_orders on ecommerce_silver.orders: 1 of 7 rules failed — "
+        'ERROR ColumnValues "status" in ["placed", "shipped", "cancelled"]: 1 unexpected row (12.5%), '
+        "e.g. ['teleported']")
+
+    # failing rows → quarantine, with the rule as the reason and the whole row
+    quarantined = lake_root / "quarantine/ecommerce/quality/ecommerce_silver.orders/_batch_id=manual__2"
+    assert (second[0].quarantine_location, second[0].rows_quarantined) == (str(quarantined), 1)
+    [record] = [json.loads(line) for line in (quarantined / "part-00000.json").read_text().splitlines()]
+    assert {k: v for k, v in record.items() if k != "raw"} == {
+        "source_file": f"file://{tmp_path / 'lake2/silver/orders/v=1'}", "line": None,
+        "reason": 'error: ColumnValues "status" in ["placed", "shipped", "cancelled"]', "layer": "quality",
+        "table": "ecommerce_silver.orders", "batch_id": "manual__2"}
+    assert json.loads(record["raw"]) == {
+        "order_id": 1, "customer_id": 1, "order_ts": "2026-11-01T09:00:00", "updated_at": "2026-11-01T09:05:00",
+        "status": "teleported", "channel": "web", "dt": "2026-11-01"}
 
     rows = history(catalog.url, table="ecommerce_silver.orders")
-    assert [(r["run_id"], r["rule"], r["column"], r["severity"], r["success"], r["observed_value"],
-             r["unexpected_count"]) for r in rows] == [
-        (run, rule, column, severity, run == "scheduled__2026-11-23" or rule_ok, observed, count)
-        for run in ("scheduled__2026-11-23", "manual__2")
-        for rule, column, severity, rule_ok, observed, count in (
-            ("expect_column_values_to_not_be_null", "order_id", "error", True, None, 0),
-            ("expect_column_values_to_be_unique", "order_id", "error", True, None, 0),
-            ("expect_column_values_to_not_be_null", "customer_id", "error", True, None, 0),
-            ("expect_column_values_to_be_in_set", "status", "error", False, None, 1 if run == "manual__2" else 0),
-            ("expect_table_row_count_to_be_between", None, "error", True, 8, None),
-            ("expect_column_values_to_be_in_set", "channel", "warn", True, None, 0),
+    first_run = "scheduled__2026-11-23T03:00:00+00:00"
+    assert [(r["run_id"], r["rule"], r["rule_text"], r["column"], r["metric"], r["severity"], r["success"],
+             r["observed_value"], r["unexpected_count"]) for r in rows] == [
+        (run, rule, text, column, metric, severity, run == first_run or rule_ok, observed, count)
+        for run in (first_run, "manual__2")
+        for rule, text, column, metric, severity, rule_ok, observed, count in (
+            ("expect_column_values_to_not_be_null", 'IsComplete "order_id"', "order_id", None, "error", True, None,
+             0),
+            ("expect_column_values_to_be_unique", 'IsUnique "order_id"', "order_id", None, "error", True, None, 0),
+            ("expect_column_values_to_not_be_null", 'IsComplete "customer_id"', "customer_id", None, "error", True,
+             None, 0),
+            ("expect_column_values_to_be_in_set", 'ColumnValues "status" in ["placed", "shipped", "cancelled"]',
+             "status", None, "error", False, None, 1 if run == "manual__2" else 0),
+            ("expect_table_row_count_to_be_between", "RowCount > 0", None, "RowCount", "error", True, 8, None),
+            ("expect_column_values_to_be_in_set", 'ColumnValues "channel" in ["web", "app", "store"]', "channel",
+             None, "warn", True, None, 0),
+            ("expect_table_row_count_to_be_between", 'DetectAnomalies "RowCount"', None, "RowCount", "warn", True,
+             8, None),
         )
     ]
-    assert [r["rule_index"] for r in rows] == [0, 1, 2, 3, 4, 5] * 2
-    assert rows[0]["evaluated_at"].tzinfo is not None and rows[0]["evaluated_at"] <= rows[6]["evaluated_at"]
-    assert len(history(catalog.url)) == 2 * (6 + 5 + 4)
+    assert [r["rule_index"] for r in rows] == [0, 1, 2, 3, 4, 5, 6] * 2
+    assert rows[0]["evaluated_at"].tzinfo is not None and rows[0]["evaluated_at"] <= rows[7]["evaluated_at"]
+    assert len(history(catalog.url)) == 2 * (7 + 5 + 4)
     assert history(catalog.url, table="ecommerce_silver.nothing") == []
+
+    # the same history is a catalog table that the query layer reads with Trino SQL
+    from lakeglue.query import run_query
+
+    by_run = run_query('SELECT run_id, "table", count(*) AS checks, count_if(NOT success) AS failed '
+                       "FROM lakeglue_quality.results GROUP BY 1, 2 ORDER BY 1, 2", output=None, catalog=catalog,
+                       settings=settings)
+    assert [tuple(r) for r in by_run.rows] == [
+        ("manual__2", "ecommerce_silver.customers", 4, 0), ("manual__2", "ecommerce_silver.order_items", 5, 0),
+        ("manual__2", "ecommerce_silver.orders", 7, 1),
+        (first_run, "ecommerce_silver.customers", 4, 0), (first_run, "ecommerce_silver.order_items", 5, 0),
+        (first_run, "ecommerce_silver.orders", 7, 0)]
+    assert catalog.get_table("lakeglue_quality", "results").version == 1  # registered once, not per run
+    assert len(list((lake_root / "curated/quality/results").glob("*.parquet"))) == 6  # one file per validation
+    assert list((lake_root / "staging").rglob("*.parquet")) == []
+
+    # Data Docs: one page per validation, the index lists both runs
+    pages = sorted(p.relative_to(docs / "validations").parts[:2] for p in (docs / "validations").rglob("*.html"))
+    assert pages == sorted((suite, run) for suite in ("ecommerce_customers", "ecommerce_order_items",
+                                                      "ecommerce_orders") for run in (first_run, "manual__2"))
+    index = (docs / "index.html").read_text()
+    assert index.count("manual__2") >= 3 and "scheduled__2026-11-23" in index
 
 
 def test_run_quality_rejects_a_suite_for_another_table(tmp_path: Path, catalog: SqlCatalog) -> None:
@@ -485,15 +569,20 @@ def test_history_on_postgres() -> None:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = f"postgresql://postgres@127.0.0.1:5432/{name}"
     try:
-        suite = parse_suite({"suite": "s", "table": "t", "expectations": [
+        suite = parse_suite({"suite": "s", "table": "t", "rules": ['DetectAnomalies "RowCount"'], "expectations": [
             {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}]})
-        for run in ("a", "b"):
-            result = validate_dataframe(suite, pd.DataFrame({"x": [1, 2, 3]}), "db.t", run)
-            assert record_history(result, url) == 1
+        for run, rows_in in (("a", 3), ("b", 4)):
+            result = validate_dataframe(suite, pd.DataFrame({"x": range(rows_in)}), "db.t", run, history_url=url)
+            assert record_history(result, url) == 2
         rows = history(url, "db.t")
-        assert [(r["run_id"], r["table"], r["suite"], r["column"], r["success"], r["observed_value"])
-                for r in rows] == [("a", "db.t", "s", None, True, 3), ("b", "db.t", "s", None, True, 3)]
+        assert [(r["run_id"], r["table"], r["suite"], r["rule_text"], r["metric"], r["success"], r["observed_value"])
+                for r in rows] == [
+            ("a", "db.t", "s", 'DetectAnomalies "RowCount"', "RowCount", True, 3),
+            ("a", "db.t", "s", None, "RowCount", True, 3),
+            ("b", "db.t", "s", 'DetectAnomalies "RowCount"', "RowCount", True, 4),
+            ("b", "db.t", "s", None, "RowCount", True, 4)]
         assert rows[0]["evaluated_at"].utcoffset() == timedelta(0)
+        assert metric_series(url, "db.t", "RowCount", "c", runs=5) == [4, 3]
     finally:
         engine_for(url).dispose()
         with admin.connect() as conn:
@@ -526,7 +615,7 @@ def test_operator_passes_then_fails_the_gate(tmp_path: Path, monkeypatch: pytest
     from airflow.sdk.exceptions import AirflowFailException
 
     from lakeglue.settings import get_settings
-    from lakeglue_airflow.operators.quality import RESULTS_XCOM_KEY, LakeQualityOperator
+    from lakeglue_airflow.operators.quality import DATA_DOCS_XCOM_KEY, RESULTS_XCOM_KEY, LakeQualityOperator
 
     code = "import sys, lakeglue_airflow.operators.quality; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -542,15 +631,22 @@ def test_operator_passes_then_fails_the_gate(tmp_path: Path, monkeypatch: pytest
     spec_file = write_suite(tmp_path, yaml.safe_dump({**data, "gold": {}, "queries": []}), "ecommerce.yml")
     catalog = SqlCatalog(url)
     write_demo_silver(catalog, lake)
+    index = str(lake / "results/data_docs/index.html")
     try:
         op = LakeQualityOperator(task_id="quality_gate", pipeline=str(spec_file))
-        assert isinstance(op, BaseOperator) and op.template_fields == ("pipeline",)
+        assert isinstance(op, BaseOperator) and op.template_fields == ("pipeline", "suite", "table")
         ti = _XComRecorder()
         returned = op.execute({"run_id": "manual__ok", "ti": ti})
-        assert [(r["suite"], r["success"], r["run_id"]) for r in returned] == [
-            ("ecommerce_orders", True, "manual__ok"), ("ecommerce_order_items", True, "manual__ok"),
-            ("ecommerce_customers", True, "manual__ok")]
-        assert ti.pushed[RESULTS_XCOM_KEY] == json.loads(json.dumps(returned))
+        assert returned[0] == {
+            "suite": "ecommerce_orders", "table": "ecommerce_silver.orders", "run_id": "manual__ok", "success": True,
+            "row_count": 8, "rules": 7, "failed": 0, "errors": 0, "warnings": 0, "failures": [],
+            "summary": "ecommerce_orders on ecommerce_silver.orders: all 7 rules passed",
+            "data_docs_page": returned[0]["data_docs_page"], "quarantine_location": None, "rows_quarantined": 0}
+        assert [(r["suite"], r["success"], r["rules"]) for r in returned[1:]] == [
+            ("ecommerce_order_items", True, 5), ("ecommerce_customers", True, 4)]
+        assert all(Path(r["data_docs_page"]).is_file() for r in returned)
+        assert ti.pushed == {RESULTS_XCOM_KEY: json.loads(json.dumps(returned)), DATA_DOCS_XCOM_KEY: index}
+        assert Path(index).is_file()
 
         dup = good_orders().to_pylist()
         dup[1]["order_id"] = 1
@@ -560,11 +656,41 @@ def test_operator_passes_then_fails_the_gate(tmp_path: Path, monkeypatch: pytest
             op.execute({"run_id": "manual__bad", "ti": ti})
         assert str(info.value) == (
             "data-quality gate failed for pipeline ecommerce:\n"
-            "ecommerce_orders on ecommerce_silver.orders: 1 of 6 rules failed — "
-            "ERROR expect_column_values_to_be_unique(order_id): 2 unexpected rows (25%), e.g. [1, 1]")
+            "ecommerce_orders on ecommerce_silver.orders: 1 of 7 rules failed — "
+            'ERROR IsUnique "order_id": 2 unexpected rows (25%), e.g. [1, 1]')
         assert isinstance(info.value.__cause__, QualityGateFailed)
-        assert [r["success"] for r in ti.pushed[RESULTS_XCOM_KEY]] == [False, True, True]
+        pushed = ti.pushed[RESULTS_XCOM_KEY]
+        assert [r["success"] for r in pushed] == [False, True, True]
+        assert pushed[0]["failures"] == [{"rule": 'IsUnique "order_id"', "severity": "error", "columns": ["order_id"],
+                                          "unexpected_count": 2, "observed_value": None, "sample": [1, 1]}]
+        assert pushed[0]["rows_quarantined"] == 2
         runs = [r["run_id"] for r in history(url, "ecommerce_silver.orders")]
-        assert runs == ["manual__ok"] * 6 + ["manual__bad"] * 6
+        assert runs == ["manual__ok"] * 7 + ["manual__bad"] * 7
+
+        # one table, a warn-only failure: reported in XCom, the task succeeds
+        customers = good_customers().to_pylist()
+        customers[1]["email"] = "not-an-email"
+        write_table(catalog, "ecommerce_silver", "customers",
+                    pa.Table.from_pylist(customers, schema=good_customers().schema), tmp_path / "lake-v4/customers")
+        one = LakeQualityOperator(task_id="customers_gate", suite="ecommerce_customers.yml",
+                                  table="ecommerce_silver.customers", data_docs=False)
+        ti = _XComRecorder()
+        [warned] = one.execute({"run_id": "manual__warn", "ti": ti})
+        assert (warned["success"], warned["warnings"], warned["errors"], warned["data_docs_page"]) == (
+            True, 1, 0, None)
+        assert warned["failures"][0]["sample"] == ["not-an-email"]
+        assert list(ti.pushed) == [RESULTS_XCOM_KEY]
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.airflow
+def test_operator_arguments_are_checked_at_construction() -> None:
+    from lakeglue_airflow.operators.quality import LakeQualityOperator
+
+    with pytest.raises(ValueError, match="gate: give either pipeline= or suite="):
+        LakeQualityOperator(task_id="gate")
+    with pytest.raises(ValueError, match="gate: give either pipeline= or suite="):
+        LakeQualityOperator(task_id="gate", pipeline="ecommerce", suite="ecommerce_orders.yml")
+    with pytest.raises(ValueError, match="gate: table= needs suite="):
+        LakeQualityOperator(task_id="gate", pipeline="ecommerce", table="db.t")

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeglue.catalog import Column, StorageDescriptor, Table
+from lakeglue.catalog import Column, Partition, StorageDescriptor, Table
 from lakeglue.catalog.sql import SqlCatalog
+from lakeglue.jobs.commit import partition_path, partition_values_in
 from lakeglue.query import QueryError, QueryResult, explain_query, run_query, run_query_file
 from lakeglue.query.binding import bind_query
 from lakeglue.query.dialect import to_duckdb
@@ -55,7 +56,14 @@ class Env:
         self.catalog.ensure_database(database)
         storage = StorageDescriptor.for_format(classification, columns, "file://" + location)
         params = {"classification": classification, **(parameters or {})}
-        return self.catalog.create_table(Table(database, name, storage, partition_keys, parameters=params))
+        table = self.catalog.create_table(Table(database, name, storage, partition_keys, parameters=params))
+        keys = [k.name for k in partition_keys]
+        # the catalog lists the partitions, as the crawler / jobs register them
+        self.catalog.batch_create_partitions([
+            Partition(database, name, values, StorageDescriptor.for_format(
+                classification, columns, "file://" + partition_path(location, keys, values)))
+            for values in partition_values_in(self.lake, location, keys)])
+        return table
 
     def write_parquet(self, zone_parts: tuple[str, ...], data: pa.Table, partition_by: str | None = None) -> str:
         """Write ``data`` like Spark does: hive folders per partition value, plus ``_SUCCESS`` litter."""
@@ -149,7 +157,8 @@ def test_bare_table_names_resolve_against_database(env: Env) -> None:
     assert res.rows == [(5, Decimal("143.50"))]
     assert res.types == ["bigint", "decimal(38,2)"]
 
-    with pytest.raises(QueryError, match=r"table orders has no database: write it as <database>\.orders"):
+    with pytest.raises(QueryError,
+                       match=r"table orders \(line 1, column 15\) has no database: write it as <database>\.orders"):
         env.run("SELECT * FROM orders")
 
 
@@ -173,6 +182,66 @@ def test_partition_filter_reads_only_that_partition(env: Env) -> None:
     assert bound.stats["files_scanned"] == 1
     everything = env.run("SELECT count(*) FROM ecommerce_silver.orders")
     assert everything.stats["files_scanned"] == 3
+
+
+def batch_partition(env: Env, table_dir: Path, attempt: str, batch: str, ids: list[int]) -> Partition:
+    """One bronze-style batch: ``<table>/<attempt>/batch=<id>/part.parquet``, as the jobs write retries."""
+    folder = table_dir / attempt / f"batch={batch}"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), folder / "part-00000.parquet")
+    return Partition("ecommerce_bronze", "events", (batch,), StorageDescriptor.for_format(
+        "parquet", (Column("id", "bigint"),), "file://" + str(folder)))
+
+
+def test_partitioned_tables_are_their_catalog_partitions_not_a_directory_glob(env: Env) -> None:
+    """A retried batch leaves the superseded attempt on disk; only the registered attempt is the table."""
+    table_dir = Path(env.lake.path("curated", "bronze", "events"))
+    env.catalog.ensure_database("ecommerce_bronze")
+    env.catalog.create_table(Table("ecommerce_bronze", "events", StorageDescriptor.for_format(
+        "parquet", (Column("id", "bigint"),), "file://" + str(table_dir)), (Column("batch", "string"),),
+        parameters={"classification": "parquet"}))
+    batch_partition(env, table_dir, "a-1-superseded", "run_2", [20, 21])  # the failed first attempt
+    env.catalog.batch_create_partitions([
+        batch_partition(env, table_dir, "a-0", "run_1", [10, 11]),
+        batch_partition(env, table_dir, "a-2-retry", "run_2", [20, 21]),
+    ])
+    batch_partition(env, table_dir, "a-3-unregistered", "run_3", [30])  # written, never committed
+
+    res = env.run("SELECT batch, id FROM ecommerce_bronze.events ORDER BY batch, id")
+    assert res.rows == [("run_1", 10), ("run_1", 11), ("run_2", 20), ("run_2", 21)]
+    assert res.stats["files_total"] == 2
+    pruned = env.run("SELECT count(*) FROM ecommerce_bronze.events WHERE batch = ?", ["run_2"])
+    assert (pruned.rows, pruned.stats["files_scanned"]) == ([(2,)], 1)
+
+
+def test_partitions_outside_key_value_folders_get_their_values_from_the_catalog(env: Env) -> None:
+    root = Path(env.lake.path("curated", "imported", "daily"))
+    parts = []
+    for day, ids in ((date(2026, 11, 1), [1, 2]), (date(2026, 11, 2), [3])):
+        folder = root / f"day_{day:%Y%m%d}"  # a layout Glue allows: no dt=… in the path
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), folder / "data.parquet")
+        parts.append(Partition("imported", "daily", (day.isoformat(),), StorageDescriptor.for_format(
+            "parquet", (Column("id", "bigint"),), "file://" + str(folder))))
+    env.catalog.ensure_database("imported")
+    env.catalog.create_table(Table("imported", "daily", StorageDescriptor.for_format(
+        "parquet", (Column("id", "bigint"),), "file://" + str(root)), (Column("dt", "date"),),
+        parameters={"classification": "parquet"}))
+    env.catalog.batch_create_partitions(parts)
+    assert env.run("SELECT dt, id FROM imported.daily ORDER BY id").rows == [
+        (date(2026, 11, 1), 1), (date(2026, 11, 1), 2), (date(2026, 11, 2), 3)]
+    one_day = env.run("SELECT id FROM imported.daily WHERE dt = DATE '2026-11-02'")
+    assert (one_day.rows, one_day.stats["files_scanned"]) == ([(3,)], 1)
+
+
+def test_trino_cast_rules_and_exact_approx_distinct_on_duckdb(env: Env) -> None:
+    res = env.run("SELECT TRY_CAST('3.5' AS integer), TRY_CAST(' 12 ' AS integer), TRY_CAST('-7' AS bigint), "
+                  "TRY_CAST('x' AS integer), CAST('42' AS smallint), approx_distinct(status) "
+                  "FROM ecommerce_silver.orders")
+    # DuckDB alone would round '3.5' to 4; Trino only reads integer text
+    assert res.rows == [(None, None, -7, None, 42, 3)]  # Trino does not trim ' 12 ' either
+    with pytest.raises(QueryError, match=r"Cannot cast '3\.5' to INT\n"):
+        env.run("SELECT CAST('3.5' AS integer) FROM ecommerce_silver.orders")
 
 
 def test_table_without_files_is_empty_with_catalog_types(env: Env) -> None:
@@ -304,8 +373,8 @@ def test_parameter_count_and_style_are_checked(env: Env) -> None:
 def test_unknown_table_names_the_tables_that_exist_and_records_the_failure(env: Env) -> None:
     with pytest.raises(QueryError) as info:
         env.run("SELECT * FROM ecommerce_gold.foo", output="csv")
-    assert str(info.value) == ("table ecommerce_gold.foo not found in the catalog; tables in ecommerce_gold: "
-                               "customer_lifetime_value, daily_revenue_by_category")
+    assert str(info.value) == ("table ecommerce_gold.foo not found in the catalog (line 1, column 15); tables in "
+                               "ecommerce_gold: customer_lifetime_value, daily_revenue_by_category")
     meta_path = Path(env.lake.path("results", "queries", info.value.query_id or "?", "metadata.json"))
     meta = json.loads(meta_path.read_text())
     assert (meta["state"], meta["error"]) == ("FAILED", str(info.value))
@@ -314,8 +383,8 @@ def test_unknown_table_names_the_tables_that_exist_and_records_the_failure(env: 
 
     with pytest.raises(QueryError) as missing_db:
         env.run("SELECT * FROM nope.orders")
-    assert str(missing_db.value) == ("table nope.orders not found in the catalog: there is no database nope; "
-                                     "databases: ecommerce_gold, ecommerce_silver")
+    assert str(missing_db.value) == ("table nope.orders not found in the catalog (line 1, column 15): there is no "
+                                     "database nope; databases: ecommerce_gold, ecommerce_silver")
 
 
 def test_only_single_read_only_statements_run(env: Env) -> None:
@@ -325,7 +394,8 @@ def test_only_single_read_only_statements_run(env: Env) -> None:
         env.run("SELECT 1; SELECT 2")
     with pytest.raises(QueryError) as syntax:
         env.run("SELECT order_id FORM ecommerce_silver.orders")
-    assert str(syntax.value) == ("SQL syntax error at line 1, column 37 near 'ecommerce_silver': "
+    # the column where the unexpected token starts: `ecommerce_silver` begins at character 22
+    assert str(syntax.value) == ("SQL syntax error at line 1, column 22 near 'ecommerce_silver': "
                                  "Invalid expression / Unexpected token")
 
 
@@ -337,8 +407,10 @@ def test_queries_can_only_read_catalog_tables(env: Env) -> None:
 
 
 def test_duckdb_errors_are_query_errors(env: Env) -> None:
-    with pytest.raises(QueryError, match=r"duckdb could not run the query: .*no_such_column"):
-        env.run("SELECT no_such_column FROM ecommerce_silver.orders")
+    # Trino's rule and message for varchar → integer casts, where DuckDB alone would only fail on non-numbers
+    with pytest.raises(QueryError, match=r"duckdb could not run the query: Invalid Input Error: Cannot cast "
+                                         r"'shipped' to INT\n"):
+        env.run("SELECT CAST(status AS integer) FROM ecommerce_silver.orders")
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -439,7 +511,7 @@ def test_operator_module_import_is_light() -> None:
             "heavy = [x for x in ('duckdb', 'pyarrow', 'lakeglue.query', 'sqlglot') if x in sys.modules]; "
             "assert not heavy, heavy; print(m.LakeQueryOperator.template_fields)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "('sql', 'parameters')"
+    assert out.stdout.strip() == "('sql', 'parameters', 'database')"
 
 
 @pytest.mark.airflow
@@ -466,7 +538,8 @@ def test_operator_runs_a_query_file_and_returns_the_summary(env: Env, monkeypatc
         assert (result["row_count"], result["output_location"].endswith("/result.parquet")) == (1, True)
 
         broken = LakeQueryOperator(task_id="broken", sql="SELECT * FROM ecommerce_gold.foo")
-        with pytest.raises(AirflowFailException, match=r"table ecommerce_gold\.foo not found in the catalog"):
+        with pytest.raises(AirflowFailException,
+                           match=r"table ecommerce_gold\.foo not found in the catalog \(line 1, column 15\)"):
             broken.execute({})
     finally:
         get_settings.cache_clear()

@@ -28,7 +28,8 @@ def test_env_overrides_config_file_and_config_file_overrides_defaults(tmp_path: 
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"LAKEGLUE_PROFILE": "cloudy"}, "LAKEGLUE_PROFILE='cloudy' is not a profile; choose one of embedded, compose, aws"),
+    ({"LAKEGLUE_PROFILE": "cloudy"},
+     "LAKEGLUE_PROFILE='cloudy' is not a profile; choose one of embedded, compose, aws"),
     ({"LAKEGLUE_STAGING_TTL_DAYS": "soon"}, "LAKEGLUE_STAGING_TTL_DAYS='soon' must be an integer"),
     ({"LAKEGLUE_CONFIG": "/nonexistent/lakeglue.yaml"}, "LAKEGLUE_CONFIG points to /nonexistent/lakeglue.yaml"),
 ])
@@ -91,7 +92,8 @@ def test_bad_spec_names_file_and_field(tmp_path: Path, extra: str, message: str)
 
 def test_bronze_format_must_be_known(tmp_path: Path) -> None:
     path = _write_spec(tmp_path, BASE.replace("format: json", "format: xlsx"))
-    with pytest.raises(SpecError, match=r"field bronze\.orders\.format: Input should be 'csv', 'json', 'parquet' or 'jdbc'"):
+    expected = r"field bronze\.orders\.format: Input should be 'csv', 'json', 'parquet' or 'jdbc'"
+    with pytest.raises(SpecError, match=expected):
         load_pipeline(path)
 
 

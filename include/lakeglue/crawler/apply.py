@@ -28,7 +28,12 @@ def apply_plan(plan: CrawlPlan, catalog: Catalog, ledger: Ledger, result: CrawlR
                 if tp.name in names:
                     names.remove(tp.name)
             continue
-        ledger.record_seen(tp.source, tp.folder.files)
+        # unreadable files are recorded too: rereading them on every crawl would not fix them,
+        # and a fixed file comes back with a new size/mtime, which makes it "changed"
+        ledger.record_seen(tp.source, tp.fresh)  # everything else is in the ledger with this size/mtime
+        announced = plan.announced.get(tp.source)
+        if announced:
+            ledger.mark_crawled(tp.source, [f.path for f in tp.folder.files if f.path in announced])
     _apply_gone(plan, catalog)
 
 
@@ -45,7 +50,8 @@ def _apply_table(tp: TablePlan, catalog: Catalog) -> None:
     if tp.replace_partitions:
         catalog.replace_partitions(tp.table.database, tp.table.name, tp.partitions_add)
         return
-    catalog.batch_upsert_partitions(tp.desired_partitions())
+    if tp.desired_partitions():
+        catalog.batch_upsert_partitions(tp.desired_partitions())
     if tp.partitions_remove:
         catalog.batch_delete_partitions(tp.table.database, tp.table.name, tp.partitions_remove)
 

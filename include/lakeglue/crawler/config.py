@@ -1,14 +1,28 @@
-"""What one crawler run looks at and how it decides; the counterpart of a Glue crawler definition."""
+"""What one crawler run looks at and how it decides; the counterpart of a Glue crawler definition.
+
+Option names follow Glue's API where Glue has the concept (``RecrawlPolicy``,
+``SchemaChangePolicy``, ``TableLevelConfiguration``, ``TableThreshold``, classifiers) so
+that :mod:`lakeglue.crawler.glue` can translate a config into a real Glue crawler for the
+aws profile without a second vocabulary.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
+from lakeglue.crawler.classifiers import Classifier, classifier_from_dict, classifier_to_dict
 from lakeglue.settings import ZONES
 
 CSV_HEADER_OPTIONS = ("PRESENT", "ABSENT", "UNKNOWN")
 DELETE_BEHAVIORS = ("LOG", "DEPRECATE_IN_DATABASE", "DELETE_FROM_DATABASE")
+UPDATE_BEHAVIORS = ("UPDATE_IN_DATABASE", "LOG")
+#: lakeglue's default: read only files the ingestion ledger has not seen (not a Glue policy).
+CRAWL_INCREMENTAL = "CRAWL_INCREMENTAL"
+CRAWL_EVERYTHING = "CRAWL_EVERYTHING"
+CRAWL_NEW_FOLDERS_ONLY = "CRAWL_NEW_FOLDERS_ONLY"
+CRAWL_EVENT_MODE = "CRAWL_EVENT_MODE"
+RECRAWL_POLICIES = (CRAWL_INCREMENTAL, CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY, CRAWL_EVENT_MODE)
 
 #: Glue reads at most this much of a text file (after decompression) to infer its schema.
 MAX_SAMPLE_BYTES = 1024 * 1024
@@ -17,6 +31,11 @@ MAX_SAMPLE_RECORDS = 1000
 #: Files sampled per leaf folder; Glue allows 1 to 249, we default low because a lake's
 #: folders hold files from one writer, so more samples rarely change the schema.
 DEFAULT_SAMPLE_FILES = 10
+#: Glue's rule: sibling folders whose schemas are at least this similar are one table.
+SIMILARITY_THRESHOLD = 0.7
+#: Threads reading file samples (Parquet/ORC footers, text heads) at once; object stores
+#: answer each small read in tens of milliseconds, so overlap is what makes 10,000 files fast.
+DEFAULT_PARALLELISM = 8
 
 if TYPE_CHECKING:
     from lakeglue.pipelines.spec import PipelineSpec
@@ -24,6 +43,13 @@ if TYPE_CHECKING:
 
 class CrawlerConfigError(ValueError):
     """A crawler option has a value the crawler cannot use; the message names the option."""
+
+
+def _choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    upper = value.upper()
+    if upper not in allowed:
+        raise CrawlerConfigError(f"CrawlerConfig.{option}={value!r}; choose one of {', '.join(allowed)}")
+    return upper
 
 
 @dataclass(frozen=True)
@@ -48,8 +74,26 @@ class CrawlerConfig:
     sample_files_per_folder: int = DEFAULT_SAMPLE_FILES
     max_sample_bytes: int = MAX_SAMPLE_BYTES
     max_sample_records: int = MAX_SAMPLE_RECORDS
-    #: What to do with catalog tables this crawler made whose folder is gone (Glue's DeleteBehavior).
+    #: Custom classifiers, tried in order before the built-in ones; the first certain one wins.
+    classifiers: tuple[Classifier, ...] = ()
+    #: Depth of table folders below the prefix (1 = its sub-folders; Glue's TableLevelConfiguration
+    #: counted from the prefix). ``None`` lets schema similarity decide, as Glue does by default.
+    table_level: int | None = 1
+    #: Glue's CombineCompatibleSchemas: with ``table_level=None``, one table per folder whose
+    #: schemas merge without conflict, however dissimilar.
+    combine_compatible_schemas: bool = False
+    #: Glue's TableThreshold: the crawl fails (writing nothing) if it would make more tables.
+    table_threshold: int | None = None
+    recrawl_policy: str = CRAWL_INCREMENTAL
+    #: Glue's SchemaChangePolicy.UpdateBehavior for tables that already exist.
+    update_behavior: str = "UPDATE_IN_DATABASE"
+    #: What to do with catalog tables/partitions this crawler made whose folder is gone (DeleteBehavior).
     delete_behavior: str = "LOG"
+    #: Glue's "add new columns only": existing columns keep their type, nothing is dropped.
+    merge_new_columns: bool = False
+    #: Text integers that fit 32 bits become ``int`` (else ``bigint`` always, as Glue does).
+    narrow_text_integers: bool = True
+    parallelism: int = DEFAULT_PARALLELISM
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -57,34 +101,83 @@ class CrawlerConfig:
             raise CrawlerConfigError("CrawlerConfig.database is required")
         if self.zone not in ZONES:
             raise CrawlerConfigError(f"CrawlerConfig.zone={self.zone!r}; zones are {', '.join(ZONES)}")
-        header = self.csv_header.upper()
-        if header not in CSV_HEADER_OPTIONS:
-            raise CrawlerConfigError(f"CrawlerConfig.csv_header={self.csv_header!r}; "
-                                     f"choose one of {', '.join(CSV_HEADER_OPTIONS)}")
-        if self.delete_behavior not in DELETE_BEHAVIORS:
-            raise CrawlerConfigError(f"CrawlerConfig.delete_behavior={self.delete_behavior!r}; "
-                                     f"choose one of {', '.join(DELETE_BEHAVIORS)}")
+        set_ = object.__setattr__
+        set_(self, "csv_header", _choice("csv_header", self.csv_header, CSV_HEADER_OPTIONS))
+        set_(self, "delete_behavior", _choice("delete_behavior", self.delete_behavior, DELETE_BEHAVIORS))
+        set_(self, "update_behavior", _choice("update_behavior", self.update_behavior, UPDATE_BEHAVIORS))
+        set_(self, "recrawl_policy", _choice("recrawl_policy", self.recrawl_policy, RECRAWL_POLICIES))
         if not 1 <= self.sample_files_per_folder <= 249:
             raise CrawlerConfigError(f"CrawlerConfig.sample_files_per_folder={self.sample_files_per_folder} "
                                      "must be between 1 and 249 (Glue's limit)")
         if self.max_sample_bytes < 1024 or self.max_sample_records < 2:
             raise CrawlerConfigError("CrawlerConfig.max_sample_bytes must be >= 1024 and "
                                      "max_sample_records >= 2 (a CSV header needs a row below it)")
-        object.__setattr__(self, "csv_header", header)
-        object.__setattr__(self, "excludes", tuple(self.excludes))
-        object.__setattr__(self, "prefix", self.prefix.strip("/"))
+        if self.table_level is not None and self.table_level < 1:
+            raise CrawlerConfigError(f"CrawlerConfig.table_level={self.table_level} must be >= 1 "
+                                     "(1 = the folders directly below the prefix) or None (decide by similarity)")
+        if self.table_threshold is not None and self.table_threshold < 1:
+            raise CrawlerConfigError(f"CrawlerConfig.table_threshold={self.table_threshold} must be >= 1")
+        if not 1 <= self.parallelism <= 64:
+            raise CrawlerConfigError(f"CrawlerConfig.parallelism={self.parallelism} must be between 1 and 64")
+        if self.recrawl_policy == CRAWL_NEW_FOLDERS_ONLY and (self.update_behavior, self.delete_behavior) != (
+                "LOG", "LOG"):
+            # Glue rejects this combination too: a crawler that never re-reads old folders
+            # cannot know whether their schema or existence changed.
+            raise CrawlerConfigError("CrawlerConfig.recrawl_policy=CRAWL_NEW_FOLDERS_ONLY needs "
+                                     "update_behavior='LOG' and delete_behavior='LOG' (Glue's rule); got "
+                                     f"{self.update_behavior!r} and {self.delete_behavior!r}")
+        classifiers = tuple(c if not isinstance(c, dict) else classifier_from_dict(c) for c in self.classifiers)
+        names = [c.name for c in classifiers]
+        if len(set(names)) != len(names):
+            raise CrawlerConfigError(f"CrawlerConfig.classifiers: names must be unique, got {names}")
+        set_(self, "classifiers", classifiers)
+        set_(self, "excludes", tuple(self.excludes))
+        set_(self, "prefix", self.prefix.strip("/"))
         if not self.source_prefix:
-            object.__setattr__(self, "source_prefix", self.prefix)
+            set_(self, "source_prefix", self.prefix)
         if not self.name:
-            object.__setattr__(self, "name", f"{self.database}_crawler")
+            set_(self, "name", f"{self.database}_crawler")
 
     def ledger_source(self, table: str) -> str:
         """Ledger source name of one table (``ecommerce/orders``)."""
         return f"{self.source_prefix}/{table}" if self.source_prefix else table
 
+    def table_of_source(self, source: str) -> str | None:
+        """Inverse of :meth:`ledger_source`: the table a ledger source belongs to, if it is ours."""
+        if not self.source_prefix:
+            return source if "/" not in source else None
+        head = self.source_prefix + "/"
+        return source[len(head):] if source.startswith(head) and "/" not in source[len(head):] else None
 
-def config_for_pipeline(spec: PipelineSpec) -> CrawlerConfig:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (Airflow templates and XCom; classifiers in Glue's API shape)."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "classifiers":
+                value = [classifier_to_dict(c) for c in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrawlerConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CrawlerConfigError(f"unknown crawler options {unknown}; known: {sorted(known)}")
+        values = dict(data)
+        for key in ("excludes", "classifiers"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def config_for_pipeline(spec: PipelineSpec, **overrides: Any) -> CrawlerConfig:
     """The crawler of a pipeline's raw source: ``raw/<prefix>/<table>/`` → ``<database>_raw``."""
-    return CrawlerConfig(database=spec.database_for("raw"), zone=spec.source.zone, prefix=spec.source.prefix,
-                         source_prefix=spec.name, excludes=tuple(spec.source.excludes),
-                         name=f"{spec.name}_raw_crawler")
+    values: dict[str, Any] = dict(database=spec.database_for("raw"), zone=spec.source.zone,
+                                  prefix=spec.source.prefix, source_prefix=spec.name,
+                                  excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler")
+    values.update(overrides)
+    return CrawlerConfig(**values)

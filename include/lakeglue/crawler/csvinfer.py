@@ -1,7 +1,8 @@
 """CSV: delimiter sniffing, Glue's header rule (plus one that works on all-string files), column types.
 
-Rows are parsed with :mod:`csv` (quotes, embedded delimiters and newlines), re-serialised
-and typed by ``pyarrow.csv`` so CSV types match what Arrow-based engines will read.
+Rows are parsed with :mod:`csv` (quotes, embedded delimiters and newlines); each column is
+typed from its sampled values by :mod:`lakeglue.crawler.texttypes` (int/bigint, decimal,
+date and timestamp layouts, with the value that broke a near miss).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import itertools
 import math
 from collections import Counter
 
-from lakeglue.crawler.classify import Sample, UnreadableFile, split_extensions
-from lakeglue.crawler.infer import CsvHints, FileSchema, covered_stored_bytes
+from lakeglue.crawler.classify import Sample, UnreadableFile
+from lakeglue.crawler.infer import CSV_EXTENSIONS, CsvHints, FileSchema, covered_stored_bytes
 from lakeglue.crawler.names import dedupe, sanitize_name
-from lakeglue.crawler.types import GlueType, from_arrow, widen
+from lakeglue.crawler.texttypes import TypeGuess, guess_type
 
 #: Glue's CSV classifier delimiters: comma, pipe, tab, semicolon, Ctrl-A.
 DELIMITERS = (",", "|", "\t", ";", "\x01")
@@ -32,24 +33,27 @@ def delimiter_name(delimiter: str) -> str:
     return _DELIMITER_NAMES.get(delimiter, repr(delimiter))
 
 
-def sniff_delimiter(text: str, truncated: bool, preferred: str = ",") -> tuple[str, int]:
+def sniff_delimiter(text: str, truncated: bool, preferred: str = ",", quote_char: str = '"',
+                    only: str | None = None) -> tuple[str, int]:
     """(delimiter, columns): the candidate giving the same ≥ 2 field count on (almost) every row.
 
     Full consistency beats more columns; ties go to ``preferred`` (from the extension).
-    Returns (preferred, 1) when nothing qualifies.
+    Returns (preferred, 1) when nothing qualifies. ``only`` tries that delimiter alone (a
+    CSV classifier's), still requiring consistent rows.
     """
     head = text[:_SNIFF_CHARS]
     cut = truncated or len(text) > _SNIFF_CHARS
-    order = [preferred, *[d for d in DELIMITERS if d != preferred]]
+    order = [only] if only else [preferred, *[d for d in DELIMITERS if d != preferred]]
     best: tuple[tuple[bool, int, int], str, int] | None = None
     for rank, delimiter in enumerate(order):
-        rows = [r for r in itertools.islice(csv.reader(io.StringIO(head), delimiter=delimiter), _SNIFF_ROWS) if r]
+        reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar=quote_char)
+        rows = [r for r in itertools.islice(reader, _SNIFF_ROWS) if r]
         if cut and len(rows) > 1:
             rows = rows[:-1]
         if not rows:
             continue
         columns, hits = Counter(len(r) for r in rows).most_common(1)[0]
-        if columns < 2 or hits / len(rows) < _CONSISTENCY:
+        if (columns < 2 and not only) or hits / len(rows) < _CONSISTENCY:
             continue
         score = (hits == len(rows), columns, -rank)
         if best is None or score > best[0]:
@@ -59,19 +63,19 @@ def sniff_delimiter(text: str, truncated: bool, preferred: str = ",") -> tuple[s
     return best[1], best[2]
 
 
-def _preferred_delimiter(path: str) -> str:
-    ext = split_extensions(path)[1]
-    return {".tsv": "\t", ".psv": "|"}.get(ext, ",")
+def _preferred_delimiter(data_ext: str) -> str:
+    return {".tsv": "\t", ".psv": "|"}.get(data_ext, ",")
 
 
-def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int) -> tuple[list[list[str]], int, str, int]:
+def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int,
+              quote_char: str = '"') -> tuple[list[list[str]], int, str, int]:
     """(rows with ``columns`` fields, bad row count, first bad row description, characters consumed).
 
     When the byte limit cut the sample, the last parsed row is incomplete and dropped
     before anything is counted, so a cut row is neither data nor a "bad row".
     """
     buffer = io.StringIO(sample.text)
-    reader = csv.reader(buffer, delimiter=delimiter, strict=False)
+    reader = csv.reader(buffer, delimiter=delimiter, quotechar=quote_char, strict=False)
     parsed: list[tuple[list[str], int, int]] = []  # (row, end position, line number)
     good = 0
     exhausted = True
@@ -99,22 +103,15 @@ def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int) -> tu
     return rows, bad, first_bad, consumed
 
 
-def arrow_types(rows: list[list[str]], columns: int) -> list[GlueType]:
-    """Arrow's CSV type inference (int64, double, bool, date32, timestamp, string) on these rows."""
-    import pyarrow.csv as pacsv
+def column_guesses(rows: list[list[str]], columns: int, narrow_ints: bool = True,
+                   trim: bool = True) -> list[TypeGuess]:
+    """Each column's type from all its sampled values."""
+    return [guess_type([r[i] for r in rows], narrow_ints, trim=trim) for i in range(columns)]
 
-    if not rows:
-        return [GlueType("null")] * columns
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    payload = out.getvalue().encode()
-    table = pacsv.read_csv(
-        io.BytesIO(payload),
-        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(columns)],
-                                       block_size=max(len(payload) + 1, 1 << 16)),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-    )
-    return [from_arrow(t) for t in table.schema.types]
+
+def _quoted(text: str, delimiter: str, quote_char: str) -> bool:
+    """A field opens with the quote character somewhere in the sample."""
+    return text.startswith(quote_char) or f"{delimiter}{quote_char}" in text or f"\n{quote_char}" in text
 
 
 def _shape(value: str) -> frozenset[str]:
@@ -164,54 +161,70 @@ def looks_like_header(first: list[str], body: list[list[str]]) -> tuple[bool, st
     return False, f"row 1 looks like the data below it ({differing} of {len(fields)} columns differ)"
 
 
-def infer_csv(sample: Sample, max_records: int, hints: CsvHints) -> FileSchema:
+def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bool = True) -> FileSchema:
     notes = list(sample.notes)
-    preferred = _preferred_delimiter(sample.path)
-    delimiter, columns = sniff_delimiter(sample.text, sample.truncated, hints.delimiter or preferred)
+    preferred = _preferred_delimiter(sample.data_ext)
+    delimiter, columns = sniff_delimiter(sample.text, sample.truncated, hints.delimiter or preferred,
+                                         hints.quote_char, only=hints.delimiter if hints.allow_single_column else None)
     if hints.delimiter and delimiter != hints.delimiter:
         raise UnreadableFile(sample.path, f"delimiter is {delimiter_name(delimiter)}, but the table uses "
                                           f"{delimiter_name(hints.delimiter)}")
-    if columns < 2:
-        if split_extensions(sample.path)[1] not in (".csv", ".tsv", ".psv"):
+    if columns < 2 and not hints.allow_single_column:
+        if sample.data_ext not in CSV_EXTENSIONS:
             raise UnreadableFile(sample.path, "not CSV: no delimiter among comma, pipe, tab, semicolon, Ctrl-A "
                                               "gives the same ≥ 2 columns on every row, and not JSON; unknown format")
         notes.append("single-column CSV (no delimiter gives ≥ 2 columns consistently)")
-    rows, bad, first_bad, consumed = read_rows(sample, delimiter, columns, max_records + 1)
+    rows, bad, first_bad, consumed = read_rows(sample, delimiter, columns, max_records + 1, hints.quote_char)
     if bad:
         notes.append(f"{bad} row(s) with the wrong number of fields skipped (first: {first_bad})")
     if len(rows) < 2:
         raise UnreadableFile(sample.path, f"CSV needs at least 2 rows to infer a schema; found {len(rows)}")
-    header, reason = _decide_header(rows, columns, hints)
-    if header:
+    below = column_guesses(rows[1:], columns, narrow_ints, hints.trim)
+    header, reason = _decide_header(rows, columns, hints, narrow_ints, below)
+    body = rows[1:] if header else rows
+    if hints.names:
+        if len(hints.names) != columns:
+            raise UnreadableFile(sample.path, f"the CSV classifier names {len(hints.names)} columns, the file has "
+                                              f"{columns}")
+        names, renames = dedupe([sanitize_name(n, fallback=f"col{i}") for i, n in enumerate(hints.names)])
+    elif header:
         names, renames = dedupe([sanitize_name(f, fallback=f"col{i}") for i, f in enumerate(rows[0])])
-        notes.extend(renames)
-        types = arrow_types(rows[1:], columns)
-        records = len(rows) - 1
     else:
-        names = [f"col{i}" for i in range(columns)]
-        body = arrow_types(rows[1:], columns)
-        first = arrow_types(rows[:1], columns)
-        types = [widen(a, b, n, notes) for a, b, n in zip(first, body, names, strict=True)]
-        records = len(rows)
+        names, renames = [f"col{i}" for i in range(columns)], []
+    notes.extend(renames)
+    guesses = below if header else column_guesses(body, columns, narrow_ints, hints.trim)
+    formats: dict[str, str] = {}
+    java: list[str] = []
+    for name, guess in zip(names, guesses, strict=True):
+        if guess.note:
+            notes.append(f"column {name}: {guess.note}")
+        if guess.strptime:
+            formats[name] = guess.strptime
+            notes.append(f"column {name}: {guess.type} in layout {guess.java} (every sampled value)")
+        if guess.type.name == "timestamp" and guess.java:  # a layout Hive's default cannot read
+            java.extend(j for j in guess.java.split(",") if j not in java)
     return FileSchema(path=sample.path, format="csv", compression=sample.compression,
-                      columns=list(zip(names, types, strict=True)), records=records,
+                      columns=[(n, g.type) for n, g in zip(names, guesses, strict=True)], records=len(body),
                       stored_bytes=covered_stored_bytes(sample, consumed), bytes_read=sample.bytes_read,
-                      delimiter=delimiter, header=header, header_reason=reason, notes=notes)
+                      delimiter=delimiter, header=header, header_reason=reason,
+                      quoted=_quoted(sample.text, delimiter, hints.quote_char), column_formats=formats,
+                      timestamp_formats=java, notes=notes)
 
 
-def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints) -> tuple[bool, str]:
+def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints, narrow_ints: bool,
+                   body: list[TypeGuess]) -> tuple[bool, str]:
+    """Glue's rule on row 1 vs the column types below it (``body``), then the all-string test."""
     if hints.header is not None:
         return hints.header, f"header {'present' if hints.header else 'absent'} (set for the table)"
-    first_types = arrow_types(rows[:1], columns)
-    if not all(t.name == "string" for t in first_types):
+    first = column_guesses(rows[:1], columns, narrow_ints)
+    if not all(g.type.name == "string" for g in first):
         return False, "no header: row 1 has non-string or empty fields"
-    body_types = arrow_types(rows[1:], columns)
-    typed = [i for i, t in enumerate(body_types) if t.name not in ("string", "null")]
+    typed = [i for i, g in enumerate(body) if g.type.name not in ("string", "null")]
     if typed:
         return True, (f"header detected (Glue's rule): row 1 is all strings and column {typed[0]} below it is "
-                      f"{body_types[typed[0]]}")
+                      f"{body[typed[0]].type}")
     found, why = looks_like_header(rows[0], rows[1:])
     return found, f"{'header detected' if found else 'no header'} in an all-string file: {why}"
 
 
-__all__ = ["DELIMITERS", "arrow_types", "infer_csv", "looks_like_header", "sniff_delimiter"]
+__all__ = ["DELIMITERS", "column_guesses", "infer_csv", "looks_like_header", "sniff_delimiter"]

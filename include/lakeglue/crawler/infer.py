@@ -1,25 +1,31 @@
-"""Schema of one file from its sample: Parquet from the footer, JSON lines and CSV from ≤ 1 MB / 1000 records.
+"""Schema of one file from its sample: custom classifiers first, then Parquet/ORC/Avro, JSON, CSV.
 
 Each file gets a :class:`FileSchema` (columns as :class:`GlueType` trees, record count
-and the stored bytes those records occupy); merging files into a table is
-:mod:`lakeglue.crawler.schema`'s job.
+and the stored bytes those records occupy, plus what its SerDe needs); merging files into
+a table is :mod:`lakeglue.crawler.schema`'s job.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import fsspec
 import pyarrow as pa
 
+from lakeglue.crawler.classifiers import Classifier
 from lakeglue.crawler.classify import Sample, UnreadableFile, read_sample
+from lakeglue.crawler.texttypes import guess_type
 from lakeglue.crawler.types import NULL, STRING, GlueType, from_arrow, widen
 from lakeglue.storage.zones import FileInfo
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+JSON_EXTENSIONS = (".json", ".jsonl", ".ndjson")
+#: Up to this many JSON records, Python infers the structure faster than Arrow's reader starts up.
+SMALL_SAMPLE = 64
+CSV_EXTENSIONS = (".csv", ".tsv", ".psv")
+_INT32 = 2 ** 31
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,31 @@ class CsvHints:
 
     delimiter: str | None = None
     header: bool | None = None
+    quote_char: str = '"'
+    #: Column names given by a CSV classifier (instead of a header row or col0, col1…).
+    names: tuple[str, ...] = ()
+    trim: bool = True
+    allow_single_column: bool = False
+
+
+@dataclass(frozen=True)
+class InferOptions:
+    """The knobs of one file's inference, taken from the crawler config."""
+
+    max_bytes: int
+    max_records: int
+    classifiers: tuple[Classifier, ...] = ()
+    narrow_ints: bool = True
 
 
 @dataclass
 class FileSchema:
     path: str
+    #: The table classification this file implies (csv, json, parquet, orc, avro, or a grok classifier's).
     format: str
     compression: str
     columns: list[tuple[str, GlueType]]
-    #: Records in the sample (all rows for Parquet).
+    #: Records in the sample (all rows for self-describing formats).
     records: int
     #: Stored bytes those records occupy (for averageRecordSize).
     stored_bytes: float
@@ -45,29 +67,77 @@ class FileSchema:
     header: bool | None = None
     #: Why the header was judged present or absent (CSV only).
     header_reason: str = ""
+    #: CSV fields in quotes were seen (Hive's LazySimpleSerDe would keep the quotes).
+    quoted: bool = False
+    #: SerDe class and parameters when not the classification's default (grok, OpenCSV, Avro schema).
+    serde: str = ""
+    serde_parameters: dict[str, str] = field(default_factory=dict)
+    table_parameters: dict[str, str] = field(default_factory=dict)
+    #: Columns in a non-ISO date/timestamp layout → strptime pattern (DuckDB and Python read it).
+    column_formats: dict[str, str] = field(default_factory=dict)
+    #: Joda patterns Hive/Athena need in ``timestamp.formats`` to read the timestamps.
+    timestamp_formats: list[str] = field(default_factory=list)
+    #: The custom classifier that decided this file, if any.
+    classifier: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def infer_file(fs: fsspec.AbstractFileSystem, info: FileInfo, max_bytes: int, max_records: int,
+def infer_file(fs: fsspec.AbstractFileSystem, info: FileInfo, options: InferOptions,
                csv_hints: CsvHints | None = None) -> FileSchema:
     """Classify, sample and infer one file; :class:`UnreadableFile` for anything unusable."""
-    sample = read_sample(fs, info, max_bytes)
-    if sample.format == "parquet":
-        return infer_parquet(sample)
-    if sample.format == "json":
-        return infer_json(sample, max_records)
+    sample = read_sample(fs, info, options.max_bytes)
+    if sample.format != "text":
+        return infer_self_describing(sample)
+    partial: tuple[float, FileSchema] | None = None
+    rejections: list[str] = []
+    if options.classifiers:
+        from lakeglue.crawler.custom import try_custom
+
+        certain, partial, rejections = try_custom(sample, options)
+        if certain is not None:
+            return certain
+    try:
+        schema = _builtin_text(sample, options, csv_hints or CsvHints())
+    except UnreadableFile as exc:
+        if partial is None:
+            if rejections:
+                raise UnreadableFile(exc.path, f"{exc.reason}; custom classifiers: {'; '.join(rejections)}") from exc
+            raise
+        certainty, schema = partial
+        schema.notes.append(f"no classifier is certain; {schema.classifier} has the highest certainty "
+                            f"({certainty:.2f}) and decides (the built-in ones failed: {exc.reason})")
+        return schema
+    schema.notes.extend(rejections)
+    return schema
+
+
+def _builtin_text(sample: Sample, options: InferOptions, hints: CsvHints) -> FileSchema:
+    if text_format(sample) == "json":
+        return infer_json(sample, options.max_records, options.narrow_ints)
     from lakeglue.crawler.csvinfer import infer_csv
 
-    return infer_csv(sample, max_records, csv_hints or CsvHints())
+    return infer_csv(sample, options.max_records, hints, options.narrow_ints)
 
 
-def infer_parquet(sample: Sample) -> FileSchema:
-    schema: pa.Schema = sample.arrow_schema
-    columns = [(f.name.lower(), from_arrow(f.type)) for f in schema]
-    if not columns:
-        raise UnreadableFile(sample.path, "Parquet file without columns")
-    return FileSchema(path=sample.path, format="parquet", compression=sample.compression, columns=columns,
-                      records=sample.num_rows, stored_bytes=sample.size, bytes_read=sample.bytes_read,
+def text_format(sample: Sample) -> str:
+    """Built-in rule: JSON by extension or a leading ``{``/``[``, CSV otherwise."""
+    first = sample.text.lstrip()[:1]
+    if sample.data_ext in JSON_EXTENSIONS:
+        if first not in ("{", "["):
+            raise UnreadableFile(sample.path, f"extension {sample.data_ext} but the content does not start with a "
+                                              f"JSON object (starts with {sample.text.lstrip()[:20]!r})")
+        return "json"
+    if sample.data_ext in CSV_EXTENSIONS:
+        return "csv"
+    return "json" if first in ("{", "[") else "csv"
+
+
+def infer_self_describing(sample: Sample) -> FileSchema:
+    if not sample.columns:
+        raise UnreadableFile(sample.path, f"{sample.format} file without columns")
+    return FileSchema(path=sample.path, format=sample.format, compression=sample.compression,
+                      columns=list(sample.columns), records=sample.num_rows, stored_bytes=sample.size,
+                      bytes_read=sample.bytes_read, serde_parameters=dict(sample.serde_parameters),
                       notes=list(sample.notes))
 
 
@@ -78,14 +148,13 @@ def covered_stored_bytes(sample: Sample, consumed_chars: int) -> float:
     return sample.stored_bytes * consumed_chars / max(len(sample.text), 1)
 
 
-def infer_json(sample: Sample, max_records: int) -> FileSchema:
+def infer_json(sample: Sample, max_records: int, narrow_ints: bool = True) -> FileSchema:
     """JSON lines: malformed lines are skipped and counted, never fatal for the file."""
     text = sample.text
     lines = text.split("\n")
     if sample.truncated and not text.endswith("\n"):
         lines = lines[:-1]  # the byte limit cut the last line
-    objects: list[dict[str, object]] = []
-    raw_lines: list[str] = []
+    objects: list[dict[str, Any]] = []
     bad = 0
     first_bad = ""
     consumed = 0
@@ -105,37 +174,55 @@ def infer_json(sample: Sample, max_records: int) -> FileSchema:
             first_bad = first_bad or f"line {lineno}: a JSON {type(obj).__name__}, not an object"
             continue
         objects.append(obj)
-        raw_lines.append(stripped)
         if len(objects) >= max_records:
             break
     notes = list(sample.notes)
     if not objects:
-        objects, raw_lines = _whole_document(sample, first_bad)
+        objects = _whole_document(sample, first_bad)
         notes.append("one JSON object spread over several lines (not JSON lines); read as one record")
-        bad = 0
     elif bad:
         notes.append(f"{bad} malformed line(s) skipped (first at {first_bad})")
-    record = _arrow_record_type(raw_lines, notes)
-    notes = list(dict.fromkeys(notes))  # one note per distinct conflict, not per record
-    record = _refine_dates(record, objects)
+    schema = schema_of_objects(sample, objects, narrow_ints, notes)
+    schema.stored_bytes = covered_stored_bytes(sample, consumed)
+    return schema
+
+
+def schema_of_objects(sample: Sample, objects: list[dict[str, Any]], narrow_ints: bool,
+                      notes: list[str]) -> FileSchema:
+    """Columns of JSON records: structure from Arrow (or Python for small samples), then text-aware leaves.
+
+    Both structure paths give the same types because every string/timestamp leaf is
+    re-typed from its values afterwards; Python is faster below :data:`SMALL_SAMPLE` records.
+    """
+    if len(objects) <= SMALL_SAMPLE:
+        record = GlueType("struct")
+        for obj in objects:
+            record = widen(record, python_type(obj, "", notes), "", notes)
+    else:
+        record = _arrow_record_type([json.dumps(o) for o in objects], notes)
+    notes[:] = list(dict.fromkeys(notes))  # one note per distinct conflict, not per record
+    formats: dict[str, str] = {}
+    java: list[str] = []
+    record = _refine(record, list(objects), "", _Refine(narrow_ints, formats, java, notes))
     columns = list(zip(record.fields, record.children, strict=True))
     return FileSchema(path=sample.path, format="json", compression=sample.compression, columns=columns,
-                      records=len(objects), stored_bytes=covered_stored_bytes(sample, consumed),
-                      bytes_read=sample.bytes_read, notes=notes)
+                      records=len(objects), stored_bytes=float(sample.size), bytes_read=sample.bytes_read,
+                      column_formats=formats, timestamp_formats=java, notes=notes)
 
 
-def _whole_document(sample: Sample, first_bad: str) -> tuple[list[dict[str, object]], list[str]]:
+def _whole_document(sample: Sample, first_bad: str) -> list[dict[str, Any]]:
     stripped = sample.text.strip()
     if stripped.startswith("["):
-        raise UnreadableFile(sample.path, "top-level JSON array: Glue needs a custom JsonPath classifier "
-                                          "($[*]) for this, and JSON lines (one object per line) is expected")
+        raise UnreadableFile(sample.path, "top-level JSON array: add a JSON classifier with json_path '$[*]' "
+                                          "(Glue needs a custom JsonPath classifier for this too); the built-in "
+                                          "JSON classifier expects JSON lines (one object per line)")
     if not sample.truncated:
         try:
             obj = json.loads(stripped)
         except json.JSONDecodeError:
             obj = None
         if isinstance(obj, dict):
-            return [obj], [json.dumps(obj)]
+            return [obj]
     raise UnreadableFile(sample.path, f"no valid JSON object in the sampled lines ({first_bad or 'no lines'})")
 
 
@@ -186,14 +273,50 @@ def python_type(value: object, where: str, notes: list[str]) -> GlueType:
     return STRING
 
 
-def _refine_dates(record: GlueType, objects: list[dict[str, object]]) -> GlueType:
-    """Arrow reads ``2026-11-01`` as a timestamp; when every value of a field is date-only, it is a date."""
-    children = list(record.children)
-    lowered = [{str(k).lower(): v for k, v in obj.items()} for obj in objects]
-    for i, (name, child) in enumerate(zip(record.fields, record.children, strict=True)):
-        if child.name != "timestamp":
-            continue
-        values = [o[name] for o in lowered if o.get(name) is not None]
-        if values and all(isinstance(v, str) and _DATE_ONLY.match(v) for v in values):
-            children[i] = GlueType("date")
-    return GlueType("struct", tuple(children), record.fields)
+def _lowered(obj: dict[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in obj.items()}
+
+
+@dataclass
+class _Refine:
+    narrow_ints: bool
+    formats: dict[str, str]
+    java: list[str]
+    notes: list[str]
+
+
+def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueType:
+    """Re-type leaves from their values, at any depth: strings that are all dates/timestamps (any
+    layout) become date/timestamp; ``bigint`` whose values all fit 32 bits becomes ``int``."""
+    present = [v for v in values if v is not None]
+    if t.name in ("string", "timestamp"):
+        texts = [v for v in present if isinstance(v, str)]
+        if not texts or len(texts) != len(present):
+            return t
+        guess = guess_type(texts, temporal_only=True)
+        if guess.type.name not in ("date", "timestamp"):
+            return STRING  # also Arrow's timestamp guesses that the stricter check rejects
+        if guess.strptime:
+            ctx.formats[where] = guess.strptime
+            if guess.type.name == "timestamp" and guess.java not in ctx.java:
+                ctx.java.append(guess.java)
+            ctx.notes.append(f"column {where}: {guess.type} in layout {guess.java} (every sampled value)")
+        if guess.note:
+            ctx.notes.append(f"column {where}: {guess.note}")
+        return guess.type
+    if t.name == "bigint":
+        ints = [v for v in present if isinstance(v, int) and not isinstance(v, bool)]
+        if ctx.narrow_ints and ints and len(ints) == len(present) and all(-_INT32 <= v < _INT32 for v in ints):
+            return GlueType("int")
+        return t
+    if t.name == "struct":
+        dicts = [_lowered(v) for v in present if isinstance(v, dict)]
+        return GlueType("struct", tuple(_refine(c, [d.get(n) for d in dicts], f"{where}.{n}" if where else n, ctx)
+                                        for n, c in zip(t.fields, t.children, strict=True)), t.fields)
+    if t.name == "array":
+        items = [item for v in present if isinstance(v, list) for item in v]
+        return GlueType("array", (_refine(t.children[0], items, f"{where}.element", ctx),))
+    if t.name == "map":
+        items = [item for v in present if isinstance(v, dict) for item in v.values()]
+        return GlueType("map", (t.children[0], _refine(t.children[1], items, f"{where}.value", ctx)))
+    return t

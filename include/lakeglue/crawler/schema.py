@@ -2,7 +2,9 @@
 
 Glue splits a folder into several tables when schemas differ; lakeglue widens instead
 (int → bigint → double, new columns appended) and reports what it could not reconcile,
-because one table per folder is what the pipeline downstream expects.
+because one table per folder is what the pipeline downstream expects. Files are read in
+parallel (threads): footers and text heads are small reads whose latency, not bandwidth,
+dominates on object stores.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import posixpath
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import fsspec
@@ -17,7 +20,7 @@ import fsspec
 from lakeglue.crawler.classify import UnreadableFile
 from lakeglue.crawler.config import CrawlerConfig
 from lakeglue.crawler.csvinfer import delimiter_name
-from lakeglue.crawler.infer import CsvHints, FileSchema, infer_file
+from lakeglue.crawler.infer import CsvHints, FileSchema, InferOptions, infer_file
 from lakeglue.crawler.types import GlueType, widen
 from lakeglue.storage.zones import FileInfo
 
@@ -34,6 +37,13 @@ class TableSchema:
     records: int = 0
     stored_bytes: float = 0.0
     files: list[str] = field(default_factory=list)
+    quoted: bool = False
+    serde: str = ""
+    serde_parameters: dict[str, str] = field(default_factory=dict)
+    table_parameters: dict[str, str] = field(default_factory=dict)
+    column_formats: dict[str, str] = field(default_factory=dict)
+    timestamp_formats: list[str] = field(default_factory=list)
+    classifier: str = ""
 
 
 @dataclass
@@ -41,6 +51,8 @@ class Inference:
     """Everything one table's inference produced, including what went wrong and why."""
 
     schema: TableSchema | None = None
+    #: The per-file schemas that went into ``schema`` (for the partition consistency report).
+    files: list[FileSchema] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files_scanned: int = 0
@@ -56,6 +68,80 @@ class ExistingOptions:
     columns: list[tuple[str, GlueType]]
     delimiter: str = ""
     header: bool | None = None
+    quote_char: str = '"'
+    #: The table's SerDe unquotes fields (OpenCSV): new unquoted files must not switch it back.
+    quoted: bool = False
+
+
+def infer_options(config: CrawlerConfig) -> InferOptions:
+    return InferOptions(max_bytes=config.max_sample_bytes, max_records=config.max_sample_records,
+                        classifiers=config.classifiers, narrow_ints=config.narrow_text_integers)
+
+
+def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: InferOptions, hints: CsvHints,
+               parallelism: int) -> list[FileSchema | UnreadableFile]:
+    """Infer each file (in order of ``files``), ``parallelism`` at a time; failures are returned, not raised."""
+    def one(info: FileInfo) -> FileSchema | UnreadableFile:
+        try:
+            return infer_file(fs, info, options, hints)
+        except UnreadableFile as exc:
+            return exc
+
+    if parallelism <= 1 or len(files) <= 1:
+        return [one(f) for f in files]
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(files)), thread_name_prefix="crawl-read") as pool:
+        return list(pool.map(one, files))
+
+
+def sample_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], config: CrawlerConfig, hints: CsvHints,
+                 out: Inference, cache: dict[str, FileSchema | UnreadableFile] | None = None,
+                 ) -> tuple[list[FileSchema], int]:
+    """Up to ``sample_files_per_folder`` *readable* files per leaf folder: (schemas, folders capped).
+
+    Reads go in rounds: the first N files of every folder at once, then replacements for
+    folders where some were unreadable, so sampling stays bounded and parallel. Files in
+    ``cache`` were read earlier in this crawl (and counted then); new reads are added to it.
+    """
+    cache = cache if cache is not None else {}
+    groups = list(_by_folder(files).values())
+    want = config.sample_files_per_folder
+    taken = [0] * len(groups)
+    readable = [0] * len(groups)
+    found: dict[str, FileSchema] = {}
+    options = infer_options(config)
+    while True:
+        batch: list[FileInfo] = []
+        for i, group in enumerate(groups):
+            need = want - readable[i]
+            if need > 0 and taken[i] < len(group):
+                batch.extend(group[taken[i]: taken[i] + need])
+                taken[i] += len(group[taken[i]: taken[i] + need])
+        if not batch:
+            break
+        cached = {f.path: cache[f.path] for f in batch if f.path in cache}
+        todo = [f for f in batch if f.path not in cached]
+        results = dict(zip([f.path for f in todo], read_files(fs, todo, options, hints, config.parallelism),
+                           strict=True))
+        for info in batch:
+            if info.path in cached:
+                hit = cached[info.path]
+                if isinstance(hit, FileSchema):
+                    found[info.path] = hit
+                continue
+            result = results[info.path]
+            cache[info.path] = result
+            out.files_scanned += 1
+            if isinstance(result, UnreadableFile):
+                out.errors.append((result.path, result.reason))
+                continue
+            out.bytes_read += result.bytes_read
+            out.notes.extend(f"{info.path}: {n}" for n in result.notes)
+            found[info.path] = result
+        for i, group in enumerate(groups):
+            readable[i] = sum(1 for f in group[: taken[i]] if f.path in found)
+    ordered = [found[f.path] for group in groups for f in group if f.path in found]
+    capped = sum(1 for i, group in enumerate(groups) if taken[i] < len(group))
+    return ordered, capped
 
 
 def _by_folder(files: Iterable[FileInfo]) -> dict[str, list[FileInfo]]:
@@ -66,22 +152,17 @@ def _by_folder(files: Iterable[FileInfo]) -> dict[str, list[FileInfo]]:
 
 
 def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo], config: CrawlerConfig,
-                existing: ExistingOptions | None = None) -> Inference:
-    """Sample up to ``config.sample_files_per_folder`` readable files per leaf folder and merge them."""
+                existing: ExistingOptions | None = None, merge_base: bool = True,
+                cache: dict[str, FileSchema | UnreadableFile] | None = None) -> Inference:
+    """Sample up to ``config.sample_files_per_folder`` readable files per leaf folder and merge them.
+
+    New files must fit an ``existing`` table's format and CSV options; ``merge_base`` starts
+    the merge from its columns (incremental crawls), otherwise the schema is rebuilt from
+    the files alone (CRAWL_EVERYTHING).
+    """
     out = Inference()
-    hints = _config_hints(config, existing)
-    sampled: list[FileSchema] = []
-    capped = 0
-    for group in _by_folder(files).values():
-        readable = 0
-        for info in group:
-            if readable >= config.sample_files_per_folder:
-                capped += 1
-                break
-            schema = _try_infer(fs, info, config, hints, out)
-            if schema is not None:
-                sampled.append(schema)
-                readable += 1
+    hints = config_hints(config, existing)
+    sampled, capped = sample_files(fs, files, config, hints, out, cache)
     if capped:
         out.notes.append(f"table {table}: read {out.files_scanned} of {len(files)} files (at most "
                          f"{config.sample_files_per_folder} readable files in each folder; {capped} folders "
@@ -94,36 +175,35 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
         kept = _align_csv(fs, table, kept, config, existing, out)
         if not kept:
             return out
+    out.files = kept
     compression = _vote_compression(table, kept, out)
-    base = list(existing.columns) if existing else []
+    base = list(existing.columns) if existing and merge_base else []
     columns = merge_columns(table, base, kept, out.notes)
+    first = kept[0]
+    formats: dict[str, str] = {}
+    java: list[str] = []
+    for s in kept:
+        formats.update(s.column_formats)
+        java.extend(j for j in s.timestamp_formats if j not in java)
     out.schema = TableSchema(
         format=fmt, compression=compression, columns=columns,
-        delimiter=kept[0].delimiter if fmt == "csv" else "",
-        header=kept[0].header if fmt == "csv" else None,
+        delimiter=first.delimiter if fmt == "csv" else "",
+        header=first.header if fmt == "csv" else None,
         records=sum(s.records for s in kept), stored_bytes=sum(s.stored_bytes for s in kept),
-        files=[s.path for s in kept])
+        files=[s.path for s in kept], quoted=any(s.quoted for s in kept) or bool(existing and merge_base
+                                                                                   and existing.quoted),
+        serde=first.serde,
+        serde_parameters=dict(first.serde_parameters), table_parameters=dict(first.table_parameters),
+        column_formats=formats, timestamp_formats=java, classifier=first.classifier)
     return out
 
 
-def _config_hints(config: CrawlerConfig, existing: ExistingOptions | None) -> CsvHints:
+def config_hints(config: CrawlerConfig, existing: ExistingOptions | None = None) -> CsvHints:
+    """CSV options a file must follow: an existing table's, else the crawler's header option."""
     if existing is not None and existing.format == "csv":
-        return CsvHints(existing.delimiter or None, existing.header)
+        return CsvHints(existing.delimiter or None, existing.header, quote_char=existing.quote_char)
     header = {"PRESENT": True, "ABSENT": False}.get(config.csv_header)
     return CsvHints(None, header)
-
-
-def _try_infer(fs: fsspec.AbstractFileSystem, info: FileInfo, config: CrawlerConfig, hints: CsvHints,
-               out: Inference) -> FileSchema | None:
-    out.files_scanned += 1
-    try:
-        schema = infer_file(fs, info, config.max_sample_bytes, config.max_sample_records, hints)
-    except UnreadableFile as exc:
-        out.errors.append((exc.path, exc.reason))
-        return None
-    out.bytes_read += schema.bytes_read
-    out.notes.extend(f"{info.path}: {n}" for n in schema.notes)
-    return schema
 
 
 def _vote_format(table: str, sampled: list[FileSchema], existing: ExistingOptions | None, out: Inference) -> str:
@@ -160,7 +240,7 @@ def _align_csv(fs: fsspec.AbstractFileSystem, table: str, kept: list[FileSchema]
     out.notes.append(f"table {table}: CSV delimiter {delimiter_name(delimiter)}, header "
                      f"{'present' if header else 'absent'} ({_header_reason(kept, header)})")
     aligned: list[FileSchema] = []
-    hints = CsvHints(delimiter, header)
+    hints = CsvHints(delimiter, header, quote_char=existing.quote_char if existing else '"')
     for s in kept:
         if s.delimiter == delimiter and s.header == header:
             aligned.append(s)
@@ -184,7 +264,7 @@ def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig
     size = int(fs.size(s.path) or 0)
     info = FileInfo(s.path, size, 0.0)
     try:
-        schema = infer_file(fs, info, config.max_sample_bytes, config.max_sample_records, hints)
+        schema = infer_file(fs, info, infer_options(config), hints)
     except UnreadableFile as exc:
         out.errors.append((exc.path, exc.reason))
         return None

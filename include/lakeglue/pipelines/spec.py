@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -34,8 +34,41 @@ class SourceSpec(_Strict):
 
 
 class EventSpec(_Strict):
+    """How new raw files start a run (the ``<name>_on_new_files`` DAG); see README "Event-driven pipelines".
+
+    ``poll`` lists the raw prefix (local disk or S3, whichever the profile's lake is);
+    ``sqs`` reads S3 event notifications from ``queue_url`` and, every ``reconcile_seconds``,
+    lists the prefix as a safety net for notifications that never arrive.
+    """
+
     enabled: bool = False
-    poll_seconds: float = 10.0
+    mode: Literal["poll", "sqs"] = "poll"
+    poll_seconds: Annotated[float, Field(gt=0)] = 10.0
+    #: A batch is released when this many new files wait ...
+    min_files: Annotated[int | None, Field(ge=1)] = None
+    #: ... or when nothing new arrived (and no waiting file changed) for this long ...
+    quiet_seconds: Annotated[float, Field(ge=0)] = 10.0
+    #: ... or when the oldest waiting file has waited this long.
+    max_wait_seconds: Annotated[float | None, Field(gt=0)] = 300.0
+    max_files: Annotated[int, Field(ge=1)] = 1000
+    #: An announcement no run claimed within this time is made again (its event was lost).
+    reannounce_after_seconds: Annotated[float, Field(gt=0)] = 900.0
+    queue_url: str | None = None
+    aws_conn_id: str = "aws_default"
+    reconcile_seconds: Annotated[float | None, Field(gt=0)] = 600.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventSpec:
+        if self.mode == "sqs" and not self.queue_url:
+            raise ValueError("mode 'sqs' needs queue_url (the SQS queue S3 sends notifications to)")
+        if self.mode == "poll" and self.queue_url:
+            raise ValueError("queue_url is only used with mode 'sqs'")
+        if self.max_wait_seconds is not None and self.max_wait_seconds < self.quiet_seconds:
+            raise ValueError(f"max_wait_seconds ({self.max_wait_seconds}) is shorter than "
+                             f"quiet_seconds ({self.quiet_seconds})")
+        if self.min_files is not None and self.min_files > self.max_files:
+            raise ValueError(f"min_files ({self.min_files}) exceeds max_files ({self.max_files})")
+        return self
 
 
 class BronzeTableSpec(_Strict):

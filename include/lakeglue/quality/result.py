@@ -41,10 +41,20 @@ class RuleResult:
     sample: tuple[Any, ...] = ()
     #: Set when the rule could not be evaluated at all (e.g. the column does not exist).
     error: str | None = None
+    #: How the suite names the check (the rule text for compact rules); "" → the GX label.
+    name: str = ""
+    #: The compact rule as written (``IsUnique "order_id"``); "" for GX configs.
+    rule: str = ""
+    #: History key of the measured number (``RowCount``), see :func:`lakeglue.quality.dqdl.metric_key`.
+    metric: str | None = None
+    #: Extra context for the reader, e.g. the band an anomaly rule was judged against.
+    note: str | None = None
 
     @property
     def label(self) -> str:
-        """``expect_column_values_to_be_unique(order_id)``."""
+        """``IsUnique "order_id"`` for compact rules, ``expect_column_values_to_be_unique(order_id)`` otherwise."""
+        if self.name:
+            return self.name
         return f"{self.type}({', '.join(self.columns)})" if self.columns else self.type
 
     def describe(self) -> str:
@@ -52,6 +62,8 @@ class RuleResult:
         head = f"{self.severity.upper()} {self.label}"
         if self.error:
             return f"{head}: could not be evaluated: {self.error}"
+        if self.type == "expect_column_to_exist":  # GX reports nothing else for it
+            return f"{head}: column {', '.join(self.columns)} not found"
         if self.unexpected_count is not None:
             rows = "row" if self.unexpected_count == 1 else "rows"
             text = f"{head}: {self.unexpected_count} unexpected {rows}"
@@ -63,7 +75,8 @@ class RuleResult:
             return text
         expected = ", ".join(f"{k}={_show(v)}" for k, v in self.kwargs.items() if k not in _NOT_EXPECTATIONS)
         text = f"{head}: observed {_show(self.observed_value)}"
-        return f"{text}, expected {expected}" if expected else text
+        text = f"{text}, expected {expected}" if expected else text
+        return f"{text} ({self.note})" if self.note else text
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,7 +84,7 @@ class RuleResult:
             "success": self.success, "kwargs": json_safe(self.kwargs), "observed_value": json_safe(self.observed_value),
             "element_count": self.element_count, "unexpected_count": self.unexpected_count,
             "unexpected_percent": json_safe(self.unexpected_percent), "sample": json_safe(list(self.sample)),
-            "error": self.error,
+            "error": self.error, "label": self.label, "rule": self.rule, "metric": self.metric, "note": self.note,
         }
 
 
@@ -84,6 +97,13 @@ class QualityResult:
     rules: tuple[RuleResult, ...]
     evaluated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     row_count: int | None = None
+    #: Key of GX's stored validation result (``ValidationResultIdentifier.to_tuple()``), when kept for Data Docs.
+    docs_key: tuple[str, ...] | None = None
+    #: The rendered Data Docs page of this validation, once built.
+    data_docs_page: str | None = None
+    #: Where failing rows of row-level rules were written, and how many (one record per row and rule).
+    quarantine_location: str | None = None
+    rows_quarantined: int = 0
 
     @property
     def success(self) -> bool:
@@ -114,6 +134,22 @@ class QualityResult:
             "suite": self.suite, "table": self.table, "run_id": self.run_id, "success": self.success,
             "evaluated_at": self.evaluated_at.isoformat(), "row_count": self.row_count,
             "summary": self.summary(), "rules": [r.to_dict() for r in self.rules],
+            "data_docs_page": self.data_docs_page, "quarantine_location": self.quarantine_location,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+    def to_xcom(self) -> dict[str, Any]:
+        """The compact form an Airflow task pushes: verdict, counts and only the failed rules."""
+        failed = [r for r in self.rules if not r.success]
+        return {
+            "suite": self.suite, "table": self.table, "run_id": self.run_id, "success": self.success,
+            "row_count": self.row_count, "rules": len(self.rules), "failed": len(failed),
+            "errors": len(self.errors), "warnings": len(self.warnings),
+            "failures": [{"rule": r.label, "severity": r.severity, "columns": list(r.columns),
+                          "unexpected_count": r.unexpected_count, "observed_value": json_safe(r.observed_value),
+                          "sample": json_safe(list(r.sample))} for r in failed],
+            "summary": self.summary(), "data_docs_page": self.data_docs_page,
+            "quarantine_location": self.quarantine_location, "rows_quarantined": self.rows_quarantined,
         }
 
 
@@ -184,4 +220,6 @@ def _show(value: Any) -> str:
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"  # 0.181818, not 0.18181818181818182
     return str(value)

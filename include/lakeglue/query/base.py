@@ -1,9 +1,10 @@
-"""What every query engine (DuckDB now; Trino and Athena next) promises the query runner.
+"""What every query engine (DuckDB, Trino, Athena) promises the query runner.
 
 The runner owns everything engine-independent — parsing and checking the SQL, resolving
 catalog tables, query ids, writing results and metadata — so an engine only has to turn
 Trino-dialect SQL plus the catalog tables it reads into an Arrow table. Engines are
-looked up by name and imported lazily, so choosing DuckDB never imports a Trino client.
+looked up by name and imported lazily, so choosing DuckDB never imports a Trino client
+or boto3.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakeglue.catalog import Table
+    from lakeglue.catalog import Catalog, Table
     from lakeglue.settings import Settings
     from lakeglue.storage.zones import Lake
 
@@ -30,16 +31,19 @@ class QueryError(Exception):
 
 @dataclass(frozen=True)
 class BoundQuery:
-    """A checked query: the original SQL, its parameters and the catalog tables it reads.
+    """A checked statement: the original SQL, its parameters and the catalog tables it reads.
 
-    ``tables`` maps the lower-case ``(database, table)`` the SQL names (bare names already
-    resolved against the default database) to the catalog definition.
+    ``tables`` maps the lower-case ``(database, table)`` the SQL reads (bare names already
+    resolved against the default database) to the catalog definition; the target of a
+    CTAS / INSERT is not in it. ``query_id`` lets engines that keep their own result
+    files (Athena) put them next to lakeglue's.
     """
 
     sql: str
     params: tuple[Any, ...]
     database: str | None
     tables: dict[tuple[str, str], Table]
+    query_id: str = ""
 
 
 @dataclass
@@ -56,6 +60,10 @@ class EngineResult:
 
 class QueryEngine(Protocol):
     name: str
+    #: True when the engine runs CTAS / INSERT INTO itself against a catalog it shares with
+    #: lakeglue (Athena on Glue, Trino on the Hive Metastore); False when lakeglue runs the
+    #: SELECT on the engine and writes + registers the table (DuckDB).
+    native_writes: bool
 
     def execute(self, query: BoundQuery) -> EngineResult: ...
 
@@ -65,15 +73,33 @@ class QueryEngine(Protocol):
 #: Engine name → "module:Class"; modules are imported only when that engine is used.
 ENGINES: dict[str, str] = {
     "duckdb": "lakeglue.query.duckdb_engine:DuckDBEngine",
+    "trino": "lakeglue.query.trino_engine:TrinoEngine",
+    "athena": "lakeglue.query.athena:AthenaEngine",
 }
 
+#: The SQL engine each deployment profile uses (README "Profiles" table).
+PROFILE_ENGINES: dict[str, str] = {"embedded": "duckdb", "compose": "trino", "aws": "athena"}
 
-def get_engine(name: str, settings: Settings, lake: Lake) -> QueryEngine:
-    """Instantiate the engine called ``name``; unknown names list the ones that exist."""
+
+def engine_for_profile(profile: str) -> str:
+    """The engine a profile queries with; the profile is the only switch, never the caller's code."""
+    try:
+        return PROFILE_ENGINES[profile]
+    except KeyError:
+        raise QueryError(f"no query engine for profile {profile!r}; profiles: {', '.join(PROFILE_ENGINES)}") from None
+
+
+def get_engine(name: str, settings: Settings, lake: Lake, catalog: Catalog | None = None,
+               **options: Any) -> QueryEngine:
+    """Instantiate the engine called ``name``; unknown names list the ones that exist.
+
+    ``options`` are engine-specific (Athena: ``client``, ``workgroup``, ``output_location``;
+    Trino: ``connection``, ``host`` …) and override what ``settings.extra`` says.
+    """
     target = ENGINES.get(name)
     if target is None:
         raise QueryError(f"unknown query engine {name!r}; engines: {', '.join(sorted(ENGINES))}")
     module_name, _, class_name = target.partition(":")
     engine_cls = getattr(importlib.import_module(module_name), class_name)
-    engine: QueryEngine = engine_cls(settings=settings, lake=lake)
+    engine: QueryEngine = engine_cls(settings=settings, lake=lake, catalog=catalog, **options)
     return engine

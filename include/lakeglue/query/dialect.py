@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.schema import MappingSchema
 
 from lakeglue.query.base import BoundQuery
 from lakeglue.query.binding import parse_query
+from lakeglue.query.schema import catalog_schema, qualify_table_names
 from lakeglue.sql_dialect import SOURCE_DIALECT
 
 log = logging.getLogger(__name__)
@@ -29,31 +30,6 @@ log = logging.getLogger(__name__)
 #: Units for which Trino keeps ``date`` arithmetic/truncation a ``date``.
 _DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 _SQLGLOT_UNNAMED = re.compile(r"_col_(\d+)")
-
-
-def qualify_table_names(tree: exp.Expr, database: str | None) -> exp.Expr:
-    """Give bare catalog table names their database and drop Athena's catalog prefix.
-
-    The DuckDB views are registered as ``"db"."table"``, so ``orders`` with
-    ``database="shop"`` must become ``shop.orders``; ``awsdatacatalog.shop.orders`` too.
-    """
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    for table in tree.find_all(exp.Table):
-        if not table.name or (not table.db and table.name in ctes):
-            continue
-        if not table.db and database:
-            table.set("db", exp.to_identifier(database))
-        if table.args.get("catalog"):
-            table.set("catalog", None)
-    return tree
-
-
-def catalog_schema(query: BoundQuery) -> MappingSchema:
-    """sqlglot schema of the referenced tables: data columns then partition keys, Hive types."""
-    mapping: dict[str, dict[str, dict[str, str]]] = {}
-    for (db, name), table in query.tables.items():
-        mapping.setdefault(db, {})[name] = {c.name.lower(): c.type for c in table.all_columns()}
-    return MappingSchema(dict(mapping), dialect="hive")
 
 
 def _unit(node: exp.Expression) -> str:
@@ -88,14 +64,116 @@ def trino_column_names(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+#: Integer types and the names Trino's cast errors use for them.
+_INTEGER_TYPES = {exp.DataType.Type.TINYINT: "TINYINT", exp.DataType.Type.SMALLINT: "SMALLINT",
+                  exp.DataType.Type.INT: "INT", exp.DataType.Type.BIGINT: "BIGINT"}
+#: What Trino (Java's ``Long.parseLong``, no trimming) accepts when it casts varchar to an integer type.
+_INTEGER_TEXT = r"^[+-]?[0-9]+$"
+
+
+def _is_text(node: exp.Expression) -> bool:
+    return node.is_type(exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT)
+
+
+def integer_casts(tree: exp.Expr) -> exp.Expr:
+    """varchar → integer casts as Trino does them: ``'3.5'`` is not an integer (TRY_CAST NULL, CAST fails).
+
+    DuckDB parses ``'3.5'`` and rounds it to 4, and trims blanks. Trino only accepts integer
+    text (``Integer.parseInt``), so the text is checked first: TRY_CAST answers NULL, CAST
+    fails with Trino's message.
+    """
+    for node in [n for n in tree.find_all(exp.Cast) if n.to.this in _INTEGER_TYPES and _is_text(n.this)]:
+        value = node.this.copy()
+        matches = exp.func("REGEXP_MATCHES", value.copy(), exp.Literal.string(_INTEGER_TEXT))
+        if isinstance(node, exp.TryCast):
+            node.replace(exp.case().when(matches, node.copy()).else_(exp.null()))
+            continue
+        message = exp.func("CONCAT", exp.Literal.string("Cannot cast '"), value.copy(),
+                           exp.Literal.string(f"' to {_INTEGER_TYPES[node.to.this]}"))
+        checked = exp.case().when(matches, value).else_(exp.func("ERROR", message))
+        node.set("this", checked)
+    return tree
+
+
+def exact_distinct(tree: exp.Expr) -> exp.Expr:
+    """``approx_distinct(x)`` → ``count(DISTINCT x)`` on DuckDB.
+
+    Trino's HyperLogLog is exact for small cardinalities; DuckDB's is not (it answers 3 for
+    4 distinct strings). An exact count is within any approximation's error bound and makes
+    results reproducible across engines; on one node it is cheap.
+    """
+    for node in list(tree.find_all(exp.ApproxDistinct)):
+        node.replace(exp.Count(this=exp.Distinct(expressions=[node.this.copy()])))
+    return tree
+
+
+def iso_day_of_week(tree: exp.Expr) -> exp.Expr:
+    """Trino's ``day_of_week`` (Monday = 1 … Sunday = 7) on Spark: ``weekday(d) + 1`` (sqlglot's is off by one day)."""
+    for node in list(tree.find_all(exp.DayOfWeekIso)):
+        node.replace(exp.paren(exp.Add(this=exp.func("WEEKDAY", node.this.copy()), expression=exp.Literal.number(1))))
+    return tree
+
+
+def one_based_ordinality(tree: exp.Expr) -> exp.Expr:
+    """``UNNEST … WITH ORDINALITY`` counts from 1 in Trino; Spark's ``posexplode`` counts from 0."""
+    for unnest in list(tree.find_all(exp.Unnest)):
+        offset = unnest.args.get("offset")
+        alias = unnest.args.get("alias")
+        if not isinstance(offset, exp.Identifier):
+            continue
+        owner = alias.name if alias is not None else ""
+        for column in list(tree.find_all(exp.Column)):
+            if column.name == offset.name and column.table in ("", owner):
+                column.replace(exp.paren(exp.Add(this=column.copy(), expression=exp.Literal.number(1))))
+    return tree
+
+
+_RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def bigint_ranks(tree: exp.Expr) -> exp.Expr:
+    """``row_number()``, ``rank()`` … are bigint in Trino and int in Spark: cast so result types agree."""
+    for window in list(tree.find_all(exp.Window)):
+        if isinstance(window.this, _RANKING):
+            window.replace(exp.cast(window.copy(), exp.DataType.Type.BIGINT))
+    return tree
+
+
+def typed_tree(query: BoundQuery) -> exp.Expr:
+    """The query qualified against the catalog schema with types annotated (raises SqlglotError if it cannot be)."""
+    tree = qualify_table_names(parse_query(query.sql), query.database)
+    schema = catalog_schema(query.tables)
+    typed = qualify(tree, dialect=SOURCE_DIALECT, schema=schema)
+    return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT)
+
+
 def to_duckdb(query: BoundQuery) -> str:
     """DuckDB SQL for a bound query; ``?`` placeholders are kept for parameter binding."""
-    tree = qualify_table_names(parse_query(query.sql), query.database)
     try:
-        schema = catalog_schema(query)
-        typed = qualify(tree.copy(), dialect=SOURCE_DIALECT, schema=schema)
-        typed = annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT)
-        return trino_column_names(keep_dates(typed)).sql(dialect="duckdb")
+        typed = typed_tree(query)
+        fixed = exact_distinct(integer_casts(keep_dates(typed)))
+        return trino_column_names(fixed).sql(dialect="duckdb")
     except SqlglotError as exc:
         log.debug("type-aware transpilation not possible (%s); using the plain dialect translation", exc)
-        return tree.sql(dialect="duckdb")
+        return exact_distinct(qualify_table_names(parse_query(query.sql), query.database)).sql(dialect="duckdb")
+
+
+def to_spark(query: BoundQuery, relation: Callable[[str, str], str]) -> str:
+    """Spark SQL with Trino's semantics for a bound query; catalog tables renamed by ``relation(db, table)``.
+
+    The same type-aware fixes as for DuckDB (integer division, dates that stay dates) plus
+    Spark's own gaps (ISO day of week, 1-based ordinality). Without types (a construct
+    sqlglot cannot qualify) the plain translation is used.
+    """
+    try:
+        tree = bigint_ranks(one_based_ordinality(iso_day_of_week(keep_dates(typed_tree(query)))))
+    except SqlglotError as exc:
+        log.debug("type-aware transpilation not possible (%s); using the plain dialect translation", exc)
+        plain = qualify_table_names(parse_query(query.sql), query.database)
+        tree = bigint_ranks(one_based_ordinality(iso_day_of_week(plain)))
+    for table in list(tree.find_all(exp.Table)):
+        if table.name and table.db and (table.db.lower(), table.name.lower()) in query.tables:
+            renamed = exp.to_table(relation(table.db.lower(), table.name.lower()))
+            renamed.set("alias", table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.replace(renamed)
+    return tree.sql(dialect="spark")

@@ -3,161 +3,42 @@
 Imported only when the duckdb engine is chosen (see :data:`lakeglue.query.base.ENGINES`),
 so importing :mod:`lakeglue.query` stays cheap for DAG parsing.
 
-Each referenced catalog table becomes a view ``"db"."table"`` over its storage location,
-so the (transpiled) SQL runs unchanged against the names the catalog knows. The
-connection is then sandboxed — only the referenced tables' directories are readable and
-the configuration is locked — so a query can read exactly what Athena would let it read
-(catalog tables), not ``read_csv('/etc/passwd')``, and cannot write files.
+Each referenced catalog table becomes a view ``"db"."table"`` over its files (see
+:mod:`lakeglue.query.duckdb_tables`), so the (transpiled) SQL runs unchanged against the
+names the catalog knows. The connection is then sandboxed — only the referenced tables'
+directories are readable and the configuration is locked — so a query can read exactly
+what Athena would let it read (catalog tables), not ``read_csv('/etc/passwd')``, and
+cannot write files. CTAS / INSERT INTO are not run here: lakeglue runs their SELECT and
+writes the table itself (:mod:`lakeglue.query.writes`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
-from lakeglue.catalog import Column, Table
+from lakeglue.catalog import Catalog
 from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.query.dialect import to_duckdb
+from lakeglue.query.duckdb_tables import (
+    TableFiles,
+    catalog_projection,
+    empty_view_source,
+    list_table_files,
+    quote_ident,
+    quote_literal,
+    reader_sql,
+    trino_type,
+)
 from lakeglue.settings import Settings
-from lakeglue.storage.zones import DEFAULT_EXCLUDES, Lake, is_excluded
+from lakeglue.storage.zones import Lake
 
 THREADS = 2
-#: Raw (crawled) tables are read best effort; no classification means a Parquet table.
-TEXT_CLASSIFICATIONS = ("csv", "json")
-READABLE_CLASSIFICATIONS = ("parquet", "", *TEXT_CLASSIFICATIONS)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def duckdb_type(hive_type: str) -> str:
-    """DuckDB spelling of a Hive/Glue type string (``array<struct<a:int>>`` → ``STRUCT(a INT)[]``)."""
-    return exp.DataType.build(hive_type, dialect="hive").sql(dialect="duckdb")
-
-
-def trino_type(duck_type: str) -> str:
-    """Trino/Athena spelling of a DuckDB result type, as Athena reports result columns."""
-    if duck_type.upper() == "HUGEINT":  # results cast HUGEINT to BIGINT, see _trino_integers
-        return "bigint"
-    try:
-        text = exp.DataType.build(duck_type, dialect="duckdb").sql(dialect="trino").lower()
-    except SqlglotError:  # a DuckDB-only type sqlglot cannot parse: report it as DuckDB names it
-        return duck_type.lower()
-    return text.replace(", ", ",") if text.startswith("decimal") else text
-
-
-@dataclass(frozen=True)
-class TableFiles:
-    """Where a catalog table's data lives on local disk and which files are data (litter excluded)."""
-
-    table: Table
-    root: str
-    files: tuple[tuple[str, int], ...]  # (path, size)
-
-    @property
-    def size(self) -> int:
-        return sum(size for _, size in self.files)
-
-
-def local_root(table: Table) -> str:
-    """Local directory of a table; other schemes need an engine that reads object storage."""
-    location = table.location
-    if not location:
-        raise QueryError(f"table {table.qualified_name} has no storage location in the catalog")
-    if location.startswith("file://"):
-        location = location.removeprefix("file://")
-    elif "://" in location:
-        raise QueryError(f"table {table.qualified_name} is stored at {location}; the duckdb engine reads "
-                         "local lakes only (object storage is queried through the trino/athena engines)")
-    return os.path.abspath(location).rstrip("/") or "/"
-
-
-def list_table_files(table: Table) -> TableFiles:
-    if table.classification not in READABLE_CLASSIFICATIONS:
-        raise QueryError(f"table {table.qualified_name} has classification {table.classification!r}; the duckdb "
-                         f"engine reads {', '.join(c for c in READABLE_CLASSIFICATIONS if c)} tables")
-    root = local_root(table)
-    suffix = ".parquet" if table.classification not in TEXT_CLASSIFICATIONS else ""
-    found: list[tuple[str, int]] = []
-    if os.path.isfile(root):
-        found.append((root, os.path.getsize(root)))
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            if name.endswith(suffix) and not is_excluded(os.path.relpath(path, root), DEFAULT_EXCLUDES):
-                found.append((path, os.path.getsize(path)))
-    return TableFiles(table=table, root=root, files=tuple(sorted(found)))
-
-
-def _struct_literal(columns: tuple[Column, ...]) -> str:
-    return "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(duckdb_type(c.type))}" for c in columns) + "}"
-
-
-def reader_sql(tf: TableFiles) -> str:
-    """The DuckDB table function reading a table's files; partition keys get their catalog type."""
-    table = tf.table
-    hive = ", hive_partitioning = false"
-    if table.partition_keys:
-        hive = f", hive_partitioning = true, hive_types = {_struct_literal(table.partition_keys)}"
-    files = "[" + ", ".join(quote_literal(p) for p, _ in tf.files) + "]"
-    if table.classification == "csv":
-        serde = table.storage.serde_parameters
-        delim = serde.get("separatorChar") or serde.get("field.delim") or ","
-        options = f", delim = {quote_literal(delim)}"
-        header = table.parameters.get("skip.header.line.count")
-        if header is not None and table.columns:  # header known: the catalog names and types the columns
-            options += f", header = {'true' if header.strip() not in ('', '0') else 'false'}"
-            options += f", columns = {_struct_literal(table.columns)}"
-        return f"read_csv({files}{options}{hive})"
-    if table.classification == "json":
-        columns = f", columns = {_struct_literal(table.columns)}" if table.columns else ""
-        return f"read_json({files}{columns}{hive})"
-    pattern = quote_literal(f"{tf.root}/**/*.parquet")
-    return f"read_parquet({pattern}, union_by_name = true{hive})"
-
-
-def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]]) -> str:
-    """Select exactly the catalog's columns, in catalog order, typed as the catalog says.
-
-    The catalog defines the table, as in Athena: a catalog column missing from the files
-    reads as NULL, and file columns the catalog does not list stay hidden — including the
-    ``v=<version>`` folder of the table's own location, which hive partitioning would
-    otherwise turn into a column. ``file_columns`` maps lower-case name → (name, DuckDB type).
-    """
-    if not table.all_columns():
-        return "*"
-    parts = []
-    for column in table.all_columns():
-        target = duckdb_type(column.type)
-        found = file_columns.get(column.name.lower())
-        if found is None:
-            parts.append(f"CAST(NULL AS {target}) AS {quote_ident(column.name)}")
-            continue
-        name, file_type = found
-        same = exp.DataType.build(file_type, dialect="duckdb").sql(dialect="duckdb") == target
-        value = quote_ident(name) if same else f"CAST({quote_ident(name)} AS {target})"
-        parts.append(f"{value} AS {quote_ident(column.name)}")
-    return ", ".join(parts)
-
-
-def empty_view_source(table: Table) -> str:
-    """A table without data files yet is empty (with its catalog columns), not an error."""
-    cols = ", ".join(f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}" for c in table.all_columns())
-    return f"SELECT {cols or 'NULL AS _empty'} WHERE false"
 
 
 def _files_read(profile: dict[str, Any]) -> int | None:
@@ -173,7 +54,7 @@ def _files_read(profile: dict[str, Any]) -> int | None:
     return total
 
 
-def _trino_integers(data: pa.Table, duck_types: list[str]) -> pa.Table:
+def trino_integers(data: pa.Table, duck_types: list[str]) -> pa.Table:
     """DuckDB sums integers into HUGEINT; Trino returns bigint (and fails on overflow, as this cast does)."""
     for i, duck_type in enumerate(duck_types):
         if duck_type.upper() == "HUGEINT":
@@ -188,22 +69,24 @@ class DuckDBEngine:
     """Runs Trino-dialect queries in a fresh, sandboxed in-memory DuckDB per call."""
 
     name = "duckdb"
+    native_writes = False
 
-    def __init__(self, settings: Settings, lake: Lake) -> None:
+    def __init__(self, settings: Settings, lake: Lake, catalog: Catalog | None = None) -> None:
         self.settings = settings
         self.lake = lake
+        self.catalog = catalog
 
     @contextmanager
     def connect(self, query: BoundQuery) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[TableFiles]]]:
         """A connection with one view per referenced table, locked down to those tables' directories."""
-        tables = [list_table_files(t) for t in query.tables.values()]
+        tables = [list_table_files(t, self.catalog) for t in query.tables.values()]
         con = duckdb.connect(":memory:")
         try:
             con.execute(f"SET threads = {THREADS}")
             for (db, name), tf in zip(query.tables, tables, strict=True):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
                 con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {self.view_source(con, tf)}")
-            allowed = sorted({tf.root.rstrip("/") + "/" for tf in tables})
+            allowed = sorted({root.rstrip("/") + "/" for tf in tables for root in tf.roots})
             con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in allowed)}]")
             con.execute("SET enable_external_access = false")
             con.execute("PRAGMA enable_profiling = 'no_output'")
@@ -220,7 +103,7 @@ class DuckDBEngine:
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         except duckdb.Error as exc:
-            raise QueryError(f"cannot read table {tf.table.qualified_name} at {tf.root}: {exc}") from exc
+            raise QueryError(f"cannot read table {tf.table.qualified_name} at {', '.join(tf.roots)}: {exc}") from exc
         file_columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
         return f"SELECT {catalog_projection(tf.table, file_columns)} FROM {reader}"
 
@@ -234,7 +117,7 @@ class DuckDBEngine:
                 profile = json.loads(con.get_profiling_information(format="json"))
             except duckdb.Error as exc:
                 raise QueryError(f"duckdb could not run the query: {exc}\n-- SQL run by duckdb:\n{sql}") from exc
-        data = _trino_integers(data, duck_types)
+        data = trino_integers(data, duck_types)
         stats = {
             # DuckDB does not report bytes read from Parquet, so this is the size of every data file of
             # the referenced tables: an upper bound, like Athena's bytes scanned without partition pruning.

@@ -85,7 +85,14 @@ class QueryResult:
         return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
-        """Compact, JSON-safe summary without the rows (for XCom and logs)."""
+        """Compact, JSON-safe summary without the rows (for XCom and logs); writes add what they wrote."""
+        summary = self._summary()
+        if self.stats.get("statement_type") in ("CTAS", "INSERT"):
+            summary.update(statement_type=self.stats["statement_type"], target_table=self.stats.get("target_table"),
+                           rows_written=self.rows[0][0] if self.rows else None)
+        return summary
+
+    def _summary(self) -> dict[str, Any]:
         return {
             "query_id": self.query_id,
             "engine": self.engine,

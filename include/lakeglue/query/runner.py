@@ -1,9 +1,11 @@
 """Run Athena/Trino-dialect SQL over catalog tables and keep the result, the way Athena does.
 
-One entry point for the CLI, the Airflow operator and tests: bind the query to the
-catalog, hand it to the engine the profile uses (DuckDB in the embedded profile), and
-write rows + metadata under ``results/queries/<query_id>/``. Failed queries leave a
-``metadata.json`` with ``state: FAILED`` and the error, so the query history shows them too.
+One entry point for the CLI, the Airflow operator and tests: bind the statement to the
+catalog, hand it to the engine the profile uses (DuckDB embedded, Trino in compose,
+Athena in aws), and write rows + metadata under ``results/queries/<query_id>/``. Failed
+queries leave a ``metadata.json`` with ``state: FAILED`` and the error, so the query
+history (:mod:`lakeglue.query.history`) shows them too. ``CREATE TABLE … AS SELECT`` and
+``INSERT INTO`` create or extend catalog tables; their result is one ``rows`` column.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlglot import exp
+
 from lakeglue.catalog import Catalog, open_catalog
-from lakeglue.query.base import BoundQuery, EngineResult, QueryError, get_engine
-from lakeglue.query.binding import bind_query
+from lakeglue.query.base import BoundQuery, EngineResult, QueryEngine, QueryError, engine_for_profile, get_engine
+from lakeglue.query.binding import bind_tree, is_write, parse_statement, require_query
 from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, arrow_rows, write_query_files
 from lakeglue.settings import SQL_DIR, Settings, get_settings
 from lakeglue.storage.zones import Lake
@@ -26,13 +30,14 @@ OutputFormat = Literal["csv", "parquet"]
 
 
 def _metadata(query_id: str, sql: str, params: Sequence[Any] | None, database: str | None, engine: str,
-              submitted_at: datetime, bound: BoundQuery | None) -> dict[str, Any]:
+              submitted_at: datetime, bound: BoundQuery | None, statement_type: str) -> dict[str, Any]:
     tables = []
     if bound is not None:
         tables = [{"name": t.qualified_name, "version": t.version, "location": t.location}
                   for t in bound.tables.values()]
     return {
         "query_id": query_id,
+        "statement_type": statement_type,
         "sql": sql,
         "parameters": list(params or []),
         "engine": engine,
@@ -47,28 +52,60 @@ def _resolve(settings: Settings | None, lake: Lake | None, catalog: Catalog | No
     return settings, lake or Lake(settings), catalog or open_catalog(settings)
 
 
+def statement_type(tree: exp.Expr) -> str:
+    if isinstance(tree, exp.Create):
+        return "CTAS"
+    return "INSERT" if isinstance(tree, exp.Insert) else "SELECT"
+
+
+def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: str | None, catalog: Catalog,
+             lake: Lake, engine: QueryEngine, query_id: str, bound_out: list[BoundQuery]) -> EngineResult:
+    """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue."""
+    if not is_write(tree):
+        bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
+        bound_out.append(bound)
+        return engine.execute(bound)
+    from lakeglue.query.writes import bind_write
+
+    assert isinstance(tree, exp.Create | exp.Insert)
+    write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
+    bound_out.append(whole)
+    if engine.native_writes:
+        return engine.execute(whole)
+    from lakeglue.query.materialize import materialize
+
+    return materialize(write, engine.execute(select), catalog, lake, query_id)
+
+
 def run_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
               output: OutputFormat | None = "csv", catalog: Catalog | None = None, lake: Lake | None = None,
-              settings: Settings | None = None, engine: str = "duckdb") -> QueryResult:
-    """Run one read-only Trino-dialect query; ``?`` placeholders are bound to ``params``, never interpolated.
+              settings: Settings | None = None, engine: str | None = None,
+              engine_options: dict[str, Any] | None = None) -> QueryResult:
+    """Run one Trino-dialect statement; ``?`` placeholders are bound to ``params``, never interpolated.
 
-    ``output=None`` keeps the result in memory only (nothing is written to the results zone).
-    Raises :class:`QueryError` (with ``query_id``) for bad SQL, unknown tables or engine errors.
+    ``engine`` defaults to the profile's (duckdb / trino / athena). ``output=None`` keeps the
+    result in memory only (nothing is written to the results zone). Raises
+    :class:`QueryError` (with ``query_id``) for bad SQL, unknown tables/columns or engine errors.
     """
     if output is not None and output not in OUTPUT_FORMATS:
         raise QueryError(f"output must be one of {', '.join(OUTPUT_FORMATS)} or None, got {output!r}")
     settings, lake, catalog = _resolve(settings, lake, catalog)
+    engine_name = engine or engine_for_profile(settings.profile)
     query_id = str(uuid.uuid4())
     submitted_at = datetime.now(UTC)
     started = time.perf_counter()
-    bound: BoundQuery | None = None
+    bound: list[BoundQuery] = []
+    kind = "SELECT"
     try:
-        bound = bind_query(sql, params, database, catalog)
-        result: EngineResult = get_engine(engine, settings, lake).execute(bound)
+        tree = parse_statement(sql)
+        kind = statement_type(tree)
+        query_engine = get_engine(engine_name, settings, lake, catalog, **(engine_options or {}))
+        result = _execute(tree, sql, params, database, catalog, lake, query_engine, query_id, bound)
     except QueryError as exc:
         exc.query_id = query_id
         if output is not None:
-            failed = _metadata(query_id, sql, params, database, engine, submitted_at, bound)
+            failed = _metadata(query_id, sql, params, database, engine_name, submitted_at,
+                               bound[0] if bound else None, kind)
             failed.update(state="FAILED", error=str(exc), duration_s=round(time.perf_counter() - started, 3))
             write_query_files(lake, query_id, failed)
         raise
@@ -77,7 +114,7 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
     columns = list(result.data.column_names)
     output_location = metadata_location = None
     if output is not None:
-        meta = _metadata(query_id, sql, params, database, engine, submitted_at, bound)
+        meta = _metadata(query_id, sql, params, database, engine_name, submitted_at, bound[0], kind)
         meta.update(
             state="SUCCEEDED",
             columns=[{"name": n, "type": t} for n, t in zip(columns, result.types, strict=True)],
@@ -89,7 +126,7 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
         output_location, metadata_location = write_query_files(lake, query_id, meta, result.data, rows, output)
     return QueryResult(query_id=query_id, columns=columns, types=result.types, rows=rows, row_count=len(rows),
                        output_location=output_location, metadata_location=metadata_location,
-                       duration_s=duration_s, engine=engine, stats=dict(result.stats))
+                       duration_s=duration_s, engine=engine_name, stats=dict(result.stats))
 
 
 def resolve_sql_path(path: str | Path) -> Path:
@@ -109,8 +146,9 @@ def run_query_file(path: str | Path, params: Sequence[Any] | None = None, **kwar
 
 def explain_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
                   analyze: bool = False, catalog: Catalog | None = None, settings: Settings | None = None,
-                  engine: str = "duckdb") -> str:
+                  engine: str | None = None) -> str:
     """The engine's plan for a query; with ``analyze`` it runs it and shows files scanned per table scan."""
     settings, lake, catalog = _resolve(settings, None, catalog)
-    bound = bind_query(sql, params, database, catalog)
-    return get_engine(engine, settings, lake).explain(bound, analyze=analyze)
+    query_engine = get_engine(engine or engine_for_profile(settings.profile), settings, lake, catalog)
+    bound = bind_tree(require_query(parse_statement(sql)), sql, params, database, catalog)
+    return query_engine.explain(bound, analyze=analyze)

@@ -1,57 +1,90 @@
-"""Airflow task that runs a pipeline's data-quality gate between silver and gold.
+"""Airflow task that runs the data-quality gate between silver and gold.
 
-A thin wrapper over :func:`lakeglue.quality.run_quality`: all lakeglue and GX imports happen
-in ``execute`` so that parsing a DAG that uses this operator stays cheap (GX alone takes ~4 s).
+A thin wrapper over :mod:`lakeglue.quality`: every lakeglue and GX import happens in
+``execute``, so parsing a DAG that uses this operator stays cheap (GX alone takes ~4 s).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
-#: XCom key of the compact results; also returned (``return_value``) when the gate passes.
+#: XCom key of the compact results (one dict per validated table); also the task's return value.
 RESULTS_XCOM_KEY = "quality_results"
+#: XCom key of the Data Docs index page (absent when Data Docs are off).
+DATA_DOCS_XCOM_KEY = "data_docs"
 
 
 class LakeQualityOperator(BaseOperator):
-    """Validate every quality suite of a pipeline spec and fail (no retry) if an error rule fails.
+    """Validate catalog tables with their suites; fail (no retry) if an ``error`` rule fails.
+
+    Either every suite of a pipeline spec, or one suite file against one catalog table:
 
     :param pipeline: pipeline spec name (``ecommerce``) or path to a spec file.
+    :param suite: a suite file (name under ``include/quality`` or a path), instead of ``pipeline``.
+    :param table: ``DATABASE.TABLE`` for ``suite``; default: the table the pipeline specs use it for.
+    :param quarantine: write rows failing row-level rules to the quarantine zone.
+    :param data_docs: render GX Data Docs in the results zone after validating.
 
     The failure is an ``AirflowFailException``: a retry would see the same data, so retrying
-    only delays the alert. Results are pushed to XCom before raising, so a failed run still
-    shows what was wrong; every rule is also written to the ``lg_quality_results`` history.
+    only delays the alert. The compact results and the Data Docs path are pushed to XCom
+    before raising, so a failed run still shows what was wrong; every rule is also kept in
+    the ``lg_quality_results`` history and the ``lakeglue_quality.results`` catalog table.
     """
 
-    template_fields: Sequence[str] = ("pipeline",)
+    template_fields: Sequence[str] = ("pipeline", "suite", "table")
     ui_color = "#f4d03f"
 
-    def __init__(self, *, pipeline: str, **kwargs: Any) -> None:
+    def __init__(self, *, pipeline: str | None = None, suite: str | None = None, table: str | None = None,
+                 quarantine: bool = True, data_docs: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if (pipeline is None) == (suite is None):
+            raise ValueError(f"{self.task_id}: give either pipeline= or suite= (with an optional table=)")
+        if table is not None and suite is None:
+            raise ValueError(f"{self.task_id}: table= needs suite=")
         self.pipeline = pipeline
+        self.suite = suite
+        self.table = table
+        self.quarantine = quarantine
+        self.data_docs = data_docs
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowFailException
 
         from lakeglue.catalog import open_catalog
         from lakeglue.pipelines import load_pipeline
-        from lakeglue.quality import QualityGateFailed, check, run_quality
-        from lakeglue.settings import get_settings
+        from lakeglue.quality import GateOptions, QualityGateFailed, check, run_quality, run_suite_file
+        from lakeglue.quality.data_docs import data_docs_location
+        from lakeglue.settings import QUALITY_DIR, get_settings
 
         settings = get_settings()
-        spec = load_pipeline(self.pipeline)
+        catalog = open_catalog(settings)
         run_id = str(context["run_id"])
-        results = run_quality(spec, open_catalog(settings), settings, run_id)
+        options = GateOptions(data_docs=self.data_docs, quarantine=self.quarantine)
+        if self.pipeline is not None:
+            spec = load_pipeline(self.pipeline)
+            what = f"pipeline {spec.name}"
+            results = run_quality(spec, catalog, settings, run_id, options=options)
+        else:
+            suite = str(self.suite)
+            path = Path(suite) if "/" in suite else QUALITY_DIR / suite
+            what = f"suite {suite}"
+            results = [run_suite_file(path, catalog, settings, run_id, table=self.table, options=options)]
         for result in results:
             (self.log.info if result.success else self.log.error)("%s", result.summary())
-        payload = [result.to_dict() for result in results]
+        payload = [result.to_xcom() for result in results]
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=RESULTS_XCOM_KEY, value=payload)
+            if self.data_docs:
+                ti.xcom_push(key=DATA_DOCS_XCOM_KEY, value=data_docs_location(settings).index)
+        if self.data_docs:
+            self.log.info("Data Docs: %s", data_docs_location(settings).index)
         try:
             check(*results)
         except QualityGateFailed as exc:
-            raise AirflowFailException(f"data-quality gate failed for pipeline {spec.name}:\n{exc}") from exc
+            raise AirflowFailException(f"data-quality gate failed for {what}:\n{exc}") from exc
         return payload

@@ -1,1 +1,1 @@
-"""lakeglue Airflow sensors."""
+"""lakeglue Airflow sensors (and the intake step of event-driven runs)."""

@@ -1,0 +1,182 @@
+"""Bronze on DuckDB: raw files → Parquet with lineage columns, bad records quarantined with the reason.
+
+The same contract as ``jobs.spark.bronze``: only the files the ledger gives to this batch
+are read; text formats land as strings (JSON nesting kept, leaves as text); every row
+carries ``_source_file`` (the file it came from, spelled as Spark spells it), ``_line``,
+``_ingested_at`` and ``_batch_id``; the batch is written to staging, moved to a fresh
+attempt directory and only then registered as the batch's partition, so a rerun replaces
+exactly its own partition and a killed job leaves the previous table as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from lakeglue.catalog.model import Table
+from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.duckdb import csv_reader, jdbc_source
+from lakeglue.jobs.duckdb.catalog_io import parquet_scan
+from lakeglue.jobs.duckdb.choices import parquet_choice
+from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql, spark_file_uri
+from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal
+from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
+from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
+from lakeglue.ledger import NEW
+from lakeglue.pipelines.spec import BronzeTableSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+BATCH_KEY = "_batch_id"
+LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
+#: Longest JSON line accepted (DuckDB's default is 2 MB; a record can legitimately be bigger). Each
+#: file scan holds a read buffer of twice this, so it is kept well below the memory limit.
+MAX_LINE_BYTES = 8 << 20
+_STAGE = "__lg_bronze"
+
+
+def run_bronze(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
+    started = time.monotonic()
+    metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)
+    for table, table_spec in ctx.spec.bronze.items():
+        metrics.tables.append(_bronze_table(con, ctx, table, table_spec))
+    metrics.duration_s = round(time.monotonic() - started, 3)
+    return metrics
+
+
+def _local(ctx: JobContext, path: str) -> str:
+    if ctx.lake.protocol != "file":
+        raise ValueError(f"DuckDB jobs read local lakes only; {ctx.lake.uri(path)} is on {ctx.lake.protocol} "
+                         "(choose the spark engine for object storage)")
+    return path
+
+
+def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
+                  table_spec: BronzeTableSpec) -> TableMetrics:
+    result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
+    if table_spec.format == "jdbc":
+        return jdbc_source.bronze_jdbc_table(con, ctx, table, table_spec, result, _commit_batch)
+    raw_db = ctx.spec.database_for("raw")
+    if not ctx.catalog.table_exists(raw_db, table):
+        result.skipped_reason = f"{raw_db}.{table} is not in the catalog yet (run the crawler)"
+        return result
+    raw = ctx.catalog.get_table(raw_db, table)
+    source = ctx.spec.source_key(table)
+    if ctx.full_refresh:
+        ctx.ledger.reset(source)
+    wanted = [e.path for e in ctx.ledger.entries(source, state=NEW) if ctx.in_date_range(e.path)]
+    entries = ctx.ledger.claim(source, ctx.batch_id, paths=wanted)
+    if not entries:
+        result.skipped_reason = "no new files since the last batch"
+        return result
+    files = [(_local(ctx, e.path), spark_file_uri(_local(ctx, e.path))) for e in entries]
+    result.files_read, result.bytes_read = len(entries), sum(e.size for e in entries)
+
+    parsed = _read(con, raw, table, table_spec, files)
+    data_columns = [n for n in con.sql(parsed).columns if n not in ("_source_file", "_line", "_reject_reason", "_raw")]
+    select = _with_partition_keys([*data_columns, "_source_file", "_line"], raw)
+    _commit_batch(con, ctx, table, table_spec, f"SELECT {', '.join(select)}, _reject_reason, _raw FROM ({parsed})",
+                  result, {"source_table": raw.qualified_name})
+    ctx.ledger.mark_done(source, ctx.batch_id)
+    return result
+
+
+def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
+                  parsed: str, result: TableMetrics, parameters: dict[str, str]) -> None:
+    """Quarantine the rejects, write the good rows as this batch's partition, swap the catalog."""
+    assert ctx.started_at is not None
+    ingested = quote_literal(ctx.started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00"))
+    columns = [c for c in con.sql(parsed).columns if c not in ("_reject_reason", "_raw")]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {', '.join(quote_ident(c) for c in columns)}, "
+                f"CAST({ingested} AS TIMESTAMPTZ) AS _ingested_at, {quote_literal(ctx.batch_id)} AS {BATCH_KEY}, "
+                f"_reject_reason, _raw FROM ({parsed})")
+    try:
+        counts = con.execute(f"SELECT count(*) FILTER (WHERE _reject_reason IS NULL), "
+                             f"count(*) FILTER (WHERE _reject_reason IS NOT NULL) FROM {_STAGE}").fetchone()
+        assert counts is not None
+        result.rows_written, result.rows_quarantined = int(counts[0]), int(counts[1])
+        result.rows_read = result.rows_written + result.rows_quarantined
+        _write_quarantine(con, ctx, table)
+        pending = plan_batch_attempt(ctx.lake, "bronze", table)
+        good_columns = [*columns, "_ingested_at"]
+        written = write_parquet(
+            con, f"SELECT {', '.join(quote_ident(c) for c in good_columns)} FROM {_STAGE} "
+                 "WHERE _reject_reason IS NULL",
+            f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}", naive_timestamp="timestamp_ntz")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    fault_point(f"bronze.{table}.before_commit")
+    ctx.lake.commit(pending.staged, pending.final)
+    fault_point(f"bronze.{table}.before_catalog_swap")
+    choice_params = {f"choice.{c}": ",".join(v) for c, v in table_spec.choices.items()}
+    register_batch_partition(
+        ctx.catalog, ctx.lake, ctx.spec.database_for("bronze"), table, list(written.columns),
+        table_root=ctx.lake.path("curated", "bronze", table), attempt_dir=pending.final, batch_key=BATCH_KEY,
+        batch_id=ctx.batch_id, parameters={**parameters, "source_format": table_spec.format, **choice_params},
+        replace_all=ctx.full_refresh)
+    result.location = pending.final
+
+
+def _with_partition_keys(columns: list[str], raw: Table) -> list[str]:
+    """Partition values from the file path, as Spark's ``regexp_extract`` gives them ('' when absent)."""
+    select = [quote_ident(c) for c in columns]
+    for key in raw.partition_keys:
+        expr = f"regexp_extract(_source_file, {quote_literal(f'/{key.name}=([^/]+)/')}, 1) AS {quote_ident(key.name)}"
+        if key.name in columns:  # withColumn replaces a same-named column in place
+            select[columns.index(key.name)] = expr
+        else:
+            select.append(expr)
+    return select
+
+
+def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
+          files: list[tuple[str, str]]) -> str:
+    """SQL of rows with the data columns, ``_source_file``, ``_line``, ``_reject_reason`` and ``_raw``."""
+    if table_spec.format == "json":
+        columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
+        if not columns:
+            columns = [TextColumn("value", parse_hive_type("string"))]
+        return parse_sql(lines_sql(files, MAX_LINE_BYTES), columns, table_spec.choices)
+    if table_spec.format == "csv":
+        return csv_reader.read_csv_sql(con, raw, table, table_spec, files)
+    return _parquet_sql(con, files, table_spec.choices)
+
+
+def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]]) -> str:
+    """Parquet keeps its types; files that disagree on a declared choice column are read per group."""
+    from lakeglue.jobs.spark.bronze import parquet_choice_types  # pyarrow footers only, no Spark
+
+    con.execute("CREATE OR REPLACE TEMP TABLE __lg_files (path VARCHAR, uri VARCHAR)")
+    con.executemany("INSERT INTO __lg_files VALUES (?, ?)", [list(f) for f in files])
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path, _ in files:
+        groups.setdefault(parquet_choice_types(path, choices), []).append(path)
+    selects = []
+    for key, group in sorted(groups.items()):
+        replaced = {name: parquet_choice(name, physical, variants)
+                    for (name, variants), physical in zip(sorted(choices.items()), key, strict=True)
+                    if physical != "absent"}
+        scan = parquet_scan(group, with_file=True)
+        if replaced:
+            replace = ", ".join(f"{expr} AS {quote_ident(n)}" for n, expr in replaced.items())
+            selects.append(f"SELECT * REPLACE ({replace}) FROM {scan}")
+        else:
+            selects.append(f"SELECT * FROM {scan}")
+    data = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
+    return (f"SELECT d.* EXCLUDE (__file), f.uri AS _source_file, CAST(NULL AS INTEGER) AS _line, "
+            f"CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw "
+            f"FROM ({data}) AS d JOIN __lg_files AS f ON d.__file = f.path")
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str) -> None:
+    final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
+    staged = ctx.lake.new_staging_path(f"quarantine-bronze-{table}")
+    write_quarantine(con, f"SELECT _source_file AS source_file, _line AS line, _reject_reason AS reason, "
+                          f"_raw AS raw, 'bronze' AS layer, {quote_literal(table)} AS \"table\", "
+                          f"{BATCH_KEY} AS batch_id FROM {_STAGE} WHERE _reject_reason IS NOT NULL "
+                          f"ORDER BY _source_file, _line", staged)
+    replace_quarantine(ctx.lake, staged, final)

@@ -1,0 +1,90 @@
+"""CSV → rows of strings with Spark bronze's rules, in DuckDB.
+
+Spark reads CSV with the raw table's column names, every column a string, ``"`` quotes,
+``\\`` escapes, multi-line quoted values, whitespace kept, empty values as NULL, and puts a
+record whose field count differs from the header into ``_corrupt_record``. DuckDB's strict
+CSV parser with the same options gives the same rows; records it rejects are taken from
+its rejects table (with the raw text) and quarantined with Spark's reason. Like Spark,
+CSV rows get no line number (a quoted value may span lines).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lakeglue.catalog.model import Table
+from lakeglue.jobs.duckdb.choices import text_choice
+from lakeglue.jobs.duckdb.types import quote_ident, quote_literal
+from lakeglue.pipelines.spec import BronzeTableSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Spark CSV option → DuckDB ``read_csv`` parameter, for the options both engines understand.
+SUPPORTED_OPTIONS = {"sep": "delim", "delimiter": "delim", "quote": "quote", "escape": "escape",
+                     "nullValue": "nullstr", "encoding": "encoding", "charset": "encoding", "comment": "comment"}
+_FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
+_TABLE = "__lg_csv"
+
+
+class CsvOptionError(ValueError):
+    """A bronze CSV option the DuckDB engine cannot honour; the message names the table and option."""
+
+
+def reader_options(raw: Table, table: str, table_spec: BronzeTableSpec) -> dict[str, str]:
+    header = table_spec.options.get("header", "true" if raw.parameters.get("skip.header.line.count") else "false")
+    options = {"header": "true" if header.strip().lower() == "true" else "false",
+               "delim": raw.storage.serde_parameters.get("field.delim", raw.parameters.get("delimiter", ",")),
+               "quote": '"', "escape": "\\"}
+    for key, value in table_spec.options.items():
+        if key == "header":
+            continue
+        if key not in SUPPORTED_OPTIONS:
+            raise CsvOptionError(f"bronze.{table}.options.{key} is not supported by the duckdb engine "
+                                 f"(supported: header, {', '.join(sorted(SUPPORTED_OPTIONS))}); "
+                                 "use the spark engine for this table")
+        options[SUPPORTED_OPTIONS[key]] = value
+    return options
+
+
+def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
+                 files: list[tuple[str, str]]) -> str:
+    """Materialise the batch's CSV rows (good and rejected) and return the SELECT over them."""
+    import duckdb
+
+    names = [c.name for c in raw.columns]
+    if not names:
+        raise CsvOptionError(f"raw table {raw.qualified_name} has no columns; crawl it before bronze")
+    options = reader_options(raw, table, table_spec)
+    columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    option_sql = ", ".join(f"{k} = {v}" if k == "header" else f"{k} = {quote_literal(v)}" for k, v in options.items())
+    paths = "[" + ", ".join(quote_literal(p) for p, _ in files) + "]"
+    con.execute("CREATE OR REPLACE TEMP TABLE __lg_files (path VARCHAR, uri VARCHAR)")
+    con.executemany("INSERT INTO __lg_files VALUES (?, ?)", [list(f) for f in files])
+    data = ", ".join(text_choice(f"d.{quote_ident(n)}", table_spec.choices[n]) + f" AS {quote_ident(n)}"
+                     if n in table_spec.choices else f"d.{quote_ident(n)}" for n in names)
+    con.execute("DROP TABLE IF EXISTS __lg_csv_errors")
+    con.execute("DROP TABLE IF EXISTS __lg_csv_scans")
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {_TABLE} AS
+            SELECT {data}, f.uri AS _source_file, CAST(NULL AS INTEGER) AS _line,
+                   CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw
+            FROM read_csv({paths}, columns = {columns}, {option_sql}, auto_detect = false, strict_mode = true,
+                          filename = '__file', store_rejects = true, rejects_table = '__lg_csv_errors',
+                          rejects_scan = '__lg_csv_scans') AS d
+            JOIN __lg_files AS f ON d.__file = f.path""")
+    except duckdb.Error as exc:
+        raise ValueError(f"cannot read the CSV files of {raw.qualified_name} ({len(files)} files, first "
+                         f"{files[0][0]}): {exc}") from exc
+    reason = f"CSV record does not have the {len(names)} fields of the header"
+    nulls = ", ".join(f"NULL AS {quote_ident(n)}" for n in names)
+    counted = ", ".join(quote_literal(e) for e in _FIELD_COUNT_ERRORS)
+    con.execute(f"""INSERT INTO {_TABLE}
+        SELECT {nulls}, f.uri, CAST(NULL AS INTEGER),
+               CASE WHEN bool_and(e.error_type IN ({counted})) THEN {quote_literal(reason)}
+                    ELSE 'CSV record cannot be parsed: ' || string_agg(DISTINCT lower(e.error_type), ', ') END,
+               any_value(rtrim(e.csv_line, chr(10)))
+        FROM __lg_csv_errors AS e JOIN __lg_csv_scans AS s USING (scan_id, file_id)
+        JOIN __lg_files AS f ON s.file_path = f.path
+        GROUP BY f.uri, e.line""")
+    return f"SELECT * FROM {_TABLE}"

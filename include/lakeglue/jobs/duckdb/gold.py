@@ -1,0 +1,67 @@
+"""Gold on DuckDB: business aggregates from the same SQL files (Trino dialect) Spark runs, over the catalog.
+
+Each referenced catalog table becomes a view named as ``jobs.spark.gold`` names its temp
+views (``<db>__<table>``), the SQL is transpiled with sqlglot, and the result is written
+as a new table version. One type rule differs between the engines and is fixed here:
+DuckDB sums integers into HUGEINT where Spark (and Trino) keep BIGINT, so HUGEINT result
+columns are cast to BIGINT (an overflow fails the job, as it does in Spark's ANSI mode).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from lakeglue.jobs.commit import plan_table_version, register_table
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.duckdb.catalog_io import read_table
+from lakeglue.jobs.duckdb.types import quote_ident
+from lakeglue.jobs.duckdb.writer import write_parquet
+from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.settings import SQL_DIR
+from lakeglue.sql_dialect import referenced_tables, transpile
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
+    import duckdb
+
+    started = time.monotonic()
+    metrics = JobMetrics("gold", ctx.spec.name, ctx.batch_id)
+    gold_db = ctx.spec.database_for("gold")
+    silver_db = ctx.spec.database_for("silver")
+    for table, table_spec in ctx.spec.gold.items():
+        sql = (SQL_DIR / table_spec.sql).read_text()
+        result = TableMetrics(table=f"{gold_db}.{table}")
+        for database, name in referenced_tables(sql):
+            db = database or silver_db
+            relation = read_table(con, ctx.catalog, ctx.lake, db, name)
+            view = quote_ident(f"{db}__{name}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {relation.sql}")
+            counted = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+            result.rows_read += int(counted[0]) if counted else 0
+        duck_sql = transpile(sql, "duckdb", lambda d, n: f"{d or silver_db}__{n}")
+        try:
+            frame = con.sql(duck_sql)
+        except duckdb.Error as exc:
+            raise ValueError(f"gold.{table} ({table_spec.sql}): DuckDB cannot run the transpiled SQL: {exc}\n"
+                             f"-- SQL run by duckdb:\n{duck_sql}") from exc
+        projection = ", ".join(
+            f"CAST({quote_ident(n)} AS BIGINT) AS {quote_ident(n)}" if str(t.id) == "hugeint" else quote_ident(n)
+            for n, t in zip(frame.columns, frame.types, strict=True))
+        pending = plan_table_version(ctx.lake, "gold", table)
+        written = write_parquet(con, f"SELECT {projection} FROM ({duck_sql})", ctx.lake.local_path(pending.staged),
+                                table_spec.partition_by)
+        fault_point(f"gold.{table}.before_commit")
+        ctx.lake.commit(pending.staged, pending.final)
+        fault_point(f"gold.{table}.before_catalog_swap")
+        register_table(ctx.catalog, ctx.lake, gold_db, table, list(written.columns), pending.final,
+                       partition_keys=list(written.partition_keys), parameters={"sql": table_spec.sql})
+        result.rows_written = written.rows
+        result.location = pending.final
+        metrics.tables.append(result)
+    metrics.duration_s = round(time.monotonic() - started, 3)
+    return metrics

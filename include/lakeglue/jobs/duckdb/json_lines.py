@@ -1,0 +1,198 @@
+"""JSON lines → rows as DuckDB SQL, with Spark bronze's exact reading rules.
+
+Files are read as text, one row per physical line (``read_csv`` with a NUL delimiter, no
+quoting), numbered by their position in the file, so a bad line keeps its file, line
+number and raw text instead of becoming a row of NULLs. Each line is then parsed into the
+raw table's schema with every leaf kept as text, as Spark's ``from_json`` does:
+
+* strings unquoted, integers verbatim, doubles in Java notation (``12.50`` → ``12.5``,
+  ``1e7`` → ``1.0E7``), booleans ``true``/``false``, objects/arrays in a string field as JSON;
+* a line is rejected when it is not valid JSON, not an object, or a value does not fit the
+  schema's nesting (an array where a struct is declared, ...), with Spark's two reasons.
+
+The common path is one ``json_transform`` per line; lines that may hold doubles needing
+Java notation take a slower per-leaf path, and the nesting check only runs where the fast
+parse produced a NULL container (a mismatch always does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lakeglue.jobs.duckdb.choices import json_choice
+from lakeglue.jobs.duckdb.types import HiveType, TypeMappingError, quote_ident, quote_literal
+
+MALFORMED = "malformed JSON: not a complete object"
+NOT_OBJECT = "not a JSON object"
+#: Python-repr doubles whose Java spelling differs (exponent form) can only come from these.
+_JAVA_NOTATION_HINT = r"[0-9][eE]|[0-9]{8}\.|0\.000"
+#: Jackson (Spark) rejects a trailing comma; DuckDB's parser accepts it, so it is checked apart.
+_TRAILING_COMMA = r",\s*[\]}]"
+_STRING_LITERAL = r'"(?:[^"\\]|\\.)*"'
+#: Characters ``java.net.URI`` keeps unescaped in a path (plus every non-ASCII letter).
+_URI_PATH_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'(),;:$&+=/@")
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    name: str
+    type: HiveType  # already all-text (see HiveType.as_text)
+
+
+def spark_file_uri(path: str) -> str:
+    """What Spark's ``input_file_name()`` returns for a local file: ``file://`` + the URI-quoted path."""
+    out = []
+    for ch in path:
+        if ch in _URI_PATH_SAFE or (ord(ch) > 127 and ch.isprintable() and not ch.isspace()):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "file://" + "".join(out)
+
+
+def lines_sql(files: Sequence[tuple[str, str]], max_line_bytes: int) -> str:
+    """One row per line: ``_raw`` (NULL for an empty line), ``_source_file`` and the 1-based ``_line``.
+
+    One scan per file (``WITH ORDINALITY`` numbers the rows of that scan in file order), the
+    scans combined as a balanced tree so thousands of files do not nest thousands deep.
+    """
+    if not files:
+        raise ValueError("lines_sql needs at least one file")
+    scans = [
+        f"SELECT line AS _raw, {quote_literal(uri)} AS _source_file, CAST(ordinality AS INTEGER) AS _line "
+        f"FROM read_csv({quote_literal(path)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', "
+        f"escape = '', header = false, auto_detect = false, strict_mode = false, "
+        f"max_line_size = {int(max_line_bytes)}, buffer_size = {2 * int(max_line_bytes)}) WITH ORDINALITY"
+        for path, uri in files
+    ]
+    while len(scans) > 1:
+        scans = [f"({scans[i]}) UNION ALL ({scans[i + 1]})" if i + 1 < len(scans) else scans[i]
+                 for i in range(0, len(scans), 2)]
+    return scans[0]
+
+
+def _structure(t: HiveType, leaf: str) -> str:
+    """``json_transform`` structure (a JSON document of DuckDB type names) for a text type."""
+    if t.is_struct:
+        return "{" + ",".join(f"{_json_key(n)}:{_structure(ft, leaf)}" for n, ft in t.fields) + "}"
+    if t.is_array:
+        assert t.element is not None
+        return "[" + _structure(t.element, leaf) + "]"
+    if t.is_map:
+        assert t.element is not None
+        if t.element.is_container:
+            raise TypeMappingError(f"map values must be scalars for JSON bronze, got {t.to_hive()}")
+        return f'"MAP(VARCHAR, {leaf})"'
+    return f'"{leaf}"'
+
+
+def _json_key(name: str) -> str:
+    if '"' in name or "\\" in name:
+        raise TypeMappingError(f"JSON field name {name!r} contains a quote or backslash")
+    return f'"{name}"'
+
+
+def _path(parent: str, name: str) -> str:
+    return f'{parent}."{name}"'
+
+
+def _from_json_leaves(expr: str, t: HiveType, depth: int = 0) -> str:
+    """Convert a value parsed with JSON leaves into text leaves (the exact, slower path)."""
+    if t.is_struct:
+        parts = ", ".join(f"{quote_ident(n)} := {_from_json_leaves(f'{expr}.{quote_ident(n)}', ft, depth)}"
+                          for n, ft in t.fields)
+        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE struct_pack({parts}) END"
+    if t.is_array:
+        assert t.element is not None
+        var = f"x{depth}"
+        return f"list_transform({expr}, {var} -> {_from_json_leaves(var, t.element, depth + 1)})"
+    if t.is_map:
+        var = f"e{depth}"
+        return (f"map_from_entries(list_transform(map_entries({expr}), "
+                f"{var} -> {{'key': {var}.key, 'value': lg_json_leaf({var}.value)}}))")
+    return f"lg_json_leaf({expr})"
+
+
+def _gate(expr: str, t: HiveType, depth: int = 0) -> str | None:
+    """True when the lenient parse left a NULL where a container is declared (always so on a mismatch)."""
+    if not t.is_container:
+        return None
+    checks = [f"{expr} IS NULL"]
+    if t.is_struct:
+        checks += [g for n, ft in t.fields if (g := _gate(f"{expr}.{quote_ident(n)}", ft, depth)) is not None]
+    elif t.is_array:
+        assert t.element is not None
+        if t.element.is_container:
+            checks.append(f"len({expr}) > list_count({expr})")
+            var = f"g{depth}"
+            inner = _gate(var, t.element, depth + 1)
+            if inner is not None:
+                checks.append(f"coalesce(list_bool_or(list_transform({expr}, {var} -> {inner})), false)")
+    return "(" + " OR ".join(checks) + ")"
+
+
+def _types_ok(path: str, allowed: tuple[str, ...], wildcard: bool) -> str:
+    allowed_sql = ", ".join(quote_literal(a) for a in allowed)
+    if wildcard:
+        return (f"coalesce(list_bool_and(list_transform(json_type(_raw, {quote_literal(path)}), "
+                f"t -> t IN ({allowed_sql}))), true)")
+    return f"coalesce(json_type(_raw, {quote_literal(path)}) IN ({allowed_sql}), true)"
+
+
+def _nesting_ok(path: str, t: HiveType, wildcard: bool) -> list[str]:
+    """Every value at a container position of the raw line has the JSON kind the schema declares."""
+    if t.is_struct:
+        checks = [_types_ok(path, ("OBJECT", "NULL"), wildcard)]
+        for name, ft in t.fields:
+            checks += _nesting_ok(_path(path, name), ft, wildcard)
+        return checks
+    if t.is_array:
+        assert t.element is not None
+        return [_types_ok(path, ("ARRAY", "NULL"), wildcard), *_nesting_ok(f"{path}[*]", t.element, True)]
+    if t.is_map:
+        return [_types_ok(path, ("OBJECT", "NULL"), wildcard)]
+    return []
+
+
+def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None) -> str:
+    """Rows of ``lines`` parsed: the columns, ``_source_file``, ``_line``, ``_reject_reason``, ``_raw``.
+
+    Columns named in ``choices`` become a struct of their variants (see :mod:`.choices`).
+    """
+    choices = choices or {}
+    row = HiveType("struct", fields=tuple((c.name, c.type) for c in columns))
+    fast = f"json_transform(_raw, {quote_literal(_structure(row, 'VARCHAR'))})"
+    slow = _from_json_leaves(f"json_transform(_raw, {quote_literal(_structure(row, 'JSON'))})", row)
+    gates = [g for c in columns if (g := _gate(f"__j.{quote_ident(c.name)}", c.type)) is not None]
+    nesting = [check for c in columns for check in _nesting_ok(_path("$", c.name), c.type, False)]
+    mismatch = "false"
+    if gates and nesting:
+        mismatch = f"CASE WHEN __j IS NOT NULL AND ({' OR '.join(gates)}) THEN NOT ({' AND '.join(nesting)}) " \
+                   "ELSE false END"
+    trailing_comma = (f"CASE WHEN regexp_matches(_raw, {quote_literal(_TRAILING_COMMA)}) THEN regexp_matches("
+                      f"regexp_replace(_raw, {quote_literal(_STRING_LITERAL)}, '', 'g'), "
+                      f"{quote_literal(_TRAILING_COMMA)}) ELSE false END")
+    reason = (f"CASE WHEN starts_with(trim(_raw), '{{') THEN {quote_literal(MALFORMED)} "
+              f"ELSE {quote_literal(NOT_OBJECT)} END")
+    data = ", ".join(
+        (f"CASE WHEN __object THEN {json_choice(c.name, choices[c.name], f'__j.{quote_ident(c.name)}')} END"
+         if c.name in choices else f"__j.{quote_ident(c.name)}") + f" AS {quote_ident(c.name)}" for c in columns)
+    return f"""
+        WITH nonblank AS (
+            SELECT _raw, _source_file, _line,
+                   json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
+                       AS __object
+            FROM ({lines}) WHERE _raw IS NOT NULL AND trim(_raw) <> ''),
+        parsed AS (
+            SELECT *, CASE WHEN NOT __object THEN NULL
+                           WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow}
+                           ELSE {fast} END AS __j
+            FROM nonblank),
+        judged AS (
+            SELECT *, CASE WHEN NOT __object OR ({trailing_comma}) OR ({mismatch}) THEN {reason} END
+                          AS _reject_reason
+            FROM parsed)
+        SELECT {data}, _source_file, _line, _reject_reason,
+               CASE WHEN _reject_reason IS NOT NULL THEN _raw END AS _raw
+        FROM judged"""

@@ -1,0 +1,311 @@
+"""Silver on DuckDB: typed, trimmed, deduplicated tables built from bronze by the spec's declarations.
+
+Exactly the rules of ``jobs.spark.silver``: each column is ``try_cast(<expr> AS <type>)``
+with ``expr`` written in Trino SQL (transpiled for DuckDB) and Spark's cast semantics
+(:mod:`lakeglue.jobs.duckdb.casts`); choice columns resolve by their ``resolve`` rule; a
+value present but not castable, or a NULL business key, sends the row to quarantine naming
+the column and value; dedupe keeps the latest row per key by the ordering columns, then
+``_ingested_at``, ``_source_file`` and ``_line`` (all descending), so both engines pick the
+same row; an exploded array is numbered from 1 after its parent record was deduplicated.
+
+Silver is bookmarked on bronze (the batches it has absorbed, shared with the Spark engine):
+with no new batch it is skipped; a partitioned table only recomputes the partitions the new
+batches touch — from every bronze batch — and carries the others into the new version as
+the same files (copy-on-write), then swaps the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lakeglue.catalog.model import Table
+from lakeglue.jobs.bookmarks import ConsumedBatches
+from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.duckdb.casts import text_of, try_cast
+from lakeglue.jobs.duckdb.catalog_io import data_files, parquet_scan, read_table
+from lakeglue.jobs.duckdb.choices import variant_expr
+from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal
+from lakeglue.jobs.duckdb.writer import spark_json, write_parquet, write_records
+from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
+from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
+from lakeglue.sql_dialect import transpile_expression
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Bronze lineage carried into silver so every row can be traced to its file.
+CARRIED_LINEAGE = ("_source_file", "_batch_id")
+BRONZE_INTERNAL = ("_source_file", "_line", "_ingested_at", "_batch_id")
+_SOURCE = "__lg_silver_source"
+_STAGED = "__lg_silver_staged"
+
+
+def run_silver(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
+    started = time.monotonic()
+    metrics = JobMetrics("silver", ctx.spec.name, ctx.batch_id)
+    for table, table_spec in ctx.spec.silver.items():
+        metrics.tables.append(_silver_table(con, ctx, table, table_spec))
+    metrics.duration_s = round(time.monotonic() - started, 3)
+    return metrics
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One silver output column: its typed value, the raw value it came from, and whether a
+    present-but-uncastable raw value sends the row to quarantine."""
+
+    name: str
+    typed: str
+    raw: str
+    raw_type: str
+    type_label: str
+    checked: bool = True
+
+    def problem(self) -> str:
+        return (f"CASE WHEN ({self.raw}) IS NOT NULL AND ({self.typed}) IS NULL THEN "
+                f"{quote_literal(f'column {self.name}: value ' + chr(39))} || {text_of(self.raw, self.raw_type)} || "
+                f"{quote_literal(chr(39) + f' is not a valid {self.type_label}')} END")
+
+
+class _Sources:
+    """Untyped SQL of declared columns over a relation, and the DuckDB types of those expressions."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, ts: SilverTableSpec, columns: dict[str, str],
+                 only: list[str] | None = None) -> None:
+        self.ts, self.columns = ts, columns
+        self.raw: dict[str, str] = {}
+        for name in only if only is not None else [n for n, c in ts.columns.items() if not c.resolve]:
+            spec = ts.columns[name]
+            if spec.expr:
+                self.raw[name] = f"({transpile_expression(spec.expr, 'duckdb')})"
+            elif name in columns:
+                self.raw[name] = quote_ident(name)
+            else:  # declared but not (yet) in bronze: schema drift, NULL until it appears
+                self.raw[name] = "NULL"
+        self.types: dict[str, str] = {}
+        if self.raw:
+            rel = con.sql(f"SELECT {', '.join(f'{v} AS {quote_ident(k)}' for k, v in self.raw.items())} "
+                          f"FROM {relation}")
+            self.types = {k: str(t) for k, t in zip(rel.columns, rel.types, strict=True)}
+
+    def typed(self, name: str) -> str:
+        return try_cast(self.raw[name], self.types[name], self.ts.columns[name].type)
+
+    def plan(self, name: str, spec: ColumnSpec, variants: list[str]) -> list[OutputColumn]:
+        """How a declared column is computed; choice columns expand per their ``resolve`` rule."""
+        if not spec.resolve:
+            return [OutputColumn(name, self.typed(name), self.raw[name], self.types[name], spec.type)]
+        present = name in self.columns
+
+        def variant(v: str) -> str:
+            return variant_expr(name, v, present)
+
+        duck = {v: parse_hive_type(v).to_duckdb() for v in variants}
+        if spec.resolve == "cast":
+            typed = "coalesce(" + ", ".join(try_cast(variant(v), duck[v], spec.type) for v in variants) + ")"
+            raw = "coalesce(" + ", ".join(text_of(variant(v), duck[v]) for v in variants) + ")"
+            return [OutputColumn(name, typed, raw, "VARCHAR", spec.type)]
+        if spec.resolve == "project":
+            if spec.type not in variants:
+                raise ValueError(f"column {name}: resolve project:{spec.type} but the choice types are {variants}")
+            return [OutputColumn(name, variant(spec.type), variant(spec.type), duck[spec.type], spec.type,
+                                 checked=False)]
+        if spec.resolve == "make_cols":
+            return [OutputColumn(f"{name}_{v}", variant(v), variant(v), duck[v], v, checked=False) for v in variants]
+        struct = "struct_pack(" + ", ".join(f"{quote_ident(v)} := {variant(v)}" for v in variants) + ")"
+        return [OutputColumn(name, struct, struct, "STRUCT", "struct", checked=False)]
+
+
+def _latest_first(order_by: list[str]) -> str:
+    return ", ".join([*(f"{quote_ident(c)} DESC NULLS LAST" for c in order_by), "_ingested_at DESC NULLS LAST",
+                      "_source_file DESC NULLS LAST", "_line DESC NULLS LAST"])
+
+
+def _explode(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, relation: str, columns: dict[str, str]) -> str:
+    """Dedupe the parent records (a re-sent order replaces all its lines), then explode with 1-based positions."""
+    assert ts.explode is not None
+    parent_key = [k for k in ts.key if k != ts.explode.position]
+    sources = _Sources(con, relation, ts, columns, only=list(dict.fromkeys([*ts.order_by, *parent_key])))
+    order = [f"__order_{c}" for c in ts.order_by]
+    window = (f"PARTITION BY {', '.join(quote_ident(f'__key_{k}') for k in parent_key)} "
+              f"ORDER BY {_latest_first(order)}")
+    helpers = [*(f"{sources.typed(c)} AS {quote_ident(f'__order_{c}')}" for c in ts.order_by),
+               *(f"{sources.typed(k)} AS {quote_ident(f'__key_{k}')}" for k in parent_key)]
+    kept = ", ".join(quote_ident(n) for n in columns)
+    column, alias, position = ts.explode.column, ts.explode.alias, ts.explode.position
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW __lg_silver_parents AS
+        SELECT {kept} FROM (
+            SELECT *, row_number() OVER ({window}) AS __rn FROM (SELECT *, {', '.join(helpers)} FROM {relation}))
+        WHERE __rn = 1""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW __lg_silver_exploded AS
+        SELECT p.*, u.__element AS {quote_ident(alias)}, CAST(u.__pos AS INTEGER) AS {quote_ident(position)}
+        FROM __lg_silver_parents AS p, unnest(p.{quote_ident(column)}) WITH ORDINALITY AS u(__element, __pos)""")
+    return "__lg_silver_exploded"
+
+
+def _relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rel = con.sql(f"SELECT * FROM {relation}")
+    return {n: str(t) for n, t in zip(rel.columns, rel.types, strict=True)}
+
+
+def _affected_partitions(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, sources: _Sources,
+                         new_batches: set[str]) -> list[tuple[Any, ...]]:
+    """Typed partition values the new bronze batches bring (NULL when a value is unusable)."""
+    batches = ", ".join(quote_literal(b) for b in sorted(new_batches))
+    typed = ", ".join(sources.typed(p) for p in ts.partition_by)
+    return [tuple(r) for r in con.execute(f"SELECT DISTINCT {typed} FROM {_SOURCE} WHERE _batch_id IN ({batches})"
+                                          ).fetchall()]
+
+
+def _restrict_to(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, sources: _Sources,
+                 affected: list[tuple[Any, ...]], new_batches: set[str]) -> None:
+    """Keep the bronze rows of the affected partitions, and every row of the new batches."""
+    keys = [f"__p{i}" for i in range(len(ts.partition_by))]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_silver_affected ({', '.join(f'{k} VARCHAR' for k in keys)})")
+    con.executemany(f"INSERT INTO __lg_silver_affected VALUES ({', '.join('?' for _ in keys)})",
+                    [[None if v is None else str(v) for v in values] for values in affected])
+    matches = " AND ".join(
+        f"({sources.typed(p)}) IS NOT DISTINCT FROM CAST(a.{k} AS {parse_hive_type(ts.columns[p].type).to_duckdb()})"
+        for p, k in zip(ts.partition_by, keys, strict=True))
+    batches = ", ".join(quote_literal(b) for b in sorted(new_batches))
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW __lg_silver_restricted AS
+        SELECT * FROM {_SOURCE} WHERE _batch_id IN ({batches})
+           OR EXISTS (SELECT 1 FROM __lg_silver_affected AS a WHERE {matches})""")
+
+
+def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, ts: SilverTableSpec) -> TableMetrics:
+    silver_db, bronze_db = ctx.spec.database_for("silver"), ctx.spec.database_for("bronze")
+    result = TableMetrics(table=f"{silver_db}.{table}")
+    if not ctx.catalog.table_exists(bronze_db, ts.from_):
+        result.skipped_reason = f"{bronze_db}.{ts.from_} does not exist yet"
+        return result
+    consumed = ConsumedBatches(ctx.settings.catalog_url)
+    consumer = f"{ctx.spec.name}/silver/{table}"
+    live_batches = {p.values[0] for p in ctx.catalog.get_partitions(bronze_db, ts.from_)}
+    current = ctx.catalog.get_table(silver_db, table) if ctx.catalog.table_exists(silver_db, table) else None
+    new_batches = live_batches - consumed.get(consumer)
+    if current is not None and not ctx.full_refresh and not new_batches:
+        result.skipped_reason = "no new bronze batches since the last silver version"
+        return result
+    bronze = read_table(con, ctx.catalog, ctx.lake, bronze_db, ts.from_)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE} AS {bronze.sql}")
+    relation, columns = _SOURCE, dict(bronze.columns)
+    # Incremental (dynamic partition overwrite): only partitions the new batches touch are recomputed,
+    # from every bronze batch; the others are carried over. Assumes a key never moves between partitions.
+    affected: list[tuple[Any, ...]] | None = None
+    if current is not None and ts.partition_by and not ctx.full_refresh and new_batches != live_batches:
+        partition_sources = _Sources(con, _SOURCE, ts, columns, only=list(ts.partition_by))
+        affected = _affected_partitions(con, ts, partition_sources, new_batches)
+        _restrict_to(con, ts, partition_sources, affected, new_batches)
+        relation = "__lg_silver_restricted"
+    if ts.explode:
+        relation = _explode(con, ts, relation, columns)
+        columns = _relation_columns(con, relation)
+
+    sources = _Sources(con, relation, ts, columns)
+    choices = ctx.spec.bronze[ts.from_].choices
+    outputs = [out for n, spec in ts.columns.items() for out in sources.plan(n, spec, choices.get(n, []))]
+    skip = {ts.explode.column, ts.explode.alias} if ts.explode else set()
+    extra = [c for c in columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
+             and c not in skip]
+    problems = [out.problem() for out in outputs if out.checked]
+    problems += [f"CASE WHEN ({sources.typed(k)}) IS NULL THEN {quote_literal(f'business key column {k} is null')} END"
+                 for k in ts.key]
+    partition = ("struct_pack(" + ", ".join(f"{quote_ident(p)} := {sources.typed(p)}" for p in ts.partition_by) + ")"
+                 if ts.partition_by else "NULL")
+    raw_fields = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns if c not in BRONZE_INTERNAL)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {_STAGED} AS
+        SELECT * EXCLUDE (__raw_row, __partition),
+               CASE WHEN __reason IS NOT NULL THEN __raw_row END AS __raw_row,
+               CASE WHEN __reason IS NOT NULL THEN __partition END AS __partition FROM (
+            SELECT {', '.join(f'{out.typed} AS {quote_ident(out.name)}' for out in outputs)}
+                   {''.join(f', {quote_ident(c)}' for c in extra)},
+                   _source_file, _batch_id, _line, _ingested_at,
+                   struct_pack({raw_fields}) AS __raw_row, {partition} AS __partition,
+                   nullif(concat_ws('; ', {', '.join(problems)}), '') AS __reason
+            FROM {relation})""")
+    try:
+        kept = None if affected is None else sorted({spark_json(dict(zip(ts.partition_by, a, strict=True)))
+                                                      for a in affected})
+        _write_quarantine(con, ctx, table, kept)
+        output = [*(out.name for out in outputs), *extra, *CARRIED_LINEAGE]
+        window = f"PARTITION BY {', '.join(quote_ident(k) for k in ts.key)} ORDER BY {_latest_first(ts.order_by)}"
+        deduped = (f"SELECT {', '.join(quote_ident(c) for c in output)} FROM ("
+                   f"SELECT *, row_number() OVER ({window}) AS __rn FROM {_STAGED} WHERE __reason IS NULL) "
+                   "WHERE __rn = 1")
+        pending = plan_table_version(ctx.lake, "silver", table)
+        written = write_parquet(con, deduped, ctx.lake.local_path(pending.staged), ts.partition_by)
+        counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()
+        assert counts is not None
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    if affected is not None and current is not None:
+        _carry_unchanged_partitions(ctx, current, pending.staged, {tuple(str(v) for v in a) for a in affected})
+    fault_point(f"silver.{table}.before_commit")
+    ctx.lake.commit(pending.staged, pending.final)
+    fault_point(f"silver.{table}.before_catalog_swap")
+    register_table(ctx.catalog, ctx.lake, silver_db, table, list(written.columns), pending.final,
+                   partition_keys=list(written.partition_keys),
+                   parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
+                               "partitions_rewritten": "all" if affected is None else str(len(affected))})
+    consumed.replace(consumer, live_batches)
+    result.rows_read, result.rows_quarantined = int(counts[0]), int(counts[1])
+    result.rows_written = _row_count(con, ctx, pending.final)
+    result.location = pending.final
+    return result
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:
+    """Rows of the committed version, carried partitions included (Parquet footers only)."""
+    files = data_files(ctx.lake, ctx.lake.local_path(directory))
+    if not files:
+        return 0
+    row = con.execute(f"SELECT count(*) FROM {parquet_scan(files)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str, rewritten: set[tuple[str, ...]]) -> None:
+    """Link the current version's untouched partitions into the new version (copy-on-write)."""
+    keys = [k.name for k in current.partition_keys]
+    for part in ctx.catalog.get_partitions(current.database, current.name):
+        if tuple(part.values) in rewritten:
+            continue
+        ctx.lake.link_tree(ctx.lake.local_path(part.location), partition_path(staged, keys, part.values))
+
+
+def _previous_records(ctx: JobContext, final: str, rewritten: list[str]) -> Iterator[dict[str, Any]]:
+    """Quarantine records of partitions this incremental run does not rewrite (kept as they were)."""
+    for path in data_files(ctx.lake, final) if ctx.lake.fs.exists(final) else []:
+        for line in ctx.lake.read_text(path).splitlines():
+            record = json.loads(line)
+            if record.get("partition") is None or record["partition"] not in rewritten:
+                yield record
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
+                      rewritten: list[str] | None) -> None:
+    """Silver's quarantine mirrors the table: rebuilt whole, or — on an incremental run — the
+    records of untouched partitions are carried over and those of rewritten ones replaced."""
+    final = quarantine_dir(ctx.lake, ctx.spec.name, "silver", table, "all")
+    staged = ctx.lake.new_staging_path(f"quarantine-silver-{table}")
+    previous = list(_previous_records(ctx, final, rewritten)) if rewritten is not None else []
+    cursor = con.execute(f"SELECT _source_file, _line, __reason, __raw_row, _batch_id, __partition FROM {_STAGED} "
+                         "WHERE __reason IS NOT NULL ORDER BY _source_file, _line, __reason")
+
+    def records() -> Iterator[dict[str, Any]]:
+        while batch := cursor.fetchmany(10_000):
+            for source_file, line, reason, raw_row, batch_id, partition in batch:
+                yield {"source_file": source_file, "line": line, "reason": reason, "raw": spark_json(raw_row),
+                       "layer": "silver", "table": table, "batch_id": batch_id,
+                       "partition": None if partition is None else spark_json(partition)}
+        yield from previous
+
+    write_records(records(), ctx.lake.local_path(staged))
+    replace_quarantine(ctx.lake, staged, final)

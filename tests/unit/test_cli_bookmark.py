@@ -1,0 +1,38 @@
+"""`lakeglue bookmark reset` makes the next batch reprocess a table: ledger, and silver's bookmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakeglue.cli import main
+from lakeglue.jobs.bookmarks import ConsumedBatches
+from lakeglue.ledger import Ledger
+from lakeglue.settings import get_settings
+from lakeglue.storage.zones import FileInfo
+
+
+def test_bookmark_reset_returns_files_to_new_and_clears_silver_consumption(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LAKEGLUE_HOME", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    try:
+        url = get_settings().catalog_url
+        ledger, consumed = Ledger(url), ConsumedBatches(url)
+        ledger.record_seen("ecommerce/orders", [FileInfo("/raw/a.json", 1, 1.0), FileInfo("/raw/b.json", 1, 1.0)])
+        ledger.claim("ecommerce/orders", "b1")
+        ledger.mark_done("ecommerce/orders", "b1")
+        consumed.replace("ecommerce/silver/orders", {"b1"})
+        consumed.replace("ecommerce/silver/customers", {"b0"})
+
+        assert main(["bookmark", "reset", "ecommerce", "orders"]) == 0
+
+        assert [(e.path, e.state, e.batch_id) for e in ledger.entries("ecommerce/orders")] == [
+            ("/raw/a.json", "new", None), ("/raw/b.json", "new", None)]
+        assert consumed.get("ecommerce/silver/orders") == set()
+        assert consumed.get("ecommerce/silver/order_items") == set()
+        assert consumed.get("ecommerce/silver/customers") == {"b0"}, "other tables keep their bookmark"
+        assert "ecommerce/orders: 2 files will be reprocessed" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
