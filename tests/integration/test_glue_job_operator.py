@@ -70,3 +70,27 @@ def test_code_zip_is_deterministic(tmp_path: Any) -> None:
 
     first, second = build_code_zip(tmp_path / "a"), build_code_zip(tmp_path / "b")
     assert first.name == second.name and first.read_bytes() == second.read_bytes()
+
+
+def test_aws_profile_builds_glue_job_tasks_for_spark_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakeglue.settings import get_settings
+    from lakeglue_airflow.operators.duckdb_job import job_operator
+    from lakeglue_airflow.operators.glue_job import LakeGlueJobOperator
+    from lakeglue_airflow.operators.spark_job import LakeSparkJobOperator
+
+    monkeypatch.setenv("LAKEGLUE_PROFILE", "aws")
+    monkeypatch.setenv("LAKEGLUE_HOME", "s3://company-lake/prod")
+    monkeypatch.setenv("LAKEGLUE_CATALOG_URL", "sqlite:///unused.db")
+    monkeypatch.setenv("LAKEGLUE_AWS_GLUE_ROLE_ARN", "arn:aws:iam::123456789012:role/etl")
+    get_settings.cache_clear()
+    try:
+        op = job_operator("spark", task_id="silver", pipeline="ecommerce", job="silver")
+        assert isinstance(op, LakeGlueJobOperator)
+        assert (op.job_name, op.s3_bucket, op.iam_role_arn) == ("lakeglue-ecommerce-silver", "company-lake",
+                                                               "arn:aws:iam::123456789012:role/etl")
+        monkeypatch.setenv("LAKEGLUE_PROFILE", "embedded")
+        get_settings.cache_clear()
+        assert isinstance(job_operator("spark", task_id="silver", pipeline="ecommerce", job="silver"),
+                          LakeSparkJobOperator)
+    finally:
+        get_settings.cache_clear()

@@ -120,4 +120,15 @@ def job_operator(engine: str, *, task_id: str, pipeline: str, job: str, **kwargs
                                               "auto": LakeAutoJobOperator}
     if engine not in classes:
         raise ValueError(f"engines.{job} is {engine!r}; choose one of {', '.join(classes)}")
+    from lakeglue.settings import get_settings
+
+    settings = get_settings()
+    if settings.profile == "aws" and engine == "spark":
+        # aws: the Spark job runs as a Glue job through the Amazon provider
+        from lakeglue_airflow.operators.glue_job import LakeGlueJobOperator
+
+        bucket = settings.lake_root.removeprefix("s3://").split("/", 1)[0]
+        return LakeGlueJobOperator(task_id=task_id, pipeline=pipeline, job=job, s3_bucket=bucket,
+                                   iam_role_arn=settings.aws_glue_role_arn, aws_conn_id=settings.aws_conn_id,
+                                   **kwargs)
     return classes[engine](task_id=task_id, pipeline=pipeline, job=job, **kwargs)
