@@ -40,12 +40,16 @@ def session_dir() -> Path:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     """One local Spark session for the whole run (JVM start-up costs ~10 s)."""
+    import logging
+
     from lakeglue.jobs.spark.session import build_spark
     from lakeglue.settings import Settings
 
     session = build_spark("lakeglue-tests", Settings(spark_master="local[2]", spark_shuffle_partitions=2))
     yield session
     session.stop()
+    # py4j logs from __del__ after pytest closed its streams; nothing of ours to report there
+    logging.getLogger("py4j").setLevel(logging.ERROR)
 
 
 def _free_port() -> int:

@@ -116,6 +116,8 @@ def _catalog_diff(catalog: Catalog, database: str, name: str, versions: list[str
 def cmd_run(args: argparse.Namespace) -> int:
     """Run pipeline stages in this process (a local Spark session), as Airflow would in order."""
     from lakeglue.jobs.context import JobContext
+    from lakeglue.jobs.duckdb.entrypoint import run_job as run_duckdb_job
+    from lakeglue.jobs.engine_choice import choose_engine
     from lakeglue.jobs.spark.bronze import run_bronze
     from lakeglue.jobs.spark.gold import run_gold
     from lakeglue.jobs.spark.session import build_spark
@@ -137,6 +139,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                     print(result.summary())
                     check(result)
             else:
+                choice = choose_engine(ctx, stage)
+                print(f"{stage}: {choice.engine} ({choice.reason})")
+                if choice.engine == "duckdb":
+                    print(run_duckdb_job(stage, ctx).summary())
+                    continue
                 spark = spark or build_spark(f"lakeglue-{args.pipeline}-cli", ctx.settings)
                 job = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}[stage]
                 print(job(spark, ctx).summary())

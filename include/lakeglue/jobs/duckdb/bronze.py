@@ -94,6 +94,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {', '.join(quote_ident(c) for c in columns)}, "
                 f"CAST({ingested} AS TIMESTAMPTZ) AS _ingested_at, {quote_literal(ctx.batch_id)} AS {BATCH_KEY}, "
                 f"_reject_reason, _raw FROM ({parsed})")
+    con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
     try:
         counts = con.execute(f"SELECT count(*) FILTER (WHERE _reject_reason IS NULL), "
                              f"count(*) FILTER (WHERE _reject_reason IS NOT NULL) FROM {_STAGE}").fetchone()
@@ -140,7 +141,9 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: Br
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
         if not columns:
             columns = [TextColumn("value", parse_hive_type("string"))]
-        return parse_sql(lines_sql(files, MAX_LINE_BYTES), columns, table_spec.choices)
+        # Lines are numbered by one ordered scan per file; parsing them is then free to run in parallel.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_lines AS {lines_sql(files, MAX_LINE_BYTES)}")
+        return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices)
     if table_spec.format == "csv":
         return csv_reader.read_csv_sql(con, raw, table, table_spec, files)
     return _parquet_sql(con, files, table_spec.choices)
@@ -148,7 +151,7 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: Br
 
 def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]]) -> str:
     """Parquet keeps its types; files that disagree on a declared choice column are read per group."""
-    from lakeglue.jobs.spark.bronze import parquet_choice_types  # pyarrow footers only, no Spark
+    from lakeglue.jobs.parquet_footers import parquet_choice_types
 
     con.execute("CREATE OR REPLACE TEMP TABLE __lg_files (path VARCHAR, uri VARCHAR)")
     con.executemany("INSERT INTO __lg_files VALUES (?, ?)", [list(f) for f in files])

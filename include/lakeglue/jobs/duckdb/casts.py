@@ -40,6 +40,7 @@ def _pad(group: str, width: int) -> str:
 
 
 def _date_from_text(expr: str) -> str:
+    """The canonical ``yyyy-mm-dd`` straight to DuckDB's cast; Spark's other forms rebuilt as that."""
     s = _trimmed(expr)
     full = quote_literal(_DATE_FULL)
     short = quote_literal(_DATE_SHORT)
@@ -47,12 +48,13 @@ def _date_from_text(expr: str) -> str:
     short_month = f"coalesce(nullif(regexp_extract({s}, {short}, 2), ''), '1')"
     from_full = f"TRY_CAST({year} || '-' || {_pad(month, 2)} || '-' || {_pad(day, 2)} AS DATE)"
     from_short = f"TRY_CAST(regexp_extract({s}, {short}, 1) || '-' || {_pad(short_month, 2)} || '-01' AS DATE)"
-    return (f"CASE WHEN regexp_full_match({s}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({s} AS DATE) "
+    return (f"CASE WHEN regexp_full_match({expr}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({expr} AS DATE) "
             f"WHEN regexp_full_match({s}, {full}) THEN {from_full} "
             f"WHEN regexp_full_match({s}, {short}) THEN {from_short} END")
 
 
 def _timestamp_from_text(expr: str) -> str:
+    """ISO timestamps straight to DuckDB's cast; Spark's other forms (zones, partial times) normalised first."""
     s = _trimmed(expr)
     pattern = quote_literal(_TIMESTAMP)
 
@@ -65,7 +67,8 @@ def _timestamp_from_text(expr: str) -> str:
     normalised = (f"regexp_extract({s}, {pattern}, 1) || '-' || {group(2, '1', 2)} || '-' || {group(3, '1', 2)}"
                   f" || ' ' || {group(4, '0', 2)} || ':' || {group(5, '0', 2)} || ':' || {group(6, '0', 2)}"
                   f" || '.' || {fraction} || {zone_suffix}")
-    return (f"CASE WHEN regexp_full_match({s}, {quote_literal(_CANONICAL_TIMESTAMP)}) THEN TRY_CAST({s} AS TIMESTAMP) "
+    canonical = quote_literal(_CANONICAL_TIMESTAMP)
+    return (f"CASE WHEN regexp_full_match({expr}, {canonical}) THEN TRY_CAST({expr} AS TIMESTAMP) "
             f"WHEN regexp_full_match({s}, {pattern}) THEN "
             f"CAST(TRY_CAST({normalised} AS TIMESTAMPTZ) AS TIMESTAMP) END")
 
@@ -76,7 +79,8 @@ def _from_text(expr: str, target: HiveType) -> str:
     if name in _INTEGRAL:
         return f"CASE WHEN regexp_full_match({expr}, '\\s*[+-]?[0-9]+\\s*') THEN TRY_CAST({expr} AS {duck}) END"
     if name in ("decimal", "double", "float"):
-        return f"CASE WHEN NOT contains({expr}, '_') THEN TRY_CAST({_trimmed(expr)} AS {duck}) END"
+        # DuckDB ignores surrounding whitespace here as Spark does, but also reads '1_000': Spark does not
+        return f"CASE WHEN NOT contains({expr}, '_') THEN TRY_CAST({expr} AS {duck}) END"
     if name == "boolean":
         lowered = f"lower({_trimmed(expr)})"
         return (f"CASE WHEN {lowered} IN ({', '.join(map(quote_literal, _TRUE))}) THEN true "

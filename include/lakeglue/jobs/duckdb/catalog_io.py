@@ -4,8 +4,8 @@ The catalog is the source of truth: a partitioned table is the union of its part
 own locations (bronze batches live in per-attempt directories), and partition values come
 from the catalog, typed by the partition keys — never from ``k=v`` folder names, which
 DuckDB's hive partitioning would also invent for version directories. Columns come in the
-order Spark's ``unionByName`` gives (first partition's file columns, the partition keys,
-then columns that only later partitions have), so both engines see the same row shape.
+order the Spark engine's reader gives (the first version directory's file columns, the
+partition keys, then columns only later ones have), so both engines see the same row shape.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.base import Catalog
-from lakeglue.catalog.model import Table
-from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, working_type
+from lakeglue.catalog.model import Partition, Table
+from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, working_cast, working_type
 from lakeglue.storage.zones import DEFAULT_EXCLUDES, Lake, is_excluded
 
 if TYPE_CHECKING:
@@ -68,10 +68,8 @@ def _described(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[tuple[s
 
 def _converted(name: str, duck_type: Any, qualifier: str = "") -> str:
     """A file column in working types (instants → naive UTC timestamps), keeping its name."""
-    target = working_type(duck_type)
     ident = quote_ident(name)
-    source = f"{qualifier}.{ident}" if qualifier else ident
-    return f"{source} AS {ident}" if target == str(duck_type) else f"CAST({source} AS {target}) AS {ident}"
+    return working_cast(f"{qualifier}.{ident}" if qualifier else ident, name, duck_type)
 
 
 def empty_relation(table: Table) -> TableRelation:
@@ -103,7 +101,7 @@ def _read_partitioned(con: duckdb.DuckDBPyConnection, catalog: Catalog, lake: La
     order: list[str] = []
     types: dict[str, Any] = {}
     mapping: list[tuple[str, tuple[str, ...]]] = []
-    for part in catalog.get_partitions(table.database, table.name):
+    for part in _spark_scan_order(catalog.get_partitions(table.database, table.name), keys):
         files = data_files(lake, local_dir(lake, part.location, table.qualified_name))
         if not files:
             continue
@@ -131,6 +129,19 @@ def _read_partitioned(con: duckdb.DuckDBPyConnection, catalog: Catalog, lake: La
            f"JOIN (VALUES {values}) AS p(__file, {key_cols}) ON d.__file = p.__file")
     columns = tuple((c, key_types[c] if c in key_types else working_type(types[c])) for c in order)
     return TableRelation(sql=sql, columns=columns, files=len(files))
+
+
+def _spark_scan_order(partitions: list[Partition], keys: list[str]) -> list[Partition]:
+    """Partitions in the order the Spark engine unions them: hive-layout partitions grouped by their
+    version directory (sorted by its path), then partitions at arbitrary locations in catalog order.
+    The order decides where a column that only some partitions have lands in the row."""
+    def base(part: Partition) -> str | None:
+        suffix = "/".join(f"{k}={v}" for k, v in zip(keys, part.values, strict=True))
+        location = part.location.rstrip("/")
+        return location[: -len(suffix) - 1] if location.endswith("/" + suffix) else None
+
+    grouped = sorted((p for p in partitions if base(p) is not None), key=lambda p: (base(p) or "", p.location))
+    return grouped + [p for p in partitions if base(p) is None]
 
 
 def parquet_scan(files: list[str], with_file: bool = False) -> str:

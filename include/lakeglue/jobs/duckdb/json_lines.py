@@ -183,7 +183,7 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
             SELECT _raw, _source_file, _line,
                    json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
                        AS __object
-            FROM ({lines}) WHERE _raw IS NOT NULL AND trim(_raw) <> ''),
+            FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT starts_with(_raw, ' ') OR trim(_raw) <> '')),
         parsed AS (
             SELECT *, CASE WHEN NOT __object THEN NULL
                            WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow}

@@ -68,40 +68,51 @@ class OutputColumn:
     type_label: str
     checked: bool = True
 
-    def problem(self) -> str:
-        return (f"CASE WHEN ({self.raw}) IS NOT NULL AND ({self.typed}) IS NULL THEN "
+    def problem(self, typed_ref: str) -> str:
+        return (f"CASE WHEN ({self.raw}) IS NOT NULL AND {typed_ref} IS NULL THEN "
                 f"{quote_literal(f'column {self.name}: value ' + chr(39))} || {text_of(self.raw, self.raw_type)} || "
                 f"{quote_literal(chr(39) + f' is not a valid {self.type_label}')} END")
 
 
 class _Sources:
-    """Untyped SQL of declared columns over a relation, and the DuckDB types of those expressions."""
+    """Untyped SQL of declared columns over a relation, and the DuckDB types of those expressions.
+
+    With ``columns_ready`` the untyped values are read from ``__r_<name>`` columns a caller
+    projected once (:meth:`projection`), so each expression is evaluated once per row.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, ts: SilverTableSpec, columns: dict[str, str],
                  only: list[str] | None = None) -> None:
         self.ts, self.columns = ts, columns
-        self.raw: dict[str, str] = {}
+        self.sql: dict[str, str] = {}
+        self.columns_ready = False
         for name in only if only is not None else [n for n, c in ts.columns.items() if not c.resolve]:
             spec = ts.columns[name]
             if spec.expr:
-                self.raw[name] = f"({transpile_expression(spec.expr, 'duckdb')})"
+                self.sql[name] = f"({transpile_expression(spec.expr, 'duckdb')})"
             elif name in columns:
-                self.raw[name] = quote_ident(name)
+                self.sql[name] = quote_ident(name)
             else:  # declared but not (yet) in bronze: schema drift, NULL until it appears
-                self.raw[name] = "NULL"
+                self.sql[name] = "NULL"
         self.types: dict[str, str] = {}
-        if self.raw:
-            rel = con.sql(f"SELECT {', '.join(f'{v} AS {quote_ident(k)}' for k, v in self.raw.items())} "
+        if self.sql:
+            rel = con.sql(f"SELECT {', '.join(f'{v} AS {quote_ident(k)}' for k, v in self.sql.items())} "
                           f"FROM {relation}")
             self.types = {k: str(t) for k, t in zip(rel.columns, rel.types, strict=True)}
 
+    def projection(self) -> str:
+        return ", ".join(f"{v} AS {quote_ident('__r_' + k)}" for k, v in self.sql.items())
+
+    def raw(self, name: str) -> str:
+        return quote_ident(f"__r_{name}") if self.columns_ready else self.sql[name]
+
     def typed(self, name: str) -> str:
-        return try_cast(self.raw[name], self.types[name], self.ts.columns[name].type)
+        return try_cast(self.raw(name), self.types[name], self.ts.columns[name].type)
 
     def plan(self, name: str, spec: ColumnSpec, variants: list[str]) -> list[OutputColumn]:
         """How a declared column is computed; choice columns expand per their ``resolve`` rule."""
         if not spec.resolve:
-            return [OutputColumn(name, self.typed(name), self.raw[name], self.types[name], spec.type)]
+            return [OutputColumn(name, self.typed(name), self.raw(name), self.types[name], spec.type)]
         present = name in self.columns
 
         def variant(v: str) -> str:
@@ -144,10 +155,25 @@ def _explode(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, relation: str,
         SELECT {kept} FROM (
             SELECT *, row_number() OVER ({window}) AS __rn FROM (SELECT *, {', '.join(helpers)} FROM {relation}))
         WHERE __rn = 1""")
+    # Each element paired with its 1-based position inside one list, so the pairing cannot drift
+    # (and a NULL or empty list gives no rows, as Spark's posexplode).
     con.execute(f"""CREATE OR REPLACE TEMP VIEW __lg_silver_exploded AS
-        SELECT p.*, u.__element AS {quote_ident(alias)}, CAST(u.__pos AS INTEGER) AS {quote_ident(position)}
-        FROM __lg_silver_parents AS p, unnest(p.{quote_ident(column)}) WITH ORDINALITY AS u(__element, __pos)""")
+        SELECT * EXCLUDE (__u), __u.__element AS {quote_ident(alias)},
+               CAST(__u.__pos AS INTEGER) AS {quote_ident(position)}
+        FROM (SELECT *, unnest(list_transform({quote_ident(column)},
+                                              (__x, __i) -> {{'__element': __x, '__pos': __i}})) AS __u
+              FROM __lg_silver_parents)""")
     return "__lg_silver_exploded"
+
+
+def _keys_unique_after_explode(ts: SilverTableSpec) -> bool:
+    """Parent records are already one per parent key, so (parent key, position) cannot repeat: the
+    final dedupe would keep every row, and is skipped (the same result, without a sort)."""
+    if ts.explode is None:
+        return False
+    parent_key = [k for k in ts.key if k != ts.explode.position]
+    return ts.explode.position in ts.key and bool(parent_key) and all(
+        not ts.columns[k].expr and not ts.columns[k].resolve for k in ts.key)
 
 
 def _relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -210,36 +236,41 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         columns = _relation_columns(con, relation)
 
     sources = _Sources(con, relation, ts, columns)
+    sources.columns_ready = True
     choices = ctx.spec.bronze[ts.from_].choices
     outputs = [out for n, spec in ts.columns.items() for out in sources.plan(n, spec, choices.get(n, []))]
+    typed_ref = {out.name: quote_ident(f"__t{i}") for i, out in enumerate(outputs)}
     skip = {ts.explode.column, ts.explode.alias} if ts.explode else set()
     extra = [c for c in columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
              and c not in skip]
-    problems = [out.problem() for out in outputs if out.checked]
-    problems += [f"CASE WHEN ({sources.typed(k)}) IS NULL THEN {quote_literal(f'business key column {k} is null')} END"
+    problems = [out.problem(typed_ref[out.name]) for out in outputs if out.checked]
+    problems += [f"CASE WHEN {typed_ref[k]} IS NULL THEN {quote_literal(f'business key column {k} is null')} END"
                  for k in ts.key]
-    partition = ("struct_pack(" + ", ".join(f"{quote_ident(p)} := {sources.typed(p)}" for p in ts.partition_by) + ")"
+    partition = ("struct_pack(" + ", ".join(f"{quote_ident(p)} := {typed_ref[p]}" for p in ts.partition_by) + ")"
                  if ts.partition_by else "NULL")
     raw_fields = ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns if c not in BRONZE_INTERNAL)
+    # One level per step so each expression runs once per row: untyped values, typed values, the verdict;
+    # the raw row (for the quarantine) is only built for rejected rows.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_STAGED} AS
-        SELECT * EXCLUDE (__raw_row, __partition),
-               CASE WHEN __reason IS NOT NULL THEN __raw_row END AS __raw_row,
-               CASE WHEN __reason IS NOT NULL THEN __partition END AS __partition FROM (
-            SELECT {', '.join(f'{out.typed} AS {quote_ident(out.name)}' for out in outputs)}
-                   {''.join(f', {quote_ident(c)}' for c in extra)},
-                   _source_file, _batch_id, _line, _ingested_at,
-                   struct_pack({raw_fields}) AS __raw_row, {partition} AS __partition,
-                   nullif(concat_ws('; ', {', '.join(problems)}), '') AS __reason
-            FROM {relation})""")
+        WITH untyped AS (SELECT *{', ' + sources.projection() if sources.sql else ''} FROM {relation}),
+        typed AS (SELECT *, {', '.join(f'{out.typed} AS {typed_ref[out.name]}' for out in outputs)} FROM untyped),
+        judged AS (SELECT *, nullif(concat_ws('; ', {', '.join(problems)}), '') AS __reason FROM typed)
+        SELECT {', '.join(f'{typed_ref[out.name]} AS {quote_ident(out.name)}' for out in outputs)}
+               {''.join(f', {quote_ident(c)}' for c in extra)},
+               _source_file, _batch_id, _line, _ingested_at,
+               CASE WHEN __reason IS NOT NULL THEN struct_pack({raw_fields}) END AS __raw_row,
+               CASE WHEN __reason IS NOT NULL THEN {partition} END AS __partition, __reason
+        FROM judged""")
     try:
         kept = None if affected is None else sorted({spark_json(dict(zip(ts.partition_by, a, strict=True)))
                                                       for a in affected})
         _write_quarantine(con, ctx, table, kept)
-        output = [*(out.name for out in outputs), *extra, *CARRIED_LINEAGE]
+        output = ", ".join(quote_ident(c) for c in [*(out.name for out in outputs), *extra, *CARRIED_LINEAGE])
         window = f"PARTITION BY {', '.join(quote_ident(k) for k in ts.key)} ORDER BY {_latest_first(ts.order_by)}"
-        deduped = (f"SELECT {', '.join(quote_ident(c) for c in output)} FROM ("
-                   f"SELECT *, row_number() OVER ({window}) AS __rn FROM {_STAGED} WHERE __reason IS NULL) "
-                   "WHERE __rn = 1")
+        deduped = (f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {_STAGED} "
+                   "WHERE __reason IS NULL) WHERE __rn = 1")
+        if _keys_unique_after_explode(ts):
+            deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL"
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.local_path(pending.staged), ts.partition_by)
         counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()

@@ -192,6 +192,29 @@ def hive_type_of(duck_type: Any, column: str, naive_timestamp: str = "timestamp"
     raise TypeMappingError(f"column {column!r} has DuckDB type {duck_type} which the catalog cannot hold{hint}")
 
 
+def has_timestamp(duck_type: Any, kinds: tuple[str, ...]) -> bool:
+    """Whether a (possibly nested) DuckDB type contains one of the timestamp ``kinds``."""
+    kind = str(duck_type.id)
+    if kind in ("list", "struct", "map"):
+        return any(has_timestamp(child, kinds) for _, child in duck_type.children)
+    return kind in kinds
+
+
+def storage_cast(name: str, duck_type: Any, naive_timestamp: str = "timestamp") -> str:
+    """The column as written to Parquet (lakeglue timestamps as instants); cast only when that changes it."""
+    ident = quote_ident(name)
+    if naive_timestamp == "timestamp" and has_timestamp(duck_type, _NAIVE_TIMESTAMPS):
+        return f"CAST({ident} AS {storage_type(duck_type, naive_timestamp)}) AS {ident}"
+    return ident
+
+
+def working_cast(source: str, name: str, duck_type: Any) -> str:
+    """A file column in working types (instants as naive UTC timestamps); cast only when needed."""
+    target = f"CAST({source} AS {working_type(duck_type)})" if has_timestamp(
+        duck_type, ("timestamp with time zone",)) else source
+    return f"{target} AS {quote_ident(name)}"
+
+
 def storage_type(duck_type: Any, naive_timestamp: str = "timestamp") -> str:
     """The DuckDB type a column is written to Parquet as: lakeglue timestamps become instants."""
     kind = str(duck_type.id)

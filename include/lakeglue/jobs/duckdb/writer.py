@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column
-from lakeglue.jobs.duckdb.types import hive_type_of, quote_ident, quote_literal, storage_type
+from lakeglue.jobs.duckdb.types import hive_type_of, quote_ident, quote_literal, storage_cast
 from lakeglue.jobs.quarantine import QUARANTINE_FIELDS
 
 if TYPE_CHECKING:
@@ -50,11 +50,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, directory: st
     if missing:
         raise ValueError(f"partition columns {missing} are not in the output columns {names}")
     hive = {n: hive_type_of(t, n, naive_timestamp) for n, t in zip(names, types, strict=True)}
-    projection = []
-    for name, duck_type in zip(names, types, strict=True):
-        target = storage_type(duck_type, naive_timestamp)
-        ident = quote_ident(name)
-        projection.append(ident if target == str(duck_type) else f"CAST({ident} AS {target}) AS {ident}")
+    projection = [storage_cast(n, t, naive_timestamp) for n, t in zip(names, types, strict=True)]
     os.makedirs(directory, exist_ok=True)
     query = f"SELECT {', '.join(projection)} FROM ({select_sql})"
     if partition_by:

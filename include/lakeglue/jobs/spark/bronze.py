@@ -17,6 +17,7 @@ from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.options import expand_env, sql_literal
+from lakeglue.jobs.parquet_footers import parquet_choice_types
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.ledger import NEW
 from lakeglue.pipelines.spec import BronzeTableSpec
@@ -267,33 +268,6 @@ def _read_parquet(spark: SparkSession, files: list[str], choices: dict[str, list
         df = df.unionByName(other, allowMissingColumns=True)
     return df.select("*", F.input_file_name().alias("_source_file"), F.lit(None).cast("int").alias("_line"),
                      F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
-
-
-def parquet_choice_types(uri: str, choices: dict[str, list[str]]) -> tuple[str, ...]:
-    """Which declared variant each choice column has in this file (from its footer only)."""
-    if not choices:
-        return ()
-    import fsspec
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    simple = {pa.int64(): "bigint", pa.int32(): "int", pa.int16(): "smallint", pa.float64(): "double",
-              pa.float32(): "float", pa.string(): "string", pa.large_string(): "string", pa.bool_(): "boolean",
-              pa.date32(): "date"}
-    with fsspec.open(uri, "rb") as fh:
-        schema = pq.read_schema(fh)
-    found = []
-    for name, variants in sorted(choices.items()):
-        if name not in schema.names:
-            found.append("absent")
-            continue
-        arrow_type = schema.field(name).type
-        glue_type = simple.get(arrow_type, str(arrow_type))
-        if glue_type not in variants:
-            raise ValueError(f"{uri}: column {name} is {glue_type}, which is not one of its declared "
-                             f"choice types {variants}")
-        found.append(glue_type)
-    return tuple(found)
 
 
 def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:

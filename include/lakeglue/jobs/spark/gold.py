@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from lakeglue.catalog.model import Column
 from lakeglue.jobs.commit import plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.spark.catalog_io import read_table
 from lakeglue.settings import SQL_DIR
@@ -37,7 +38,9 @@ def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
         if table_spec.partition_by:
             writer = writer.partitionBy(*table_spec.partition_by)
         writer.parquet(ctx.lake.uri(pending.staged))
+        fault_point(f"gold.{table}.before_commit")
         ctx.lake.commit(pending.staged, pending.final)
+        fault_point(f"gold.{table}.before_catalog_swap")
         fields = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
         register_table(ctx.catalog, ctx.lake, gold_db, table,
                        [Column(n, t) for n, t in fields if n not in table_spec.partition_by], pending.final,

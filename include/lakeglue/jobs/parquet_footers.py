@@ -1,0 +1,30 @@
+"""Facts read from Parquet footers only (no data scan), shared by the Spark and DuckDB engines."""
+
+from __future__ import annotations
+
+
+def parquet_choice_types(uri: str, choices: dict[str, list[str]]) -> tuple[str, ...]:
+    """Which declared variant each choice column has in this file (from its footer only)."""
+    if not choices:
+        return ()
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    simple = {pa.int64(): "bigint", pa.int32(): "int", pa.int16(): "smallint", pa.float64(): "double",
+              pa.float32(): "float", pa.string(): "string", pa.large_string(): "string", pa.bool_(): "boolean",
+              pa.date32(): "date"}
+    with fsspec.open(uri, "rb") as fh:
+        schema = pq.read_schema(fh)
+    found = []
+    for name, variants in sorted(choices.items()):
+        if name not in schema.names:
+            found.append("absent")
+            continue
+        arrow_type = schema.field(name).type
+        glue_type = simple.get(arrow_type, str(arrow_type))
+        if glue_type not in variants:
+            raise ValueError(f"{uri}: column {name} is {glue_type}, which is not one of its declared "
+                             f"choice types {variants}")
+        found.append(glue_type)
+    return tuple(found)
