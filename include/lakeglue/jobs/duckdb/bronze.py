@@ -24,8 +24,8 @@ from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_liter
 from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.plans import claim_bronze_files
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
-from lakeglue.ledger import NEW
 from lakeglue.pipelines.spec import BronzeTableSpec
 
 if TYPE_CHECKING:
@@ -60,21 +60,11 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
     if table_spec.format == "jdbc":
         return jdbc_source.bronze_jdbc_table(con, ctx, table, table_spec, result, _commit_batch)
-    raw_db = ctx.spec.database_for("raw")
-    if not ctx.catalog.table_exists(raw_db, table):
-        result.skipped_reason = f"{raw_db}.{table} is not in the catalog yet (run the crawler)"
+    claimed = claim_bronze_files(ctx, table, result)
+    if claimed is None:
         return result
-    raw = ctx.catalog.get_table(raw_db, table)
-    source = ctx.spec.source_key(table)
-    if ctx.full_refresh:
-        ctx.ledger.reset(source)
-    wanted = [e.path for e in ctx.ledger.entries(source, state=NEW) if ctx.in_date_range(e.path)]
-    entries = ctx.ledger.claim(source, ctx.batch_id, paths=wanted)
-    if not entries:
-        result.skipped_reason = "no new files since the last batch"
-        return result
+    raw, source, entries = claimed.raw, claimed.source, claimed.entries
     files = [(_local(ctx, e.path), spark_file_uri(_local(ctx, e.path))) for e in entries]
-    result.files_read, result.bytes_read = len(entries), sum(e.size for e in entries)
 
     parsed = _read(con, raw, table, table_spec, files)
     data_columns = [n for n in con.sql(parsed).columns if n not in ("_source_file", "_line", "_reject_reason", "_raw")]

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Table
-from lakeglue.jobs.bookmarks import ConsumedBatches
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb.casts import text_of, try_cast
@@ -33,6 +32,7 @@ from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_liter
 from lakeglue.jobs.duckdb.writer import spark_json, write_parquet, write_records
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
 from lakeglue.sql_dialect import transpile_expression
@@ -209,17 +209,11 @@ def _restrict_to(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, sources: _
 def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, ts: SilverTableSpec) -> TableMetrics:
     silver_db, bronze_db = ctx.spec.database_for("silver"), ctx.spec.database_for("bronze")
     result = TableMetrics(table=f"{silver_db}.{table}")
-    if not ctx.catalog.table_exists(bronze_db, ts.from_):
-        result.skipped_reason = f"{bronze_db}.{ts.from_} does not exist yet"
+    work = plan_silver(ctx, table, ts.from_, result)
+    if work is None:
         return result
-    consumed = ConsumedBatches(ctx.settings.catalog_url)
-    consumer = f"{ctx.spec.name}/silver/{table}"
-    live_batches = {p.values[0] for p in ctx.catalog.get_partitions(bronze_db, ts.from_)}
-    current = ctx.catalog.get_table(silver_db, table) if ctx.catalog.table_exists(silver_db, table) else None
-    new_batches = live_batches - consumed.get(consumer)
-    if current is not None and not ctx.full_refresh and not new_batches:
-        result.skipped_reason = "no new bronze batches since the last silver version"
-        return result
+    consumed, consumer, current = work.consumed, work.consumer, work.current
+    live_batches, new_batches = work.live_batches, work.new_batches
     bronze = read_table(con, ctx.catalog, ctx.lake, bronze_db, ts.from_)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE} AS {bronze.sql}")
     relation, columns = _SOURCE, dict(bronze.columns)

@@ -18,8 +18,8 @@ from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.options import expand_env, sql_literal
 from lakeglue.jobs.parquet_footers import parquet_choice_types
+from lakeglue.jobs.plans import claim_bronze_files
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
-from lakeglue.ledger import NEW
 from lakeglue.pipelines.spec import BronzeTableSpec
 
 if TYPE_CHECKING:
@@ -45,21 +45,11 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
     if table_spec.format == "jdbc":
         return _bronze_jdbc_table(spark, ctx, table, table_spec, result)
-    raw_db = ctx.spec.database_for("raw")
-    if not ctx.catalog.table_exists(raw_db, table):
-        result.skipped_reason = f"{raw_db}.{table} is not in the catalog yet (run the crawler)"
+    claimed = claim_bronze_files(ctx, table, result)
+    if claimed is None:
         return result
-    raw = ctx.catalog.get_table(raw_db, table)
-    source = ctx.spec.source_key(table)
-    if ctx.full_refresh:
-        ctx.ledger.reset(source)
-    wanted = [e.path for e in ctx.ledger.entries(source, state=NEW) if ctx.in_date_range(e.path)]
-    entries = ctx.ledger.claim(source, ctx.batch_id, paths=wanted)
-    if not entries:
-        result.skipped_reason = "no new files since the last batch"
-        return result
+    raw, source, entries = claimed.raw, claimed.source, claimed.entries
     files = [ctx.lake.uri(e.path) for e in entries]
-    result.files_read, result.bytes_read = len(entries), sum(e.size for e in entries)
 
     parsed = _read(spark, raw, table_spec, files)
     for key in raw.partition_keys:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column, Table
-from lakeglue.jobs.bookmarks import ConsumedBatches
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
@@ -103,17 +103,11 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
 
     silver_db, bronze_db = ctx.spec.database_for("silver"), ctx.spec.database_for("bronze")
     result = TableMetrics(table=f"{silver_db}.{table}")
-    if not ctx.catalog.table_exists(bronze_db, ts.from_):
-        result.skipped_reason = f"{bronze_db}.{ts.from_} does not exist yet"
+    work = plan_silver(ctx, table, ts.from_, result)
+    if work is None:
         return result
-    consumed = ConsumedBatches(ctx.settings.catalog_url)
-    consumer = f"{ctx.spec.name}/silver/{table}"
-    live_batches = {p.values[0] for p in ctx.catalog.get_partitions(bronze_db, ts.from_)}
-    current = ctx.catalog.get_table(silver_db, table) if ctx.catalog.table_exists(silver_db, table) else None
-    new_batches = live_batches - consumed.get(consumer)
-    if current is not None and not ctx.full_refresh and not new_batches:
-        result.skipped_reason = "no new bronze batches since the last silver version"
-        return result
+    consumed, consumer, current = work.consumed, work.consumer, work.current
+    live_batches, new_batches = work.live_batches, work.new_batches
     bronze = read_table(spark, ctx.catalog, bronze_db, ts.from_)
     available = set(bronze.columns)
     # Incremental (dynamic partition overwrite): only partitions the new batches touch are recomputed,
