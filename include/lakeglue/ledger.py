@@ -58,25 +58,36 @@ class Ledger:
         files = list(files)
         if not files:
             return []
-        try:
-            return self._record_seen(source, files)
-        except sa.exc.IntegrityError:  # another crawler inserted the same objects first: re-read and diff
-            return self._record_seen(source, files)
+        return self._upsert_seen(source, files, NEW)
 
-    def _record_seen(self, source: str, files: list[FileInfo]) -> list[FileInfo]:
+    def _upsert_seen(self, source: str, files: list[FileInfo], state: str) -> list[FileInfo]:
+        """Insert unknown objects and reset changed ones to ``state``; return both.
+
+        A concurrent writer inserting the same objects first is absorbed by re-reading once.
+        """
+        try:
+            return self._upsert_seen_once(source, files, state)
+        except sa.exc.IntegrityError:
+            return self._upsert_seen_once(source, files, state)
+
+    def _upsert_seen_once(self, source: str, files: list[FileInfo], state: str) -> list[FileInfo]:
         now = datetime.now(UTC)
+        paths = sorted({f.path for f in files})
         with self.engine.begin() as conn:
-            known = {r.path: (r.size, r.mtime) for r in conn.execute(
-                sa.select(ledger_t.c.path, ledger_t.c.size, ledger_t.c.mtime).where(ledger_t.c.source == source))}
+            known: dict[str, tuple[int, float]] = {}
+            for start in range(0, len(paths), 400):  # only the rows of these objects, in bounded IN lists
+                known.update((r.path, (r.size, r.mtime)) for r in conn.execute(
+                    sa.select(ledger_t.c.path, ledger_t.c.size, ledger_t.c.mtime).where(
+                        ledger_t.c.source == source, ledger_t.c.path.in_(paths[start:start + 400]))))
             fresh = [f for f in files if f.path not in known]
             changed = [f for f in files if f.path in known and known[f.path] != (f.size, f.mtime)]
             if fresh:
                 conn.execute(ledger_t.insert(), [
                     {"source": source, "path": f.path, "size": f.size, "mtime": f.mtime, "first_seen": now,
-                     "batch_id": None, "state": NEW} for f in fresh])
+                     "batch_id": None, "state": state} for f in fresh])
             for f in changed:
                 conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.path == f.path)
-                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=NEW))
+                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=state))
         return fresh + changed
 
     def claim(self, source: str, batch_id: str, paths: Sequence[str] | None = None) -> list[LedgerEntry]:
@@ -151,24 +162,7 @@ class Ledger:
         files = list(files)
         if not files:
             return []
-        now = datetime.now(UTC)
-        paths = sorted({f.path for f in files})
-        with self.engine.begin() as conn:
-            known: dict[str, tuple[int, float]] = {}
-            for start in range(0, len(paths), 400):
-                known.update((r.path, (r.size, r.mtime)) for r in conn.execute(
-                    sa.select(ledger_t.c.path, ledger_t.c.size, ledger_t.c.mtime).where(
-                        ledger_t.c.source == source, ledger_t.c.path.in_(paths[start:start + 400]))))
-            fresh = [f for f in files if f.path not in known]
-            changed = [f for f in files if f.path in known and known[f.path] != (f.size, f.mtime)]
-            if fresh:
-                conn.execute(ledger_t.insert(), [
-                    {"source": source, "path": f.path, "size": f.size, "mtime": f.mtime, "first_seen": now,
-                     "batch_id": None, "state": ANNOUNCED} for f in fresh])
-            for f in changed:
-                conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.path == f.path)
-                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=ANNOUNCED))
-        return fresh + changed
+        return self._upsert_seen(source, files, ANNOUNCED)
 
     def announced(self, source_prefix: str) -> list[LedgerEntry]:
         """Announced, not yet crawled objects of every source ``<source_prefix>/…`` (or all, if empty)."""

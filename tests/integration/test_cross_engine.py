@@ -468,19 +468,12 @@ def test_jdbc_source_reads_the_same_rows_and_types(tmp_path: Path, spark: Any) -
     """A Postgres table as a bronze source on both engines: same rows, same Spark types, same bookmarks."""
     import uuid
 
-    psycopg = pytest.importorskip("psycopg")
     from lakeglue.jobs.spark.bronze import run_bronze
     from lakeglue.jobs.spark.catalog_io import read_table
     from lakeglue.jobs.spark.silver import run_silver
-    from lakeglue.settings import POSTGRES_JDBC_JAR
+    from tests.support.postgres import jdbc_source_connection
 
-    if not Path(POSTGRES_JDBC_JAR).exists():
-        pytest.skip(f"the Postgres JDBC driver {POSTGRES_JDBC_JAR} is missing "
-                    "(apt-get install libpostgresql-jdbc-java)")
-    try:
-        conn = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+    conn = jdbc_source_connection()
     name = f"crm_types_{uuid.uuid4().hex[:8]}"
     conn.execute(f"CREATE TABLE public.{name} (id bigint primary key, small smallint, n integer, amount numeric(12,2),"
                  " ratio double precision, label text, code varchar(8), active boolean, born date,"

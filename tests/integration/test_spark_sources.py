@@ -26,8 +26,9 @@ from lakeglue.jobs.spark.gold import run_gold
 from lakeglue.jobs.spark.silver import run_silver
 from lakeglue.ledger import Ledger
 from lakeglue.pipelines.spec import PipelineSpec, spec_from_dict
-from lakeglue.settings import POSTGRES_JDBC_JAR, Settings
+from lakeglue.settings import Settings
 from lakeglue.storage import Lake
+from tests.support.postgres import jdbc_source_connection
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -142,14 +143,7 @@ def test_parquet_files_that_disagree_on_a_type_become_a_choice(choice_lake: Mini
 @pytest.fixture(scope="module")
 def crm_table() -> Iterator[tuple[str, Any]]:
     """A "RDS" table in the real Postgres: customers' loyalty tiers, updated over time."""
-    psycopg = pytest.importorskip("psycopg")
-    if not Path(POSTGRES_JDBC_JAR).exists():
-        pytest.skip(f"the Postgres JDBC driver {POSTGRES_JDBC_JAR} is missing "
-                    "(apt-get install libpostgresql-jdbc-java)")
-    try:
-        conn = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+    conn = jdbc_source_connection()
     name = f"crm_loyalty_{uuid.uuid4().hex[:8]}"
     conn.execute(f"CREATE TABLE public.{name} (customer_id bigint primary key, tier text not null, "
                  "updated_at timestamp not null)")
