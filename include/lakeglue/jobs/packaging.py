@@ -1,8 +1,11 @@
 """Ship the engine to where jobs run: one deterministic zip of the ``lakeglue`` package.
 
 spark-submit takes it as ``--py-files`` (a cluster's executors have no editable install),
-Glue as ``--extra-py-files``. Entries are sorted and timestamped at a fixed date, so the
-same code gives byte-identical zips and a content hash names the artifact.
+Glue as ``--extra-py-files``. A Glue job has no project checkout either, so the zip also
+carries the project files jobs read — pipeline specs, SQL, quality suites — under
+``lakeglue_project/include/`` (unpacked by :mod:`lakeglue.jobs.glue_launcher`). Entries are
+sorted and timestamped at a fixed date, so the same code gives byte-identical zips and a
+content hash names the artifact.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import zipfile
 from pathlib import Path
 
 import lakeglue
+from lakeglue.settings import INCLUDE_DIR
 
 PACKAGE_DIR = Path(lakeglue.__file__).resolve().parent
+#: Folders of ``include/`` that jobs read at run time.
+PROJECT_FOLDERS = ("pipelines", "sql", "quality")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -22,14 +28,26 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
                   and p.suffix not in (".pyc", ".pyo"))
 
 
+def project_files(include_dir: Path = INCLUDE_DIR) -> list[tuple[str, Path]]:
+    """(name in the zip, file) of every spec, SQL file and suite, sorted."""
+    found = []
+    for folder in PROJECT_FOLDERS:
+        root = include_dir / folder
+        if root.is_dir():
+            found += [(f"lakeglue_project/include/{folder}/{p.relative_to(root).as_posix()}", p)
+                      for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return sorted(found)
+
+
 def build_code_zip(dest_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> Path:
     """Write ``lakeglue-<sha12>.zip`` (importable as ``lakeglue``) into ``dest_dir`` and return its path."""
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / "lakeglue.zip.part"
+    entries = [(f"lakeglue/{p.relative_to(package_dir).as_posix()}", p) for p in package_files(package_dir)]
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in package_files(package_dir):
-            info = zipfile.ZipInfo(f"lakeglue/{path.relative_to(package_dir).as_posix()}", date_time=_FIXED_TIME)
+        for name, path in entries + project_files():
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())

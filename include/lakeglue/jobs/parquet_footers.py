@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def parquet_choice_types(uri: str, choices: dict[str, list[str]]) -> tuple[str, ...]:
-    """Which declared variant each choice column has in this file (from its footer only)."""
+
+def parquet_choice_types(uri: str, choices: dict[str, list[str]], fs: Any = None) -> tuple[str, ...]:
+    """Which declared variant each choice column has in this file (from its footer only).
+
+    ``fs`` is the lake's fsspec file system, so an object-store lake is read with its own
+    endpoint and credentials; without it ``uri`` is opened with fsspec's defaults.
+    """
     if not choices:
         return ()
     import fsspec
@@ -14,7 +20,7 @@ def parquet_choice_types(uri: str, choices: dict[str, list[str]]) -> tuple[str, 
     simple = {pa.int64(): "bigint", pa.int32(): "int", pa.int16(): "smallint", pa.float64(): "double",
               pa.float32(): "float", pa.string(): "string", pa.large_string(): "string", pa.bool_(): "boolean",
               pa.date32(): "date"}
-    with fsspec.open(uri, "rb") as fh:
+    with (fs.open(fs._strip_protocol(uri), "rb") if fs is not None else fsspec.open(uri, "rb")) as fh:
         schema = pq.read_schema(fh)
     found = []
     for name, variants in sorted(choices.items()):

@@ -62,7 +62,7 @@ class Lake:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        fs, root = fsspec.core.url_to_fs(self.settings.lake_root)
+        fs, root = fsspec.core.url_to_fs(self.settings.lake_root, **storage_options(self.settings))
         self.fs: fsspec.AbstractFileSystem = fs
         self.root = root.rstrip("/")
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
@@ -87,6 +87,19 @@ class Lake:
     def local_path(self, path_or_uri: str) -> str:
         """Strip ``file://`` so local engines get a plain path."""
         return path_or_uri.removeprefix("file://")
+
+    def fs_path(self, path_or_uri: str) -> str:
+        """The fsspec path of a lake URL (``s3://b/k`` → ``b/k``, ``file:///x`` → ``/x``)."""
+        if "://" not in path_or_uri:
+            return path_or_uri
+        return str(self.fs._strip_protocol(path_or_uri))
+
+    def engine_path(self, path_or_uri: str) -> str:
+        """What an engine reading files by name (DuckDB, pyarrow) opens: a plain path on local disk,
+        the URL (``s3://bucket/key``) on object storage."""
+        if self.protocol == "file":
+            return self.local_path(path_or_uri)
+        return self.uri(self.fs_path(path_or_uri))
 
     def ensure_zones(self) -> None:
         for zone in ZONES:
@@ -123,7 +136,16 @@ class Lake:
         if self.fs.exists(final):
             raise FileExistsError(f"refusing to commit over existing data at {final}")
         self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
-        self.fs.mv(staged, final, recursive=True)
+        if self.protocol == "file":
+            self.fs.mv(staged, final, recursive=True)  # one rename
+            return
+        # Object stores have no rename: copy every object, then drop the staged ones. Readers find the
+        # new version only through the catalog swap that follows, so they never see it half-copied.
+        objects = self.fs.find(staged)  # none for an empty output: the new version is then empty too
+        for path in objects:
+            self.fs.copy(path, posixpath.join(final, posixpath.relpath(path, staged)))
+        if objects:
+            self.fs.rm(objects)
 
     def link_tree(self, source: str, target: str) -> int:
         """Make ``target`` hold the files of ``source`` without rewriting them.
@@ -152,6 +174,17 @@ class Lake:
     def read_text(self, path: str) -> str:
         with self.fs.open(path, "r") as fh:
             return str(fh.read())
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    """fsspec options of the lake's file system: an S3 lake talks to ``aws_endpoint_url`` when one is
+    set (MinIO in compose, moto in tests) in ``aws_region``; credentials come from the usual AWS chain."""
+    if not settings.lake_root.startswith(("s3://", "s3a://")):
+        return {}
+    client_kwargs: dict[str, Any] = {"region_name": settings.aws_region}
+    if settings.aws_endpoint_url:
+        client_kwargs["endpoint_url"] = settings.aws_endpoint_url
+    return {"client_kwargs": client_kwargs}
 
 
 def get_lake(settings: Settings | None = None) -> Lake:

@@ -81,6 +81,19 @@ class LakeDuckDBJobOperator(BaseOperator):
         self.subprocess_hook.send_sigterm()
 
 
+def engine_for_run(operator: BaseOperator, pipeline: str, job: str, context: Any) -> str:
+    """The engine an ``auto`` job runs on for this run's input (the reason goes to the task log)."""
+    from lakeglue.jobs.context import JobContext
+    from lakeglue.jobs.engine_choice import choose_engine
+
+    params = context.get("params") or {}
+    ctx = JobContext.create(pipeline, str(context["run_id"]), full_refresh=bool(params.get("full_refresh")),
+                            dt_from=params.get("dt_from"), dt_to=params.get("dt_to"))
+    choice = choose_engine(ctx, job, configured="auto")
+    operator.log.info("engine for %s: %s (%s)", job, choice.engine, choice.reason)
+    return choice.engine
+
+
 class LakeAutoJobOperator(LakeSparkJobOperator):
     """A job whose engine is ``auto``: DuckDB below the input-size threshold, Spark at or above it."""
 
@@ -91,15 +104,7 @@ class LakeAutoJobOperator(LakeSparkJobOperator):
         return SubprocessHook()
 
     def choose(self, context: Any) -> str:
-        from lakeglue.jobs.context import JobContext
-        from lakeglue.jobs.engine_choice import choose_engine
-
-        params = context.get("params") or {}
-        ctx = JobContext.create(self.pipeline, str(context["run_id"]), full_refresh=bool(params.get("full_refresh")),
-                                dt_from=params.get("dt_from"), dt_to=params.get("dt_to"))
-        choice = choose_engine(ctx, self.job, configured="auto")
-        self.log.info("engine for %s: %s (%s)", self.job, choice.engine, choice.reason)
-        return choice.engine
+        return engine_for_run(self, self.pipeline, self.job, context)
 
     def execute(self, context: Any) -> dict[str, Any]:  # type: ignore[override]
         self.engine = self.choose(context)
@@ -123,12 +128,12 @@ def job_operator(engine: str, *, task_id: str, pipeline: str, job: str, **kwargs
     from lakeglue.settings import get_settings
 
     settings = get_settings()
-    if settings.profile == "aws" and engine == "spark":
-        # aws: the Spark job runs as a Glue job through the Amazon provider
+    if settings.profile == "aws":
+        # aws: every job is a Glue job, submitted through the Amazon provider (auto: engine chosen at run time)
         from lakeglue_airflow.operators.glue_job import LakeGlueJobOperator
 
         bucket = settings.lake_root.removeprefix("s3://").split("/", 1)[0]
-        return LakeGlueJobOperator(task_id=task_id, pipeline=pipeline, job=job, s3_bucket=bucket,
+        return LakeGlueJobOperator(task_id=task_id, pipeline=pipeline, job=job, engine=engine, s3_bucket=bucket,
                                    iam_role_arn=settings.aws_glue_role_arn, aws_conn_id=settings.aws_conn_id,
                                    **kwargs)
     return classes[engine](task_id=task_id, pipeline=pipeline, job=job, **kwargs)

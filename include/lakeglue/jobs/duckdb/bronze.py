@@ -11,7 +11,7 @@ exactly its own partition and a killed job leaves the previous table as it was.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Table
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
@@ -48,11 +48,9 @@ def run_bronze(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     return metrics
 
 
-def _local(ctx: JobContext, path: str) -> str:
-    if ctx.lake.protocol != "file":
-        raise ValueError(f"DuckDB jobs read local lakes only; {ctx.lake.uri(path)} is on {ctx.lake.protocol} "
-                         "(choose the spark engine for object storage)")
-    return path
+def _sources(ctx: JobContext, paths: list[str]) -> list[tuple[str, str]]:
+    """Per file: what DuckDB opens (a local path, or an ``s3://`` URL) and what ``_source_file`` says."""
+    return [(ctx.lake.engine_path(p), spark_file_uri(p, ctx.lake.protocol)) for p in paths]
 
 
 def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
@@ -64,9 +62,9 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     if claimed is None:
         return result
     raw, source, entries = claimed.raw, claimed.source, claimed.entries
-    files = [(_local(ctx, e.path), spark_file_uri(_local(ctx, e.path))) for e in entries]
+    files = _sources(ctx, [e.path for e in entries])
 
-    parsed = _read(con, raw, table, table_spec, files)
+    parsed = _read(con, raw, table, table_spec, files, ctx.lake.fs)
     data_columns = [n for n in con.sql(parsed).columns if n not in ("_source_file", "_line", "_reject_reason", "_raw")]
     select = _with_partition_keys([*data_columns, "_source_file", "_line"], raw)
     _commit_batch(con, ctx, table, table_spec, f"SELECT {', '.join(select)}, _reject_reason, _raw FROM ({parsed})",
@@ -97,7 +95,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         written = write_parquet(
             con, f"SELECT {', '.join(quote_ident(c) for c in good_columns)} FROM {_STAGE} "
                  "WHERE _reject_reason IS NULL",
-            f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}", naive_timestamp="timestamp_ntz")
+            ctx.lake.engine_path(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"), naive_timestamp="timestamp_ntz")
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
     fault_point(f"bronze.{table}.before_commit")
@@ -125,7 +123,7 @@ def _with_partition_keys(columns: list[str], raw: Table) -> list[str]:
 
 
 def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
-          files: list[tuple[str, str]]) -> str:
+          files: list[tuple[str, str]], fs: Any) -> str:
     """SQL of rows with the data columns, ``_source_file``, ``_line``, ``_reject_reason`` and ``_raw``."""
     if table_spec.format == "json":
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
@@ -136,10 +134,11 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: Br
         return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices)
     if table_spec.format == "csv":
         return csv_reader.read_csv_sql(con, raw, table, table_spec, files)
-    return _parquet_sql(con, files, table_spec.choices)
+    return _parquet_sql(con, files, table_spec.choices, fs)
 
 
-def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]]) -> str:
+def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]],
+                 fs: Any) -> str:
     """Parquet keeps its types; files that disagree on a declared choice column are read per group."""
     from lakeglue.jobs.parquet_footers import parquet_choice_types
 
@@ -147,7 +146,7 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], c
     con.executemany("INSERT INTO __lg_files VALUES (?, ?)", [list(f) for f in files])
     groups: dict[tuple[str, ...], list[str]] = {}
     for path, _ in files:
-        groups.setdefault(parquet_choice_types(path, choices), []).append(path)
+        groups.setdefault(parquet_choice_types(path, choices, fs), []).append(path)
     selects = []
     for key, group in sorted(groups.items()):
         replaced = {name: parquet_choice(name, physical, variants)
@@ -171,5 +170,5 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: st
     write_quarantine(con, f"SELECT _source_file AS source_file, _line AS line, _reject_reason AS reason, "
                           f"_raw AS raw, 'bronze' AS layer, {quote_literal(table)} AS \"table\", "
                           f"{BATCH_KEY} AS batch_id FROM {_STAGE} WHERE _reject_reason IS NOT NULL "
-                          f"ORDER BY _source_file, _line", staged)
+                          f"ORDER BY _source_file, _line", staged, ctx.lake.fs)
     replace_quarantine(ctx.lake, staged, final)

@@ -40,21 +40,23 @@ class TableRelation:
         return [n for n, _ in self.columns]
 
 
-def local_dir(lake: Lake, location: str, table: str) -> str:
-    if location.startswith("file://"):
-        return location.removeprefix("file://")
-    if "://" in location:
-        raise DuckDBReadError(f"{table} is stored at {location}; DuckDB jobs read local lakes only "
-                              "(use the spark engine for object storage)")
-    return location
+def table_dir(lake: Lake, location: str, table: str) -> str:
+    """The lake (fsspec) path of a catalog location; a location outside the lake's storage is an error."""
+    scheme = location.split("://", 1)[0] if "://" in location else "file"
+    if scheme != lake.protocol and not (lake.protocol == "s3" and scheme == "s3a"):
+        raise DuckDBReadError(f"{table} is stored at {location}, but this lake is on {lake.protocol} "
+                              f"({lake.uri(lake.root)}); DuckDB reads tables of its own lake")
+    return lake.fs_path(location)
 
 
 def data_files(lake: Lake, directory: str) -> list[str]:
-    """Data files under a directory, as Spark lists them (``_``/``.`` files such as _SUCCESS skipped)."""
+    """Data files under a lake directory, as Spark lists them (``_``/``.`` files such as _SUCCESS skipped),
+    spelled as DuckDB opens them (local paths, or ``s3://`` URLs)."""
     if not lake.fs.exists(directory):
         return []
-    found = [p if p.startswith("/") else "/" + p for p in lake.fs.find(directory)]
-    return sorted(p for p in found if not is_excluded(posixpath.relpath(p, directory), DEFAULT_EXCLUDES))
+    found = [p if lake.protocol != "file" or p.startswith("/") else "/" + p for p in lake.fs.find(directory)]
+    kept = sorted(p for p in found if not is_excluded(posixpath.relpath(p, directory), DEFAULT_EXCLUDES))
+    return [lake.engine_path(p) for p in kept]
 
 
 def _file_list(paths: list[str]) -> str:
@@ -85,7 +87,7 @@ def read_table(con: duckdb.DuckDBPyConnection, catalog: Catalog, lake: Lake, dat
         raise DuckDBReadError(f"{table.qualified_name} is {table.classification or 'unclassified'}; "
                               "jobs read raw formats through bronze, curated tables must be parquet")
     if not table.partition_keys:
-        files = data_files(lake, local_dir(lake, table.location, table.qualified_name))
+        files = data_files(lake, table_dir(lake, table.location, table.qualified_name))
         if not files:
             return empty_relation(table)
         described = _described(con, files)
@@ -102,7 +104,7 @@ def _read_partitioned(con: duckdb.DuckDBPyConnection, catalog: Catalog, lake: La
     types: dict[str, Any] = {}
     mapping: list[tuple[str, tuple[str, ...]]] = []
     for part in _spark_scan_order(catalog.get_partitions(table.database, table.name), keys):
-        files = data_files(lake, local_dir(lake, part.location, table.qualified_name))
+        files = data_files(lake, table_dir(lake, part.location, table.qualified_name))
         if not files:
             continue
         file_columns = [(n, t) for n, t in _described(con, files) if n not in keys]

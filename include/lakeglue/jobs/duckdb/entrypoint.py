@@ -50,7 +50,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dt-from", default=None)
     parser.add_argument("--dt-to", default=None)
     parser.add_argument("--metrics-out", default=None)
-    return parser.parse_args(argv)
+    # Glue adds its own arguments (--JOB_ID, --JOB_RUN_ID, ...): ignore what is not ours.
+    args, _unknown = parser.parse_known_args(argv)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

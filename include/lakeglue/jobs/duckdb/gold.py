@@ -53,7 +53,7 @@ def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
             f"CAST({quote_ident(n)} AS BIGINT) AS {quote_ident(n)}" if str(t.id) == "hugeint" else quote_ident(n)
             for n, t in zip(frame.columns, frame.types, strict=True))
         pending = plan_table_version(ctx.lake, "gold", table)
-        written = write_parquet(con, f"SELECT {projection} FROM ({duck_sql})", ctx.lake.local_path(pending.staged),
+        written = write_parquet(con, f"SELECT {projection} FROM ({duck_sql})", ctx.lake.engine_path(pending.staged),
                                 table_spec.partition_by)
         fault_point(f"gold.{table}.before_commit")
         ctx.lake.commit(pending.staged, pending.final)

@@ -40,15 +40,16 @@ class TextColumn:
     type: HiveType  # already all-text (see HiveType.as_text)
 
 
-def spark_file_uri(path: str) -> str:
-    """What Spark's ``input_file_name()`` returns for a local file: ``file://`` + the URI-quoted path."""
+def spark_file_uri(path: str, protocol: str = "file") -> str:
+    """What Spark's ``input_file_name()`` returns for a file: scheme + the URI-quoted path
+    (``file:///lake/raw/a%20b.json`` locally, ``s3://bucket/raw/a%20b.json`` on S3)."""
     out = []
     for ch in path:
         if ch in _URI_PATH_SAFE or (ord(ch) > 127 and ch.isprintable() and not ch.isspace()):
             out.append(ch)
         else:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
-    return "file://" + "".join(out)
+    return f"{protocol}://" + "".join(out)
 
 
 def lines_sql(files: Sequence[tuple[str, str]], max_line_bytes: int) -> str:

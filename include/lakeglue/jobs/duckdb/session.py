@@ -5,7 +5,8 @@ A job gets a fresh in-memory database with a memory cap and a spill directory (s
 to disk instead of failing; the session time zone is UTC as in the Spark session, and
 insertion order is preserved because bronze numbers lines by their position in the file.
 The macros registered here are the Spark/Java formatting rules bronze and silver must
-reproduce (see :mod:`lakeglue.jobs.duckdb.casts`).
+reproduce (see :mod:`lakeglue.jobs.duckdb.casts`). A lake on S3 gets the httpfs extension and
+credentials (:mod:`lakeglue.jobs.duckdb.object_store`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import tempfile
 from typing import TYPE_CHECKING
 
+from lakeglue.jobs.duckdb.object_store import configure_s3, is_object_store
 from lakeglue.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -76,6 +78,8 @@ def connect(settings: Settings | None = None, threads: int | None = None) -> duc
             con.execute(f"SET threads = {int(threads)}")
         for macro in _MACROS:
             con.execute(macro)
+        if is_object_store(settings):
+            configure_s3(con, settings)
     except duckdb.Error as exc:
         con.close()
         raise ValueError(f"cannot configure DuckDB (memory_limit={settings.duckdb_memory_limit!r}, "

@@ -266,7 +266,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         if _keys_unique_after_explode(ts):
             deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL"
         pending = plan_table_version(ctx.lake, "silver", table)
-        written = write_parquet(con, deduped, ctx.lake.local_path(pending.staged), ts.partition_by)
+        written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()
         assert counts is not None
     finally:
@@ -289,7 +289,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
 
 def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:
     """Rows of the committed version, carried partitions included (Parquet footers only)."""
-    files = data_files(ctx.lake, ctx.lake.local_path(directory))
+    files = data_files(ctx.lake, ctx.lake.fs_path(directory))
     if not files:
         return 0
     row = con.execute(f"SELECT count(*) FROM {parquet_scan(files)}").fetchone()
@@ -302,7 +302,7 @@ def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str, re
     for part in ctx.catalog.get_partitions(current.database, current.name):
         if tuple(part.values) in rewritten:
             continue
-        ctx.lake.link_tree(ctx.lake.local_path(part.location), partition_path(staged, keys, part.values))
+        ctx.lake.link_tree(ctx.lake.fs_path(part.location), partition_path(staged, keys, part.values))
 
 
 def _previous_records(ctx: JobContext, final: str, rewritten: list[str]) -> Iterator[dict[str, Any]]:
@@ -332,5 +332,5 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: st
                        "partition": None if partition is None else spark_json(partition)}
         yield from previous
 
-    write_records(records(), ctx.lake.local_path(staged))
+    write_records(records(), staged, ctx.lake.fs)
     replace_quarantine(ctx.lake, staged, final)

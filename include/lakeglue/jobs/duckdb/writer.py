@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from lakeglue.jobs.quarantine import QUARANTINE_FIELDS
 
 if TYPE_CHECKING:
     import duckdb
+    import fsspec
 
 #: Rows fetched per round trip when writing quarantine files.
 _QUARANTINE_CHUNK = 10_000
@@ -51,7 +53,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, directory: st
         raise ValueError(f"partition columns {missing} are not in the output columns {names}")
     hive = {n: hive_type_of(t, n, naive_timestamp) for n, t in zip(names, types, strict=True)}
     projection = [storage_cast(n, t, naive_timestamp) for n, t in zip(names, types, strict=True)]
-    os.makedirs(directory, exist_ok=True)
+    if "://" not in directory:  # object stores have no directories to make
+        os.makedirs(directory, exist_ok=True)
     query = f"SELECT {', '.join(projection)} FROM ({select_sql})"
     if partition_by:
         keys = ", ".join(quote_ident(p) for p in partition_by)
@@ -59,7 +62,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, directory: st
         target_path = directory
     else:
         options = "FORMAT parquet, COMPRESSION snappy"
-        target_path = os.path.join(directory, "part-00000.parquet")
+        target_path = posixpath.join(directory, "part-00000.parquet")
     result = con.execute(f"COPY ({query}) TO {quote_literal(target_path)} ({options})").fetchone()
     rows = int(result[0]) if result else 0
     return Written(columns=tuple(Column(n, hive[n]) for n in names if n not in partition_by),
@@ -105,10 +108,11 @@ def spark_json(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def write_quarantine(con: duckdb.DuckDBPyConnection, select_sql: str, directory: str) -> int:
-    """Write the rows of ``select_sql`` (the quarantine fields) as ``part-00000.json`` in ``directory``."""
+def write_quarantine(con: duckdb.DuckDBPyConnection, select_sql: str, directory: str,
+                     fs: fsspec.AbstractFileSystem) -> int:
+    """Write the rows of ``select_sql`` (the quarantine fields) as ``part-00000.json`` in ``directory`` of ``fs``."""
     cursor = con.execute(f"SELECT {', '.join(quote_ident(f) for f in QUARANTINE_FIELDS)} FROM ({select_sql})")
-    return write_records(_chunks(cursor), directory)
+    return write_records(_chunks(cursor), directory, fs)
 
 
 def _chunks(cursor: duckdb.DuckDBPyConnection) -> Iterable[dict[str, Any]]:
@@ -120,10 +124,11 @@ def _chunks(cursor: duckdb.DuckDBPyConnection) -> Iterable[dict[str, Any]]:
             yield dict(zip(QUARANTINE_FIELDS, row, strict=True))
 
 
-def write_records(records: Iterable[dict[str, Any]], directory: str) -> int:
-    os.makedirs(directory, exist_ok=True)
+def write_records(records: Iterable[dict[str, Any]], directory: str, fs: fsspec.AbstractFileSystem) -> int:
+    """Records as Spark-shaped JSON lines in ``part-00000.json`` of a lake (fsspec) directory."""
+    fs.makedirs(directory, exist_ok=True)
     count = 0
-    with open(os.path.join(directory, "part-00000.json"), "w", encoding="utf-8") as fh:
+    with fs.open(posixpath.join(directory, "part-00000.json"), "w", encoding="utf-8") as fh:
         for record in records:
             fh.write(spark_json(record) + "\n")
             count += 1

@@ -1,0 +1,87 @@
+"""The script an AWS Glue job runs: set up lakeglue from the job's arguments, then run one job.
+
+A Glue job is a fresh machine: no environment variables of ours, no project checkout — only
+this script, the job's arguments and the ``--extra-py-files`` on ``sys.path`` (lakeglue's code
+zip, which also carries the project's pipeline specs, SQL and quality suites under
+``lakeglue_project/``). So, before anything imports :mod:`lakeglue.settings`, this script
+
+1. applies ``--lakeglue-settings`` (a JSON object of ``LAKEGLUE_*`` variables the submitting
+   worker resolved: profile, lake root, ledger URL, region, ...) to the environment;
+2. unpacks the project files from the code zip and points ``LAKEGLUE_PROJECT_ROOT`` at them;
+3. hands the remaining arguments to the entry point of ``--engine`` (``spark`` or ``duckdb``),
+   which ignores the arguments Glue adds itself (``--JOB_ID``, ``--JOB_RUN_ID``, ...).
+
+It imports nothing of lakeglue at module level, so it runs as a plain script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import zipfile
+
+#: Folder of the code zip that holds the project files (see :mod:`lakeglue.jobs.packaging`).
+PROJECT_FOLDER = "lakeglue_project/"
+ENGINES = ("spark", "duckdb")
+
+
+def apply_settings(encoded: str | None) -> dict[str, str]:
+    """Put the submitter's ``LAKEGLUE_*`` settings into the environment; refuse anything else."""
+    if not encoded:
+        return {}
+    values = json.loads(encoded)
+    if not isinstance(values, dict):
+        raise SystemExit("--lakeglue-settings must be a JSON object of LAKEGLUE_* variables")
+    bad = sorted(k for k in values if not str(k).startswith("LAKEGLUE_"))
+    if bad:
+        raise SystemExit(f"--lakeglue-settings may only set LAKEGLUE_* variables, not {bad}")
+    applied = {str(k): str(v) for k, v in values.items()}
+    os.environ.update(applied)
+    return applied
+
+
+def code_zip() -> str | None:
+    """The zip lakeglue is imported from, or None when it runs from a checkout/installation."""
+    spec = importlib.util.find_spec("lakeglue")
+    origin = (spec.origin if spec else None) or ""
+    marker = ".zip" + os.sep
+    return origin[: origin.index(marker) + 4] if marker in origin else None
+
+
+def unpack_project(zip_path: str, dest: str) -> str | None:
+    """Extract ``lakeglue_project/`` of the code zip into ``dest``; its path, or None if absent."""
+    with zipfile.ZipFile(zip_path) as zf:
+        members = [m for m in zf.namelist() if m.startswith(PROJECT_FOLDER) and not m.endswith("/")]
+        if not members:
+            return None
+        zf.extractall(dest, members)
+    return os.path.join(dest, PROJECT_FOLDER.rstrip("/"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lakeglue-glue-job", description=__doc__)
+    parser.add_argument("--engine", choices=ENGINES, required=True)
+    parser.add_argument("--lakeglue-settings", default=None)
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    applied = apply_settings(args.lakeglue_settings)
+    source = code_zip()
+    if source and not os.environ.get("LAKEGLUE_PROJECT_ROOT"):
+        root = unpack_project(source, tempfile.mkdtemp(prefix="lakeglue-project-"))
+        if root:
+            os.environ["LAKEGLUE_PROJECT_ROOT"] = root
+    print(f"lakeglue {args.engine} job: code from {source or 'the installed package'}, "
+          f"project files at {os.environ.get('LAKEGLUE_PROJECT_ROOT', 'the checkout')}, "
+          f"settings {sorted(applied)}", flush=True)
+    if args.engine == "duckdb":
+        from lakeglue.jobs.duckdb.entrypoint import main as run
+    else:
+        from lakeglue.jobs.spark.entrypoint import main as run
+    return run(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
