@@ -1,4 +1,5 @@
-"""Ship the engine to where jobs run: one deterministic zip of the ``lakeglue`` package.
+"""Ship the engine to where jobs run: one deterministic zip of the ``lakeglue`` package, with the
+project's ``pipeline_steps`` package (custom silver steps, include/pipeline_steps/) beside it.
 
 spark-submit takes it as ``--py-files`` (a cluster's executors have no editable install),
 Glue as ``--extra-py-files``. Entries are sorted and timestamped at a fixed date, so the
@@ -12,8 +13,12 @@ import zipfile
 from pathlib import Path
 
 import lakeglue
+from lakeglue.pipelines.spec import STEPS_PACKAGE
+from lakeglue.settings import INCLUDE_DIR
 
 PACKAGE_DIR = Path(lakeglue.__file__).resolve().parent
+#: User code of custom silver steps: the driver imports it and executors unpickle UDFs from it.
+STEPS_DIR = INCLUDE_DIR / STEPS_PACKAGE
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -22,17 +27,19 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
                   and p.suffix not in (".pyc", ".pyo"))
 
 
-def build_code_zip(dest_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> Path:
-    """Write ``lakeglue-<sha12>.zip`` (importable as ``lakeglue``) into ``dest_dir`` and return its path."""
+def build_code_zip(dest_dir: str | Path, package_dir: Path = PACKAGE_DIR, steps_dir: Path = STEPS_DIR) -> Path:
+    """Write ``lakeglue-<sha12>.zip`` (importable as ``lakeglue`` and ``pipeline_steps``) into ``dest_dir``."""
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / "lakeglue.zip.part"
+    packages = [("lakeglue", package_dir), *([(STEPS_PACKAGE, steps_dir)] if steps_dir.is_dir() else [])]
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in package_files(package_dir):
-            info = zipfile.ZipInfo(f"lakeglue/{path.relative_to(package_dir).as_posix()}", date_time=_FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
+        for name, directory in packages:
+            for path in package_files(directory):
+                info = zipfile.ZipInfo(f"{name}/{path.relative_to(directory).as_posix()}", date_time=_FIXED_TIME)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
     final = dest / f"lakeglue-{digest}.zip"
     tmp.replace(final)
