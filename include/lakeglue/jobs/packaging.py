@@ -1,4 +1,5 @@
-"""Ship the engine to where jobs run: one deterministic zip of the ``lakeglue`` package.
+"""Ship the engine to where jobs run: one deterministic zip of the ``lakeglue`` package, with the
+project's ``pipeline_steps`` package (custom silver steps, include/pipeline_steps/) beside it.
 
 spark-submit takes it as ``--py-files`` (a cluster's executors have no editable install),
 Glue as ``--extra-py-files``. A Glue job has no project checkout either, so the zip also
@@ -15,9 +16,12 @@ import zipfile
 from pathlib import Path
 
 import lakeglue
+from lakeglue.pipelines.spec import STEPS_PACKAGE
 from lakeglue.settings import INCLUDE_DIR
 
 PACKAGE_DIR = Path(lakeglue.__file__).resolve().parent
+#: User code of custom silver steps: the driver imports it and executors unpickle UDFs from it.
+STEPS_DIR = INCLUDE_DIR / STEPS_PACKAGE
 #: Folders of ``include/`` that jobs read at run time.
 PROJECT_FOLDERS = ("pipelines", "sql", "quality")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
@@ -39,12 +43,14 @@ def project_files(include_dir: Path = INCLUDE_DIR) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def build_code_zip(dest_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> Path:
-    """Write ``lakeglue-<sha12>.zip`` (importable as ``lakeglue``) into ``dest_dir`` and return its path."""
+def build_code_zip(dest_dir: str | Path, package_dir: Path = PACKAGE_DIR, steps_dir: Path = STEPS_DIR) -> Path:
+    """Write ``lakeglue-<sha12>.zip`` (importable as ``lakeglue`` and ``pipeline_steps``) into ``dest_dir``."""
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / "lakeglue.zip.part"
-    entries = [(f"lakeglue/{p.relative_to(package_dir).as_posix()}", p) for p in package_files(package_dir)]
+    packages = [("lakeglue", package_dir), *([(STEPS_PACKAGE, steps_dir)] if steps_dir.is_dir() else [])]
+    entries = [(f"{name}/{path.relative_to(directory).as_posix()}", path)
+               for name, directory in packages for path in package_files(directory)]
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, path in entries + project_files():
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)

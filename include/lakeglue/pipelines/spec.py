@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from lakeglue.settings import PIPELINES_DIR, QUALITY_DIR, SQL_DIR
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+#: Package custom silver steps live in (``include/pipeline_steps/``): it ships with the engine to Spark/Glue.
+STEPS_PACKAGE = "pipeline_steps"
+STEP_FUNCTION = re.compile(rf"^{STEPS_PACKAGE}(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+STEP_ENGINES = ("spark", "duckdb")
 LAYERS = ("raw", "bronze", "silver", "gold")
 
 
@@ -125,7 +129,54 @@ class ExplodeSpec(_Strict):
     alias: str = "item"
 
 
+class SilverStepSpec(_Strict):
+    """A custom Python step of a silver table: ``module:function`` per engine (docs/engines.md).
+
+    ``spark`` takes and returns a pyspark DataFrame; ``duckdb`` takes a DuckDBPyRelation and returns
+    a relation or a pyarrow.Table. A step with one implementation is engine-specific: the pipeline
+    must then run silver on that engine (``auto`` needs both). Functions live in the
+    ``pipeline_steps`` package (include/pipeline_steps/), which ships with the engine's code zip.
+    """
+
+    name: str
+    spark: str | None = None
+    duckdb: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(f"step name {value!r} must be a lower-case identifier (letters, digits, _)")
+        return value
+
+    @field_validator("spark", "duckdb")
+    @classmethod
+    def _function_path(cls, value: str | None) -> str | None:
+        if value is not None and not STEP_FUNCTION.match(value):
+            raise ValueError(f"{value!r} is not '{STEPS_PACKAGE}.<module>:<function>' (step functions live in the "
+                             f"{STEPS_PACKAGE} package under include/, which ships with the engine)")
+        return value
+
+    @model_validator(mode="after")
+    def _some_engine(self) -> SilverStepSpec:
+        if not self.engines:
+            raise ValueError(f"step {self.name!r} needs a function for at least one engine (spark, duckdb)")
+        return self
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engines this step has an implementation for."""
+        return tuple(e for e in STEP_ENGINES if getattr(self, e))
+
+    def function_for(self, engine: str) -> str | None:
+        return getattr(self, engine) if engine in STEP_ENGINES else None
+
+
 class SilverTableSpec(_Strict):
+    """A silver table: typed ``columns`` from bronze ``from``, deduplicated by ``key`` (latest by
+    ``order_by``), optionally exploded and partitioned. ``steps`` are custom Python functions run, in
+    order, on the typed rows of the batch before dedupe and the write (see :class:`SilverStepSpec`)."""
+
     from_: str = Field(alias="from")
     key: list[str]
     order_by: list[str] = Field(default_factory=lambda: ["_ingested_at"])
@@ -133,6 +184,7 @@ class SilverTableSpec(_Strict):
     keep_new_columns: bool = False
     explode: ExplodeSpec | None = None
     columns: dict[str, ColumnSpec]
+    steps: list[SilverStepSpec] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -142,7 +194,15 @@ class SilverTableSpec(_Strict):
             missing = [c for c in getattr(self, field_name) if c not in self.columns]
             if missing:
                 raise ValueError(f"{field_name} names {missing}, which are not in columns")
+        names = [step.name for step in self.steps]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"steps: names must be unique; repeated: {repeated}")
         return self
+
+    def steps_missing(self, engine: str) -> list[SilverStepSpec]:
+        """Steps with no implementation for ``engine`` (engine-specific steps of the other engine)."""
+        return [step for step in self.steps if step.function_for(engine) is None]
 
 
 class QualitySpec(_Strict):
@@ -164,6 +224,7 @@ class EnginesSpec(_Strict):
     (chosen per run by the input size against a threshold setting)."""
 
     bronze: Engine = "spark"
+    #: Custom silver ``steps`` with one engine's function pin silver to that engine (``auto`` needs both).
     silver: Engine = "spark"
     gold: Engine = "spark"
 
@@ -208,6 +269,7 @@ class PipelineSpec(_Strict):
                 if col_spec.resolve and column not in choices:
                     raise ValueError(f"silver.{name}.columns.{column}.resolve: {column!r} is not declared in "
                                      f"bronze.{silver.from_}.choices")
+            _check_step_engines(name, silver, self.engines.silver)
         for i, q in enumerate(self.quality):
             tables = self.silver if q.layer == "silver" else self.gold
             if q.table not in tables:
@@ -234,6 +296,17 @@ class PipelineSpec(_Strict):
     def source_key(self, table: str) -> str:
         """Ledger source name of a raw table: ``<pipeline>/<table>``."""
         return f"{self.name}/{table}"
+
+
+def _check_step_engines(table: str, silver: SilverTableSpec, configured: str) -> None:
+    """An engine-specific step only runs on its engine: ``engines.silver`` must be that engine."""
+    for engine in STEP_ENGINES if configured == "auto" else (configured,):
+        for step in silver.steps_missing(engine):
+            why = "auto, which may pick duckdb or spark" if configured == "auto" else engine
+            raise ValueError(f"silver.{table}.steps.{step.name} has no {engine} function (it is "
+                             f"{'/'.join(step.engines)}-specific) but engines.silver is {why}: add "
+                             f"'{engine}: {STEPS_PACKAGE}.<module>:<function>' to the step or set engines.silver "
+                             f"to {step.engines[0]}")
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<dict>", check_files: bool = True) -> PipelineSpec:

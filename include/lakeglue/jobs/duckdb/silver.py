@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from lakeglue.catalog.model import Table
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.custom_steps import check_partitions_kept, resolve_all
+from lakeglue.jobs.duckdb import steps
 from lakeglue.jobs.duckdb.casts import text_of, try_cast
 from lakeglue.jobs.duckdb.catalog_io import data_files, parquet_scan, read_table
 from lakeglue.jobs.duckdb.choices import variant_expr
@@ -50,6 +52,7 @@ _STAGED = "__lg_silver_staged"
 def run_silver(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("silver", ctx.spec.name, ctx.batch_id)
+    resolve_all(ctx.spec, "duckdb")  # custom steps: every one has a DuckDB function that imports, before any write
     for table, table_spec in ctx.spec.silver.items():
         metrics.tables.append(_silver_table(con, ctx, table, table_spec))
     metrics.duration_s = round(time.monotonic() - started, 3)
@@ -256,23 +259,27 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                CASE WHEN __reason IS NOT NULL THEN {partition} END AS __partition, __reason
         FROM judged""")
     try:
+        good, data_columns = steps.apply_steps(con, table, ts, f"(SELECT * FROM {_STAGED} WHERE __reason IS NULL)",
+                                               [*(out.name for out in outputs), *extra])  # custom Python steps
         kept = None if affected is None else sorted({spark_json(dict(zip(ts.partition_by, a, strict=True)))
                                                       for a in affected})
         _write_quarantine(con, ctx, table, kept)
-        output = ", ".join(quote_ident(c) for c in [*(out.name for out in outputs), *extra, *CARRIED_LINEAGE])
+        output = ", ".join(quote_ident(c) for c in [*data_columns, *CARRIED_LINEAGE])
         window = f"PARTITION BY {', '.join(quote_ident(k) for k in ts.key)} ORDER BY {_latest_first(ts.order_by)}"
-        deduped = (f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {_STAGED} "
-                   "WHERE __reason IS NULL) WHERE __rn = 1")
-        if _keys_unique_after_explode(ts):
-            deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL"
+        deduped = f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {good}) WHERE __rn = 1"
+        if _keys_unique_after_explode(ts) and not ts.steps:
+            deduped = f"SELECT {output} FROM {good}"
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()
         assert counts is not None
     finally:
+        steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
     if affected is not None and current is not None:
-        _carry_unchanged_partitions(ctx, current, pending.staged, {tuple(str(v) for v in a) for a in affected})
+        rewritten = {tuple(str(v) for v in a) for a in affected}
+        check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
+        _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")

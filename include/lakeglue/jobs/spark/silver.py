@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from lakeglue.catalog.model import Column, Table
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.custom_steps import check_partitions_kept, resolve_all
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
+from lakeglue.jobs.spark.steps import apply_steps
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
 from lakeglue.sql_dialect import transpile_expression
 
@@ -36,6 +38,7 @@ BRONZE_INTERNAL = ("_source_file", "_line", "_ingested_at", "_batch_id")
 def run_silver(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("silver", ctx.spec.name, ctx.batch_id)
+    resolve_all(ctx.spec, "spark")  # custom steps: every one has a Spark function that imports, before any write
     for table, table_spec in ctx.spec.silver.items():
         metrics.tables.append(_silver_table(spark, ctx, table, table_spec))
     metrics.duration_s = round(time.monotonic() - started, 3)
@@ -160,9 +163,10 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     ).withColumn("__reason", F.when(F.col("__reason") != "", F.col("__reason"))).cache()
 
     good = staged_rows.filter(F.col("__reason").isNull())
+    good, data_columns = apply_steps(table, ts, good, [*declared, *extra])  # custom Python steps, if any
     window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
     deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
-               .select(*declared, *extra, *CARRIED_LINEAGE))
+               .select(*data_columns, *CARRIED_LINEAGE))
     kept = None
     if affected is not None:
         rewritten_json = spark.range(1).select(*(F.to_json(F.struct(*(
@@ -177,7 +181,9 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         writer = writer.partitionBy(*ts.partition_by)
     writer.parquet(ctx.lake.uri(pending.staged))
     if affected is not None and current is not None:
-        _carry_unchanged_partitions(ctx, current, pending.staged, {tuple(str(v) for v in a) for a in affected})
+        rewritten = {tuple(str(v) for v in a) for a in affected}
+        check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
+        _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")
