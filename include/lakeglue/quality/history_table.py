@@ -5,7 +5,8 @@ they read catalog tables over files. So every validation also appends its rows a
 Parquet file under ``curated/quality/results/`` and the catalog gets a table
 ``lakeglue_quality.results`` over that directory (registered once; a new file needs no
 catalog change). One file per validation means concurrent tasks never write the same file;
-each file is written to staging and moved into place, so readers never see half a file.
+on local disk each file is written to staging and moved into place, on S3 an object only
+appears once its upload completes, so readers never see half a file.
 
 Columns are those of :data:`lakeglue.quality.history.HISTORY_COLUMNS`; ``table`` and
 ``column`` are reserved words in SQL, so quote them: ``SELECT "table", rule, success FROM
@@ -75,14 +76,20 @@ def publish_history(result: QualityResult, lake: Lake, catalog: Catalog) -> str:
     schema = pa.schema([(name, _arrow_type(hive)) for name, hive in HIVE_TYPES.items()])
     data = pa.Table.from_pylist(rows, schema=schema)
     name = f"{result.evaluated_at:%Y%m%dT%H%M%S%f}-{_safe(result.suite)}-{uuid.uuid4().hex[:8]}.parquet"
-    staging_dir = lake.new_staging_path("quality-history")
-    staged = f"{staging_dir}/{name}"
-    lake.fs.makedirs(staging_dir, exist_ok=True)
-    with lake.fs.open(staged, "wb") as fh:
-        pq.write_table(data, fh)
     final = f"{history_location(lake)}/{name}"
-    lake.commit(staged, final)
-    lake.fs.rm(staging_dir, recursive=True)  # now empty
+    if lake.protocol == "file":
+        staging_dir = lake.new_staging_path("quality-history")
+        staged = f"{staging_dir}/{name}"
+        lake.fs.makedirs(staging_dir, exist_ok=True)
+        with lake.fs.open(staged, "wb") as fh:
+            pq.write_table(data, fh)
+        lake.commit(staged, final)
+        lake.fs.rm(staging_dir, recursive=True)  # now empty
+    else:
+        # An object appears whole when its upload completes (single or multipart PUT), so it is written in
+        # place: a staged copy would only double the requests.
+        with lake.fs.open(final, "wb") as fh:
+            pq.write_table(data, fh)
     ensure_history_table(lake, catalog)
     return final
 

@@ -45,7 +45,10 @@ class QuarantineTarget:
 
 def quarantine_failed_rows(suite: SuiteSpec, df: Any, result: QualityResult,
                            target: QuarantineTarget) -> tuple[str | None, int]:
-    """Write the rows behind ``result``'s failed row-level rules; returns (directory, records) or (None, 0)."""
+    """Write the rows behind ``result``'s failed row-level rules; returns (directory, records) or (None, 0).
+
+    The directory is as engines open it: a local path, or the ``s3://`` URL on an S3 lake.
+    """
     from lakeglue.quality.gx_engine import is_spark_dataframe, run_gx
 
     outcome = {rule.index: rule for rule in result.rules}
@@ -75,7 +78,7 @@ def quarantine_failed_rows(suite: SuiteSpec, df: Any, result: QualityResult,
         else:
             _write_pandas(lake, staged, df, reasons, meta)
         replace_quarantine(lake, staged, final)
-        return final, len(reasons)
+        return lake.engine_path(final), len(reasons)  # a plain path on local disk, an s3:// URL on S3
     finally:
         if spark:
             with_ids.unpersist()

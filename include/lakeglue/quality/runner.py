@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pydantic (the spec model) is not needed to run a gate
     from lakeglue.catalog.base import Catalog
     from lakeglue.catalog.model import Table
     from lakeglue.pipelines.spec import PipelineSpec
+    from lakeglue.storage.zones import Lake
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class GateOptions:
     """What a gate run writes besides the SQL history."""
 
-    #: Keep GX results in the results zone and render Data Docs (local lakes only).
+    #: Keep GX results in the results zone and render Data Docs (local disk or S3, like the lake).
     data_docs: bool = True
     #: Write rows failing row-level rules to the quarantine zone.
     quarantine: bool = True
@@ -42,9 +43,11 @@ class GateOptions:
     publish: bool = True
 
 
-def validate_table(suite: SuiteSpec, table: Table, run_id: str, **options: Any) -> QualityResult:
-    """Validate the data at the table's current catalog location (options as for ``validate_dataframe``)."""
-    return validate_dataframe(suite, read_table_frame(table), table.qualified_name, run_id, **options)
+def validate_table(suite: SuiteSpec, table: Table, run_id: str, lake: Lake | None = None,
+                   **options: Any) -> QualityResult:
+    """Validate the data at the table's current catalog location (options as for ``validate_dataframe``);
+    ``lake`` reads tables on object storage."""
+    return validate_dataframe(suite, read_table_frame(table, lake), table.qualified_name, run_id, **options)
 
 
 def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog, settings: Settings, run_id: str,
@@ -73,8 +76,11 @@ def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog
 
 def check_table(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Settings, run_id: str, *,
                 pipeline: str | None = None, options: GateOptions = GateOptions()) -> QualityResult:
-    """:func:`check_dataframe` on the data at the table's current catalog location."""
-    return check_dataframe(suite, read_table_frame(table), table.qualified_name, catalog, settings, run_id,
+    """:func:`check_dataframe` on the data at the table's current catalog location (read from the lake)."""
+    from lakeglue.storage.zones import Lake
+
+    frame = read_table_frame(table, Lake(settings))
+    return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id,
                            pipeline=pipeline or table.database, source=table.location, options=options)
 
 

@@ -14,7 +14,7 @@ from airflow.sdk import BaseOperator
 
 #: XCom key of the compact results (one dict per validated table); also the task's return value.
 RESULTS_XCOM_KEY = "quality_results"
-#: XCom key of the Data Docs index page (absent when Data Docs are off).
+#: XCom key of the Data Docs index page: a path, or an ``s3://`` URL on an S3 lake (absent when Data Docs are off).
 DATA_DOCS_XCOM_KEY = "data_docs"
 
 
@@ -27,7 +27,7 @@ class LakeQualityOperator(BaseOperator):
     :param suite: a suite file (name under ``include/quality`` or a path), instead of ``pipeline``.
     :param table: ``DATABASE.TABLE`` for ``suite``; default: the table the pipeline specs use it for.
     :param quarantine: write rows failing row-level rules to the quarantine zone.
-    :param data_docs: render GX Data Docs in the results zone after validating.
+    :param data_docs: render GX Data Docs in the results zone after validating (local disk or S3, like the lake).
 
     The failure is an ``AirflowFailException``: a retry would see the same data, so retrying
     only delays the alert. The compact results and the Data Docs path are pushed to XCom
@@ -76,13 +76,14 @@ class LakeQualityOperator(BaseOperator):
         for result in results:
             (self.log.info if result.success else self.log.error)("%s", result.summary())
         payload = [result.to_xcom() for result in results]
+        index = data_docs_location(settings).index if self.data_docs else None
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=RESULTS_XCOM_KEY, value=payload)
-            if self.data_docs:
-                ti.xcom_push(key=DATA_DOCS_XCOM_KEY, value=data_docs_location(settings).index)
-        if self.data_docs:
-            self.log.info("Data Docs: %s", data_docs_location(settings).index)
+            if index is not None:
+                ti.xcom_push(key=DATA_DOCS_XCOM_KEY, value=index)
+        if index is not None:
+            self.log.info("Data Docs: %s", index)
         try:
             check(*results)
         except QualityGateFailed as exc:
