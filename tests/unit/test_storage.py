@@ -90,3 +90,27 @@ def test_expire_superseded_never_touches_the_live_version(lake: Lake) -> None:
     removed = expire_superseded(lake, root, live_locations=[lake.uri(f"{root}/v-2")])
     assert sorted(Path(e.path).name for e in removed) == ["v-1", "v-3"]
     assert sorted(p.name for p in Path(root).iterdir()) == ["v-2"]
+
+
+def test_commit_on_s3_copies_directories_and_single_objects_then_drops_staging(moto: str) -> None:
+    """Object stores have no rename: a commit copies the staged objects to the final prefix, then removes them."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="lake")
+    lake = Lake(Settings(profile="aws", lake_root="s3://lake/prod", catalog_url="sqlite://", aws_endpoint_url=moto))
+    staged = lake.new_staging_path("t")
+    lake.write_text(f"{staged}/dt=1/part-0.txt", "one")
+    lake.write_text(f"{staged}/dt=2/part-0.txt", "two")
+    final = lake.path("curated", "silver", "t", "v-1")
+    lake.commit(staged, final)
+    assert sorted(lake.fs.find(final)) == [f"{final}/dt=1/part-0.txt", f"{final}/dt=2/part-0.txt"]
+    assert lake.read_text(f"{final}/dt=2/part-0.txt") == "two" and lake.fs.find(staged) == []
+    with pytest.raises(FileExistsError, match="refusing to commit over existing data"):
+        lake.commit(staged, final)
+    single = f"{lake.new_staging_path('f')}/data.parquet"
+    lake.write_text(single, "bytes")
+    target = lake.path("curated", "history", "part-1.parquet")
+    lake.commit(single, target)
+    assert lake.fs.find(lake.path("curated", "history")) == [target] and lake.read_text(target) == "bytes"
+    assert lake.uri(target) == "s3://lake/prod/curated/history/part-1.parquet"
+    assert lake.engine_path(target) == lake.uri(target) and lake.fs_path(lake.uri(target)) == target

@@ -141,6 +141,10 @@ class Lake:
             return
         # Object stores have no rename: copy every object, then drop the staged ones. Readers find the
         # new version only through the catalog swap that follows, so they never see it half-copied.
+        if self.fs.isfile(staged):  # one staged object becomes one final object
+            self.fs.copy(staged, final)
+            self.fs.rm(staged)
+            return
         objects = self.fs.find(staged)  # none for an empty output: the new version is then empty too
         for path in objects:
             self.fs.copy(path, posixpath.join(final, posixpath.relpath(path, staged)))
