@@ -25,15 +25,14 @@ import pytest
 from lakeglue.catalog import open_catalog
 from lakeglue.crawler import CrawlerConfig, crawl
 from lakeglue.jobs.context import JobContext
-from lakeglue.jobs.duckdb.catalog_io import read_table
 from lakeglue.jobs.duckdb.entrypoint import run_job
-from lakeglue.jobs.duckdb.session import connect
 from lakeglue.jobs.packaging import build_code_zip
 from lakeglue.ledger import Ledger
 from lakeglue.pipelines import load_pipeline
 from lakeglue.sample import generate
 from lakeglue.settings import Settings
 from lakeglue.storage import Lake
+from tests.support.duckdb_rows import table_rows
 from tests.support.expected_gold import ExpectedGold
 
 pytestmark = pytest.mark.slow
@@ -74,13 +73,7 @@ class AwsLake:
                           ledger=self.ledger, batch_id=run_id, started_at=datetime(2026, 11, 23, tzinfo=UTC))
 
     def rows(self, layer: str, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
-        con = connect(self.settings)
-        try:
-            rel = read_table(con, self.catalog, self.lake, self.spec.database_for(layer), table)
-            cols = ", ".join(f'"{c}"' for c in columns)
-            return sorted(con.execute(f"SELECT {cols} FROM ({rel.sql})").fetchall())
-        finally:
-            con.close()
+        return table_rows(self.settings, self.catalog, self.lake, self.spec.database_for(layer), table, columns)
 
     def gold(self) -> dict[str, list[tuple[Any, ...]]]:
         return {"revenue": self.rows("gold", "daily_revenue_by_category",

@@ -26,7 +26,6 @@ import pytest
 from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.crawler import CrawlerConfig, crawl
 from lakeglue.jobs.context import JobContext
-from lakeglue.jobs.duckdb.catalog_io import read_table
 from lakeglue.jobs.duckdb.entrypoint import run_job
 from lakeglue.jobs.duckdb.session import connect
 from lakeglue.jobs.engine_choice import choose_engine
@@ -36,6 +35,7 @@ from lakeglue.pipelines.spec import PipelineSpec
 from lakeglue.sample import generate
 from lakeglue.settings import Settings
 from lakeglue.storage import Lake
+from tests.support.duckdb_rows import table_rows
 from tests.support.expected_gold import ExpectedGold
 
 pytestmark = pytest.mark.slow
@@ -65,13 +65,7 @@ class Env:
                           ledger=self.ledger, batch_id=run_id, **kw)
 
     def rows(self, layer: str, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
-        con = connect(self.settings)
-        try:
-            rel = read_table(con, self.catalog, self.lake, self.spec.database_for(layer), table)
-            cols = ", ".join(f'"{c}"' for c in columns)
-            return sorted(con.execute(f"SELECT {cols} FROM ({rel.sql})").fetchall())
-        finally:
-            con.close()
+        return table_rows(self.settings, self.catalog, self.lake, self.spec.database_for(layer), table, columns)
 
     def add_late_orders(self, day: str, order_ids: list[int]) -> None:
         folder = self.raw_root / "ecommerce" / "orders" / f"dt={day}"
