@@ -21,7 +21,7 @@ export LAKEGLUE_PROFILE ?= embedded
 export LAKEGLUE_HOME ?= $(CURDIR)/lake
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
-.PHONY: help setup java-check jdbc-driver demo test test-fast airflow lint typecheck lock clean bench
+.PHONY: help setup java-check jdbc-driver demo test test-fast airflow lint lock clean bench
 
 help:
 	@echo "make demo     set up everything and run the full pipeline on sample data"

@@ -6,7 +6,6 @@ Glue/EMR in aws); metrics go to ``--metrics-out`` as JSON for the operator to re
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -26,36 +25,22 @@ def _jobs() -> dict[str, Callable[[SparkSession, JobContext], JobMetrics]]:
     return {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lakeglue-spark-job", description=__doc__)
-    parser.add_argument("--job", required=True, choices=["bronze", "silver", "gold"])
-    parser.add_argument("--pipeline", required=True)
-    parser.add_argument("--run-id", required=True)
-    parser.add_argument("--full-refresh", action="store_true")
-    parser.add_argument("--dt-from", default=None)
-    parser.add_argument("--dt-to", default=None)
-    parser.add_argument("--metrics-out", default=None)
-    # Glue adds its own arguments (--JOB_ID, --JOB_RUN_ID, ...): ignore what is not ours.
-    args, _unknown = parser.parse_known_args(argv)
-    return args
+def run_job(job: str, ctx: JobContext) -> JobMetrics:
+    """Run one job on a Spark session built from the context's settings, stopped afterwards."""
+    from lakeglue.jobs.spark.session import build_spark
+
+    spark = build_spark(f"lakeglue-{ctx.spec.name}-{job}", ctx.settings)
+    try:
+        return _jobs()[job](spark, ctx)
+    finally:
+        spark.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    from lakeglue.jobs.context import JobContext
-    from lakeglue.jobs.spark.session import build_spark
+    from lakeglue.jobs.job_cli import parse_job_args, run_from_args
 
-    ctx = JobContext.create(args.pipeline, args.run_id, full_refresh=args.full_refresh,
-                            dt_from=args.dt_from, dt_to=args.dt_to)
-    spark = build_spark(f"lakeglue-{args.pipeline}-{args.job}", ctx.settings)
-    try:
-        metrics = _jobs()[args.job](spark, ctx)
-    finally:
-        spark.stop()
-    print(metrics.summary(), flush=True)
-    if args.metrics_out:
-        metrics.write(args.metrics_out)
-    return 0
+    args = parse_job_args("lakeglue-spark-job", __doc__, sys.argv[1:] if argv is None else argv)
+    return run_from_args(args, run_job)
 
 
 if __name__ == "__main__":
