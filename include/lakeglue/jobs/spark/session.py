@@ -7,6 +7,7 @@ Glue/EMR); elsewhere (tests, the CLI) it comes from ``settings.spark_master``.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from lakeglue.settings import POSTGRES_JDBC_JAR, Settings, get_settings
@@ -23,8 +24,13 @@ def build_spark(app_name: str, settings: Settings | None = None) -> SparkSession
     builder = SparkSession.builder.appName(app_name)
     from pyspark import SparkConf
 
-    if not SparkConf().contains("spark.master"):
+    conf = SparkConf()
+    if not conf.contains("spark.master"):
+        # Not under spark-submit: this process is the driver and its local executors run Python
+        # UDFs in workers, which must be this interpreter (pyspark, pyarrow, the job's packages),
+        # not whatever ``python3`` comes first on PATH (pyspark reads only the variable here).
         builder = builder.master(settings.spark_master)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (builder
                .config("spark.ui.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
