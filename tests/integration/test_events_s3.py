@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import pytest
-from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from lakeglue.events.claims import ClaimStore
 from lakeglue.events.intake import read_event_payloads
 from lakeglue.events.objects import ObjectInfo
 from lakeglue.settings import get_settings
 from lakeglue_airflow.triggers.new_objects import NewObjectsEventTrigger, NewObjectsTrigger, SqsNotificationTrigger
+from tests.support.trigger_events import first_events
 
 pytestmark = pytest.mark.airflow
 
@@ -37,25 +37,6 @@ def s3_lake(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     s3.create_bucket(Bucket="lake")
     yield s3
     get_settings.cache_clear()
-
-
-def first_events(trigger: BaseTrigger, count: int, within: float) -> list[dict[str, Any]]:
-    async def collect() -> list[dict[str, Any]]:
-        payloads: list[dict[str, Any]] = []
-        agen = cast(AsyncGenerator[TriggerEvent, None], trigger.run())
-        try:
-            async with asyncio.timeout(within):
-                async for event in agen:
-                    payloads.append(event.payload)
-                    if len(payloads) == count:
-                        break
-        except TimeoutError:
-            pass
-        finally:
-            await agen.aclose()
-        return payloads
-
-    return asyncio.run(collect())
 
 
 def put(s3: Any, key: str, body: bytes) -> tuple[str, int, str]:

@@ -5,17 +5,16 @@ Triggers run for real (``run()`` in an event loop, short poll intervals); every 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from airflow.sdk import DAG, Asset, AssetWatcher
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
-from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger
 
 from lakeglue.events.claims import ClaimStore
 from lakeglue.events.objects import ObjectInfo
@@ -27,6 +26,7 @@ from lakeglue_airflow.triggers.new_objects import (
     NewObjectsTrigger,
     SqsNotificationTrigger,
 )
+from tests.support.trigger_events import first_events as events
 
 pytestmark = pytest.mark.airflow
 
@@ -48,27 +48,6 @@ def land(lake: Path, rel: str, text: str = '{"id": 1}\n') -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-def events(trigger: BaseTrigger, count: int, within: float) -> list[dict[str, Any]]:
-    """The first ``count`` event payloads, or fewer if ``within`` seconds pass first."""
-
-    async def collect() -> list[dict[str, Any]]:
-        payloads: list[dict[str, Any]] = []
-        agen = cast(AsyncGenerator[TriggerEvent, None], trigger.run())
-        try:
-            async with asyncio.timeout(within):
-                async for event in agen:
-                    payloads.append(event.payload)
-                    if len(payloads) == count:
-                        break
-        except TimeoutError:
-            pass
-        finally:
-            await agen.aclose()
-        return payloads
-
-    return asyncio.run(collect())
 
 
 def rebuilt(trigger: BaseTrigger) -> BaseTrigger:
