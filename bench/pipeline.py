@@ -28,6 +28,7 @@ import csv
 import gzip
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -420,8 +421,10 @@ def _tree_rss(pid: int) -> int:
 
 
 def measure(name: str, root: Path) -> dict[str, Any]:
-    """Run a variant in its own process; sample its tree's RSS until it ends."""
+    """Run a variant in its own process; sample its tree's RSS until it ends, and take its tree's CPU time
+    (user + sys of every process it waited for, JVM included) from the kernel's accounting of children."""
     out = root / f"{name}.json"
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen([sys.executable, __file__, "--child", name, "--root", str(root), "--out", str(out)],
                             env={**os.environ, "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -443,6 +446,8 @@ def measure(name: str, root: Path) -> dict[str, Any]:
         raise SystemExit(f"variant {name} failed ({proc.returncode}):\n{stderr.decode(errors='replace')[-4000:]}")
     result: dict[str, Any] = json.loads(out.read_text())
     result["peak_mb"] = peak / 2**20
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_s"] = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     return result
 
 
@@ -487,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = measure(name, root)
             r = results[name]
             stages = "  ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
-            print(f"{name:16s} {r['wall_s']:7.1f} s  peak {r['peak_mb']:6.0f} MiB  (start-up {r['startup_s']:.1f} s; "
+            print(f"{name:16s} {r['wall_s']:7.1f} s  cpu {r['cpu_s']:6.1f} s  peak {r['peak_mb']:6.0f} MiB  "
+                  f"(start-up {r['startup_s']:.1f} s; "
                   f"{stages})", flush=True)
         golds = {name: gold_rows(r["gold"]) for name, r in results.items()}
         reference_name = variants[0]
@@ -501,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gold rows: {', '.join(f'{t} {len(reference[t])}' for t in GOLD)}; lakeglue quarantined " + ", ".join(
             f"{results[v]['quarantined']} rows on {v.removeprefix('lakeglue_')}" for v in variants
             if v.startswith("lakeglue")))
-        fields = [f"rows={data['order_lines']}", *(f"{v}_s={results[v]['wall_s']:.1f}" for v in variants)]
+        fields = [f"rows={data['order_lines']}", *(f"{v}_s={results[v]['wall_s']:.1f}" for v in variants),
+                  *(f"{v}_cpu_s={results[v]['cpu_s']:.1f}" for v in variants)]
         for engine, hand in (("duckdb", "hand_duckdb"), ("spark", "hand_pyspark")):
             if f"lakeglue_{engine}" in results and hand in results:
                 ratio = results[f"lakeglue_{engine}"]["wall_s"] / results[hand]["wall_s"]

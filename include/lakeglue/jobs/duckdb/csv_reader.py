@@ -48,8 +48,10 @@ def reader_options(raw: Table, table: str, table_spec: BronzeTableSpec) -> dict[
 
 
 def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
-                 files: list[tuple[str, str]]) -> str:
-    """Materialise the batch's CSV rows (good and rejected) and return the SELECT over them."""
+                 files: list[tuple[str, str]], files_table: str) -> str:
+    """Materialise the batch's CSV rows (good and rejected) and return the SELECT over them.
+
+    ``files_table`` holds the batch's files (``file_id``, ``path``); rows carry ``_file``, the file id."""
     import duckdb
 
     names = [c.name for c in raw.columns]
@@ -59,20 +61,18 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
     columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
     option_sql = ", ".join(f"{k} = {v}" if k == "header" else f"{k} = {quote_literal(v)}" for k, v in options.items())
     paths = "[" + ", ".join(quote_literal(p) for p, _ in files) + "]"
-    con.execute("CREATE OR REPLACE TEMP TABLE __lg_files (path VARCHAR, uri VARCHAR)")
-    con.executemany("INSERT INTO __lg_files VALUES (?, ?)", [list(f) for f in files])
     data = ", ".join(text_choice(f"d.{quote_ident(n)}", table_spec.choices[n]) + f" AS {quote_ident(n)}"
                      if n in table_spec.choices else f"d.{quote_ident(n)}" for n in names)
     con.execute("DROP TABLE IF EXISTS __lg_csv_errors")
     con.execute("DROP TABLE IF EXISTS __lg_csv_scans")
     try:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {_TABLE} AS
-            SELECT {data}, f.uri AS _source_file, CAST(NULL AS INTEGER) AS _line,
+            SELECT {data}, f.file_id AS _file, CAST(NULL AS INTEGER) AS _line,
                    CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw
             FROM read_csv({paths}, columns = {columns}, {option_sql}, auto_detect = false, strict_mode = true,
                           filename = '__file', store_rejects = true, rejects_table = '__lg_csv_errors',
                           rejects_scan = '__lg_csv_scans') AS d
-            JOIN __lg_files AS f ON d.__file = f.path""")
+            JOIN {files_table} AS f ON d.__file = f.path""")
     except duckdb.Error as exc:
         raise ValueError(f"cannot read the CSV files of {raw.qualified_name} ({len(files)} files, first "
                          f"{files[0][0]}): {exc}") from exc
@@ -80,11 +80,11 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
     nulls = ", ".join(f"NULL AS {quote_ident(n)}" for n in names)
     counted = ", ".join(quote_literal(e) for e in _FIELD_COUNT_ERRORS)
     con.execute(f"""INSERT INTO {_TABLE}
-        SELECT {nulls}, f.uri, CAST(NULL AS INTEGER),
+        SELECT {nulls}, f.file_id, CAST(NULL AS INTEGER),
                CASE WHEN bool_and(e.error_type IN ({counted})) THEN {quote_literal(reason)}
                     ELSE 'CSV record cannot be parsed: ' || string_agg(DISTINCT lower(e.error_type), ', ') END,
                any_value(rtrim(e.csv_line, chr(10)))
         FROM __lg_csv_errors AS e JOIN __lg_csv_scans AS s USING (scan_id, file_id)
-        JOIN __lg_files AS f ON s.file_path = f.path
-        GROUP BY f.uri, e.line""")
+        JOIN {files_table} AS f ON s.file_path = f.path
+        GROUP BY f.file_id, e.line""")
     return f"SELECT * FROM {_TABLE}"

@@ -52,20 +52,24 @@ def spark_file_uri(path: str, protocol: str = "file") -> str:
     return f"{protocol}://" + "".join(out)
 
 
-def lines_sql(files: Sequence[tuple[str, str]], max_line_bytes: int) -> str:
-    """One row per line: ``_raw`` (NULL for an empty line), ``_source_file`` and the 1-based ``_line``.
+def lines_sql(paths: Sequence[str], max_line_bytes: int) -> str:
+    """One row per line: ``_raw`` (NULL for an empty line), ``_file`` (the file's index in ``paths``)
+    and the 1-based ``_line``.
 
-    One scan per file (``WITH ORDINALITY`` numbers the rows of that scan in file order), the
-    scans combined as a balanced tree so thousands of files do not nest thousands deep.
+    One scan per file (``WITH ORDINALITY`` numbers the rows of that scan in file order, so the
+    statement must run with ``preserve_insertion_order``), the scans combined as a balanced tree
+    so thousands of files do not nest thousands deep. Rows carry a small file index, not the
+    file's URI: the URI (and partition values taken from it) are joined back once per file by
+    the caller, where a row needs them.
     """
-    if not files:
+    if not paths:
         raise ValueError("lines_sql needs at least one file")
     scans = [
-        f"SELECT line AS _raw, {quote_literal(uri)} AS _source_file, CAST(ordinality AS INTEGER) AS _line "
+        f"SELECT line AS _raw, CAST({index} AS INTEGER) AS _file, CAST(ordinality AS INTEGER) AS _line "
         f"FROM read_csv({quote_literal(path)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', "
         f"escape = '', header = false, auto_detect = false, strict_mode = false, "
         f"max_line_size = {int(max_line_bytes)}, buffer_size = {2 * int(max_line_bytes)}) WITH ORDINALITY"
-        for path, uri in files
+        for index, path in enumerate(paths)
     ]
     while len(scans) > 1:
         scans = [f"({scans[i]}) UNION ALL ({scans[i + 1]})" if i + 1 < len(scans) else scans[i]
@@ -157,7 +161,7 @@ def _nesting_ok(path: str, t: HiveType, wildcard: bool) -> list[str]:
 
 
 def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None) -> str:
-    """Rows of ``lines`` parsed: the columns, ``_source_file``, ``_line``, ``_reject_reason``, ``_raw``.
+    """Rows of ``lines`` parsed: the columns, ``_file``, ``_line``, ``_reject_reason``, ``_raw``.
 
     Columns named in ``choices`` become a struct of their variants (see :mod:`.choices`).
     """
@@ -181,7 +185,7 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
          if c.name in choices else f"__j.{quote_ident(c.name)}") + f" AS {quote_ident(c.name)}" for c in columns)
     return f"""
         WITH nonblank AS (
-            SELECT _raw, _source_file, _line,
+            SELECT _raw, _file, _line,
                    json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
                        AS __object
             FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT starts_with(_raw, ' ') OR trim(_raw) <> '')),
@@ -194,6 +198,6 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
             SELECT *, CASE WHEN NOT __object OR ({trailing_comma}) OR ({mismatch}) THEN {reason} END
                           AS _reject_reason
             FROM parsed)
-        SELECT {data}, _source_file, _line, _reject_reason,
+        SELECT {data}, _file, _line, _reject_reason,
                CASE WHEN _reject_reason IS NOT NULL THEN _raw END AS _raw
         FROM judged"""

@@ -3,7 +3,9 @@
 A job gets a fresh in-memory database with a memory cap and a spill directory (settings
 ``duckdb_memory_limit`` / ``duckdb_temp_directory``), so batches larger than memory spill
 to disk instead of failing; the session time zone is UTC as in the Spark session, and
-insertion order is preserved because bronze numbers lines by their position in the file.
+insertion order is not preserved (row order is not a guarantee of any table, and keeping it
+costs memory and parallelism); the one statement that needs it — bronze numbering lines by
+their position in the file — turns it on for itself.
 The macros registered here are the Spark/Java formatting rules bronze and silver must
 reproduce (see :mod:`lakeglue.jobs.duckdb.casts`). A lake on S3 gets the httpfs extension and
 credentials (:mod:`lakeglue.jobs.duckdb.object_store`).
@@ -16,6 +18,7 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from lakeglue.jobs.duckdb.object_store import configure_s3, is_object_store
+from lakeglue.jobs.duckdb.types import quote_literal
 from lakeglue.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -69,10 +72,11 @@ def connect(settings: Settings | None = None, threads: int | None = None) -> duc
     os.makedirs(spill, exist_ok=True)
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
-        con.execute("SET temp_directory = ?", [spill])
+        # literals, not bound parameters: binding goes through the client's pandas-aware conversion
+        con.execute(f"SET memory_limit = {quote_literal(settings.duckdb_memory_limit)}")
+        con.execute(f"SET temp_directory = {quote_literal(spill)}")
         con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET preserve_insertion_order = false")
         con.execute("SET default_null_order = 'nulls_last'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")

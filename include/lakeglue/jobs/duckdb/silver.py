@@ -30,7 +30,7 @@ from lakeglue.jobs.duckdb import steps
 from lakeglue.jobs.duckdb.casts import text_of, try_cast
 from lakeglue.jobs.duckdb.catalog_io import data_files, parquet_scan, read_table
 from lakeglue.jobs.duckdb.choices import variant_expr
-from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal
+from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import spark_json, write_parquet, write_records
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
@@ -198,8 +198,9 @@ def _restrict_to(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, sources: _
     """Keep the bronze rows of the affected partitions, and every row of the new batches."""
     keys = [f"__p{i}" for i in range(len(ts.partition_by))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_silver_affected ({', '.join(f'{k} VARCHAR' for k in keys)})")
-    con.executemany(f"INSERT INTO __lg_silver_affected VALUES ({', '.join('?' for _ in keys)})",
-                    [[None if v is None else str(v) for v in values] for values in affected])
+    if affected:
+        rows = [[None if v is None else str(v) for v in values] for values in affected]
+        con.execute(f"INSERT INTO __lg_silver_affected {values_sql(rows, ['VARCHAR'] * len(keys))}")
     matches = " AND ".join(
         f"({sources.typed(p)}) IS NOT DISTINCT FROM CAST(a.{k} AS {parse_hive_type(ts.columns[p].type).to_duckdb()})"
         for p, k in zip(ts.partition_by, keys, strict=True))
@@ -266,9 +267,17 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         _write_quarantine(con, ctx, table, kept)
         output = ", ".join(quote_ident(c) for c in [*data_columns, *CARRIED_LINEAGE])
         window = f"PARTITION BY {', '.join(quote_ident(k) for k in ts.key)} ORDER BY {_latest_first(ts.order_by)}"
-        deduped = f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {good}) WHERE __rn = 1"
-        if _keys_unique_after_explode(ts) and not ts.steps:
+        if ts.steps:
+            deduped = (f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {good}) "
+                       "WHERE __rn = 1")
+        elif _keys_unique_after_explode(ts):
             deduped = f"SELECT {output} FROM {good}"
+        else:
+            # The winners are picked over the key and ordering columns only (a narrow sort), then the
+            # whole rows are taken by their staged row id, instead of sorting every wide row.
+            winners = (f"SELECT rowid AS __id FROM {_STAGED} WHERE __reason IS NULL "
+                       f"QUALIFY row_number() OVER ({window}) = 1")
+            deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL AND rowid IN ({winners})"
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()

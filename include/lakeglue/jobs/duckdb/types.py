@@ -11,6 +11,7 @@ them as ``TIMESTAMPTZ`` so Spark sees ``timestamp`` (see :mod:`lakeglue.jobs.duc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,32 @@ def quote_ident(name: str) -> str:
 
 def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def values_sql(rows: Sequence[Sequence[str | int | None]], types: Sequence[str]) -> str:
+    """Rows as a literal ``VALUES`` list (strings quoted, integers verbatim, ``None`` as NULL), each
+    column cast to its DuckDB type.
+
+    Why not bind parameters: DuckDB's Python client converts bound lists through its pandas-aware
+    path, importing pandas (a second or more) into every job that binds a handful of file names.
+    """
+    if not rows:
+        raise ValueError("values_sql needs at least one row")
+
+    def literal(value: str | int | None, duck_type: str) -> str:
+        if value is None:
+            return f"CAST(NULL AS {duck_type})"
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise TypeError(f"values_sql takes str, int or None, got {type(value).__name__}: {value!r}")
+        text = str(value) if isinstance(value, int) else quote_literal(value)
+        return f"CAST({text} AS {duck_type})"
+
+    lines = []
+    for row in rows:
+        if len(row) != len(types):
+            raise ValueError(f"row {list(row)!r} has {len(row)} values for {len(types)} columns")
+        lines.append("(" + ", ".join(literal(v, t) for v, t in zip(row, types, strict=True)) + ")")
+    return "VALUES " + ", ".join(lines)
 
 
 def parse_hive_type(text: str) -> HiveType:
