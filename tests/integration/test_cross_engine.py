@@ -331,6 +331,9 @@ EDGE_LINES = [
     '{}',
     '   ',
     '{"ID": 10, "id": 10}',
+    "{'id': 11}",  # single quotes: not JSON (Spark's parser would take them)
+    '{"id": 12} trailing text',  # Spark's parser stops after the object
+    '{"id": 13}\t ',  # trailing whitespace is fine
 ]
 
 
@@ -340,8 +343,12 @@ def _edge_spec() -> PipelineSpec:
                           check_files=False)
 
 
-def test_json_edge_lines_are_read_alike(tmp_path: Path, spark: Any) -> None:
+def _edge_bronze_on_both(tmp_path: Path, spark: Any, files: dict[str, bytes]) -> dict[str, Any]:
+    """Bronze of ``files`` (name → bytes) on each engine: (rows, quarantine (file, line, reason, raw), metrics)."""
+    from pyspark.sql import functions as F
+
     from lakeglue.jobs.spark.bronze import run_bronze
+    from lakeglue.jobs.spark.catalog_io import read_table
 
     spec = _edge_spec()
     results = {}
@@ -349,26 +356,35 @@ def test_json_edge_lines_are_read_alike(tmp_path: Path, spark: Any) -> None:
         settings = Settings(lake_root=str(tmp_path / engine / "lake"), duckdb_temp_directory=str(tmp_path / "spill"))
         lake = Lake(settings)
         lake.ensure_zones()
-        path = Path(lake.path("raw", "edge", "events", "part-1.jsonl"))
-        path.parent.mkdir(parents=True)
-        path.write_text("\n".join(EDGE_LINES) + "\n")
+        folder = Path(lake.path("raw", "edge", "events"))
+        folder.mkdir(parents=True)
+        infos = []
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+            infos.append(FileInfo(str(folder / name), len(data), (folder / name).stat().st_mtime))
         catalog, ledger = SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url)
         catalog.ensure_database("edge_raw")
         columns = (Column("id", "bigint"), Column("amount", "double"), Column("tags", "array<string>"),
                    Column("meta", "struct<k:string,n:double>"), Column("note", "string"))
         catalog.upsert_table(Table("edge_raw", "events", StorageDescriptor.for_format(
-            "json", columns, lake.uri(str(path.parent))), parameters={"classification": "json"}))
-        ledger.record_seen("edge/events", [FileInfo(str(path), path.stat().st_size, path.stat().st_mtime)])
+            "json", columns, lake.uri(str(folder))), parameters={"classification": "json"}))
+        ledger.record_seen("edge/events", infos)
         ctx = JobContext(spec=spec, settings=settings, lake=lake, catalog=catalog, ledger=ledger, batch_id="b1",
                          started_at=STARTED)
         metrics = run_bronze(spark, ctx) if engine == "spark" else run_job("bronze", ctx)
-        from lakeglue.jobs.spark.catalog_io import read_table
-
-        df = read_table(spark, catalog, "edge_bronze", "events").drop("_source_file", "_ingested_at")
+        df = read_table(spark, catalog, "edge_bronze", "events").drop("_ingested_at")
+        df = df.withColumn("_source_file", F.regexp_extract("_source_file", r"[^/]+$", 0))
         qdir = Path(lake.path("quarantine", "edge", "bronze", "events"))
-        quarantined = sorted((r["line"], r["reason"], r["raw"]) for f in qdir.rglob("*.json")
-                             for r in map(json.loads, f.read_text().splitlines()))
+        quarantined = sorted((r["source_file"].rsplit("/", 1)[-1], r["line"], r["reason"], r["raw"])
+                             for f in qdir.rglob("*.json") for r in map(json.loads, f.read_text().splitlines()))
         results[engine] = (df, quarantined, [(t.rows_written, t.rows_quarantined) for t in metrics.tables])
+    return results
+
+
+def test_json_edge_lines_are_read_alike(tmp_path: Path, spark: Any) -> None:
+    results = _edge_bronze_on_both(tmp_path, spark, {"part-1.jsonl": ("\n".join(EDGE_LINES) + "\n").encode()})
+    results = {engine: (df, [q[1:] for q in quarantined], counts)
+               for engine, (df, quarantined, counts) in results.items()}
     _assert_frames_equal(results["spark"][0], results["duckdb"][0], "edge bronze rows")
     assert results["duckdb"][1] == results["spark"][1]
     assert results["duckdb"][1] == [
@@ -377,8 +393,28 @@ def test_json_edge_lines_are_read_alike(tmp_path: Path, spark: Any) -> None:
         (7, "malformed JSON: not a complete object", EDGE_LINES[6]),
         (9, "malformed JSON: not a complete object", EDGE_LINES[8]),
         (10, "not a JSON object", EDGE_LINES[9]), (11, "not a JSON object", EDGE_LINES[10]),
-        (12, "not a JSON object", EDGE_LINES[11])]
-    assert results["duckdb"][2] == results["spark"][2] == [(7, 7)]
+        (12, "not a JSON object", EDGE_LINES[11]),
+        (16, "malformed JSON: not a complete object", EDGE_LINES[15]),
+        (17, "malformed JSON: not a complete object", EDGE_LINES[16])]
+    assert results["duckdb"][2] == results["spark"][2] == [(8, 9)]
+
+
+def test_crlf_gzip_and_several_files_keep_their_line_numbers_alike(tmp_path: Path, spark: Any) -> None:
+    """Line numbers count physical lines per file whatever the file: CRLF endings (the CR is not
+    part of the line), gzip, several files in one batch, blank lines in between."""
+    import gzip
+
+    crlf = b'{"id": 1}\r\n\r\n{"id": 2,}\r\n{"id": 3}\r\n'
+    zipped = gzip.compress(b'{"id": 4}\n[4]\n\n{"id": 5}\n{"id": 6')
+    plain = b'{"id": 7}\n' * 50 + b'{"id": 8\n'
+    results = _edge_bronze_on_both(tmp_path, spark, {"a.jsonl": crlf, "b.jsonl.gz": zipped, "c.jsonl": plain})
+    _assert_frames_equal(results["spark"][0], results["duckdb"][0], "bronze rows")
+    assert results["duckdb"][1] == results["spark"][1] == [
+        ("a.jsonl", 3, "malformed JSON: not a complete object", '{"id": 2,}'),
+        ("b.jsonl.gz", 2, "not a JSON object", "[4]"),
+        ("b.jsonl.gz", 5, "malformed JSON: not a complete object", '{"id": 6'),
+        ("c.jsonl", 51, "malformed JSON: not a complete object", '{"id": 8')]
+    assert results["duckdb"][2] == results["spark"][2] == [(54, 4)]
 
 
 CHOICE_SPEC: dict[str, Any] = {

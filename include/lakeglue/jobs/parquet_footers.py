@@ -34,3 +34,23 @@ def parquet_choice_types(uri: str, choices: dict[str, list[str]], fs: Any = None
                              f"choice types {variants}")
         found.append(glue_type)
     return tuple(found)
+
+
+def parquet_rows_under(fs: Any, directory: str) -> int:
+    """Rows of the Parquet data files below ``directory`` (``_``/``.`` files skipped), from footers.
+
+    Counts what a copy-on-write commit carried over unchanged, without scanning it.
+    """
+    import posixpath
+
+    import pyarrow.parquet as pq
+
+    from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
+
+    total = 0
+    for path in sorted(fs.find(directory)):
+        if is_excluded(posixpath.relpath(path, directory), DEFAULT_EXCLUDES):
+            continue
+        with fs.open(path, "rb") as fh:
+            total += pq.ParquetFile(fh).metadata.num_rows
+    return total

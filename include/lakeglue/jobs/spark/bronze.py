@@ -8,6 +8,8 @@ the files the ledger gives to this batch are read (the job bookmark).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column, Table
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 BATCH_KEY = "_batch_id"
 LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
+#: monotonically_increasing_id() keeps the row's index within its task in the lower 33 bits.
+_ROW_IN_TASK = (1 << 33) - 1
 
 
 def run_bronze(spark: SparkSession, ctx: JobContext) -> JobMetrics:
@@ -54,28 +58,40 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     parsed = _read(spark, raw, table_spec, files)
     for key in raw.partition_keys:
         parsed = parsed.withColumn(key.name, F.regexp_extract("_source_file", f"/{key.name}=([^/]+)/", 1))
+    if table_spec.format == "csv":
+        # Spark refuses a CSV scan that needs only the corrupt-record column (the rejects pass
+        # would): both passes read the parsed rows from memory instead.
+        parsed = parsed.cache()
     _commit_batch(spark, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name})
+    parsed.unpersist()
     ctx.ledger.mark_done(source, ctx.batch_id)
     return result
 
 
 def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
                   parsed: DataFrame, result: TableMetrics, parameters: dict[str, str]) -> None:
-    """Quarantine the rejects, write the good rows as this batch's partition, swap the catalog."""
+    """Write the good rows as this batch's partition, quarantine the rejects, swap the catalog.
+
+    One pass parses and writes the good rows while an Observation counts every row and every
+    reject in the same job (no cache, no count job, no read-back); the rejects are parsed again
+    only when there are some, and they are few.
+    """
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     parsed = (parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
-              .withColumn(BATCH_KEY, F.lit(ctx.batch_id))).cache()
-    good = parsed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
-    bad = parsed.filter(F.col("_reject_reason").isNotNull())
-    counts = {bool(r["rejected"]): int(r["n"]) for r in parsed.groupBy(
-        F.col("_reject_reason").isNotNull().alias("rejected")).agg(F.count("*").alias("n")).collect()}
-    result.rows_written, result.rows_quarantined = counts.get(False, 0), counts.get(True, 0)
-    result.rows_read = result.rows_written + result.rows_quarantined
-
-    _write_quarantine(ctx, table, bad)
+              .withColumn(BATCH_KEY, F.lit(ctx.batch_id)))
+    seen = Observation(f"bronze-{table}")
+    observed = parsed.observe(seen, F.count(F.lit(1)).alias("read"), F.count("_reject_reason").alias("bad"))
+    good = observed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
     pending = plan_batch_attempt(ctx.lake, "bronze", table)
-    good.write.partitionBy(BATCH_KEY).parquet(ctx.lake.uri(pending.staged))
+    with _one_task_per_file(spark):
+        good.write.partitionBy(BATCH_KEY).parquet(ctx.lake.uri(pending.staged))
+        counts = seen.get
+        result.rows_read, result.rows_quarantined = int(counts["read"]), int(counts["bad"])
+        result.rows_written = result.rows_read - result.rows_quarantined
+        bad = parsed.filter(F.col("_reject_reason").isNotNull())
+        _write_quarantine(ctx, table, bad if result.rows_quarantined else bad.limit(0))
     fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     columns = [Column(f.name, f.dataType.simpleString()) for f in good.schema.fields if f.name != BATCH_KEY]
@@ -85,8 +101,29 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
         table_root=ctx.lake.path("curated", "bronze", table), attempt_dir=pending.final, batch_key=BATCH_KEY,
         batch_id=ctx.batch_id, parameters={**parameters, "source_format": table_spec.format, **choice_params},
         replace_all=ctx.full_refresh)
-    parsed.unpersist()
     result.location = pending.final
+
+
+#: Bigger than any file: with the open cost as large, Spark packs exactly one file per task and
+#: never splits one, so a row's index within its task is its line's index within its file.
+_WHOLE_FILE_BYTES = str(1 << 50)
+
+
+@contextmanager
+def _one_task_per_file(spark: SparkSession) -> Iterator[None]:
+    """Plan scans with one task per input file (JSON line numbers depend on it), then restore."""
+    keys = ("spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes")
+    before = {k: spark.conf.get(k, None) for k in keys}
+    for key in keys:
+        spark.conf.set(key, _WHOLE_FILE_BYTES)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def _bronze_jdbc_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
@@ -177,15 +214,22 @@ def _read_json_lines(spark: SparkSession, raw: Table, files: list[str],
             fields.append(value.cast(variant).alias(variant))
         return F.struct(*fields).alias(name)
 
-    lines = (spark.read.text(files, wholetext=True)
+    # One row per line, read as a stream (no whole-file string, no 2 GB limit per file); "\n" ends a
+    # line and one CR before it is dropped, as DuckDB reads them. Each file is its own task (see
+    # _one_task_per_file, in force when the job runs), so the row index in the task is the line index.
+    value = F.col("value")
+    lines = (spark.read.option("lineSep", "\n").text(files)
              .select(F.input_file_name().alias("_source_file"),
-                     F.posexplode(F.split(F.col("value"), r"\r?\n")).alias("_pos", "_raw"))
-             .filter(F.trim(F.col("_raw")) != "")
-             .withColumn("_line", (F.col("_pos") + 1).cast("int")).drop("_pos"))
+                     ((F.monotonically_increasing_id().bitwiseAND(_ROW_IN_TASK)) + 1).cast("int").alias("_line"),
+                     F.when(value.endswith("\r"), F.expr("substring(value, 1, length(value) - 1)"))
+                     .otherwise(value).alias("_raw"))
+             .filter(F.trim(F.col("_raw")) != ""))
     schema = _text_schema(spark, raw)
     parsed = lines.withColumn("_j", F.from_json("_raw", schema, {
-        "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}))
-    reason = (F.when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull(),
+        "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record", "allowSingleQuotes": "false"}))
+    # Jackson stops after the first value; a complete object with nothing after it ends in "}".
+    trailing_text = ~F.expr("trim(TRAILING ' \t\r' FROM _raw)").endswith("}")
+    reason = (F.when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull() | trailing_text,
                      F.when(F.trim(F.col("_raw")).startswith("{"), F.lit("malformed JSON: not a complete object"))
                      .otherwise(F.lit("not a JSON object"))))
     data_cols = [json_choice(c.name, choices[c.name]) if c.name in choices else F.col(f"_j.`{c.name}`").alias(c.name)
@@ -261,6 +305,8 @@ def _read_parquet(spark: SparkSession, files: list[str], choices: dict[str, list
 
 
 def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:
+    """The rejects as one JSON file, in file and line order; repartition(1), not coalesce(1), so
+    the parse upstream stays parallel and only the few rejected rows meet in one task."""
     from pyspark.sql import functions as F
 
     final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
@@ -268,5 +314,5 @@ def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:
     (bad.select(F.col("_source_file").alias("source_file"), F.col("_line").alias("line"),
                 F.col("_reject_reason").alias("reason"), F.col("_raw").alias("raw"),
                 F.lit("bronze").alias("layer"), F.lit(table).alias("table"), F.lit(ctx.batch_id).alias("batch_id"))
-        .coalesce(1).write.json(ctx.lake.uri(staged)))
+        .repartition(1).sortWithinPartitions("source_file", "line").write.json(ctx.lake.uri(staged)))
     replace_quarantine(ctx.lake, staged, final)

@@ -19,6 +19,7 @@ from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.custom_steps import check_partitions_kept, resolve_all
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
+from lakeglue.jobs.parquet_footers import parquet_rows_under
 from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
@@ -101,7 +102,7 @@ def _latest_first(order_by: list[str]) -> list[SparkColumn]:
 
 
 def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTableSpec) -> TableMetrics:
-    from pyspark.sql import Window
+    from pyspark.sql import Observation, Window
     from pyspark.sql import functions as F
 
     silver_db, bronze_db = ctx.spec.database_for("silver"), ctx.spec.database_for("bronze")
@@ -155,35 +156,53 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                                 F.lit(f"' is not a valid {out.type_label}")))
                 for out in outputs if out.checked]
     problems += [F.when(typed(k).isNull(), F.lit(f"business key column {k} is null")) for k in ts.key]
-    staged_rows = bronze.select(
-        *(out.typed.alias(out.name) for out in outputs), *(F.col(f"`{c}`") for c in extra),
-        *(F.col(c) for c in (*CARRIED_LINEAGE, "_line", "_ingested_at")),
-        F.to_json(F.struct(*(F.col(f"`{c}`") for c in bronze.columns if c not in BRONZE_INTERNAL))).alias("__raw"),
-        F.concat_ws("; ", *problems).alias("__reason"), partition_json.alias("__partition"),
-    ).withColumn("__reason", F.when(F.col("__reason") != "", F.col("__reason"))).cache()
+    row_columns = [*(out.typed.alias(out.name) for out in outputs), *(F.col(f"`{c}`") for c in extra),
+                   *(F.col(c) for c in (*CARRIED_LINEAGE, "_line", "_ingested_at")),
+                   F.concat_ws("; ", *problems).alias("__reason"), partition_json.alias("__partition")]
 
-    good = staged_rows.filter(F.col("__reason").isNull())
+    def typed_rows(*more: SparkColumn) -> DataFrame:
+        return bronze.select(*row_columns, *more).withColumn(
+            "__reason", F.when(F.col("__reason") != "", F.col("__reason")))
+
+    # One pass types, dedupes and writes the good rows; Observations count what was read, what was
+    # rejected and what was written in that same job (no cache, no count job, no read-back).
+    seen, kept_rows = Observation(f"silver-{table}-read"), Observation(f"silver-{table}-written")
+    observed = typed_rows().observe(seen, F.count(F.lit(1)).alias("read"), F.count("__reason").alias("bad"))
+    good = observed.filter(F.col("__reason").isNull())
     good, data_columns = apply_steps(table, ts, good, [*declared, *extra])  # custom Python steps, if any
-    window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
-    deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
-               .select(*data_columns, *CARRIED_LINEAGE))
-    kept = None
-    if affected is not None:
-        rewritten_json = spark.range(1).select(*(F.to_json(F.struct(*(
-            F.lit(v).cast(ts.columns[p].type).alias(p) for p, v in zip(ts.partition_by, values, strict=True))))
-            for values in affected)).first()
-        kept = sorted(set(rewritten_json or []))
-    _write_quarantine(spark, ctx, table, staged_rows.filter(F.col("__reason").isNotNull()), rewritten=kept)
+    if ts.explode and not ts.steps:
+        # The parent was deduplicated before the explode: (parent key, position) is unique already.
+        deduped = good.select(*data_columns, *CARRIED_LINEAGE)
+    else:
+        window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
+        deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
+                   .select(*data_columns, *CARRIED_LINEAGE))
+    deduped = deduped.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
 
     pending = plan_table_version(ctx.lake, "silver", table)
     writer = deduped.write
     if ts.partition_by:
         writer = writer.partitionBy(*ts.partition_by)
     writer.parquet(ctx.lake.uri(pending.staged))
+    result.rows_read, result.rows_quarantined = int(seen.get["read"]), int(seen.get["bad"])
+    result.rows_written = int(kept_rows.get["rows"])
+
+    kept = None
+    if affected is not None:
+        rewritten_json = spark.range(1).select(*(F.to_json(F.struct(*(
+            F.lit(v).cast(ts.columns[p].type).alias(p) for p, v in zip(ts.partition_by, values, strict=True))))
+            for values in affected)).first()
+        kept = sorted(set(rewritten_json or []))
+    # The rejects (few) are typed again apart, with their bronze row as JSON for the record.
+    raw_json = F.to_json(F.struct(*(F.col(f"`{c}`") for c in bronze.columns if c not in BRONZE_INTERNAL)))
+    rejects = typed_rows(raw_json.alias("__raw")).filter(F.col("__reason").isNotNull())
+    _write_quarantine(spark, ctx, table, rejects if result.rows_quarantined else rejects.limit(0), rewritten=kept)
+
     if affected is not None and current is not None:
         rewritten = {tuple(str(v) for v in a) for a in affected}
         check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
-        _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
+        carried = _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
+        result.rows_written += sum(parquet_rows_under(ctx.lake.fs, d) for d in carried)  # rows of the version
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")
@@ -195,24 +214,24 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
     consumed.replace(consumer, live_batches)
-    counts = staged_rows.agg(F.count("*").alias("read"),
-                             F.sum(F.col("__reason").isNotNull().cast("int")).alias("bad")).first()
-    assert counts is not None
-    result.rows_read, result.rows_quarantined = int(counts["read"]), int(counts["bad"] or 0)
-    result.rows_written = spark.read.parquet(ctx.lake.uri(pending.final)).count()
     result.location = pending.final
-    staged_rows.unpersist()
     return result
 
 
-def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str, rewritten: set[tuple[str, ...]]) -> None:
-    """Link the current version's untouched partitions into the new version (copy-on-write)."""
+def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str,
+                               rewritten: set[tuple[str, ...]]) -> list[str]:
+    """Link the current version's untouched partitions into the new version (copy-on-write);
+    returns the new version's directories that were carried."""
     keys = [k.name for k in current.partition_keys]
+    carried = []
     for part in ctx.catalog.get_partitions(current.database, current.name):
         if tuple(part.values) in rewritten:
             continue
         source = ctx.lake.local_path(part.location) if ctx.lake.protocol == "file" else part.location
-        ctx.lake.link_tree(source, partition_path(staged, keys, part.values))
+        target = partition_path(staged, keys, part.values)
+        ctx.lake.link_tree(source, target)
+        carried.append(target)
+    return carried
 
 
 def _write_quarantine(spark: SparkSession, ctx: JobContext, table: str, bad: DataFrame,
@@ -231,5 +250,6 @@ def _write_quarantine(spark: SparkSession, ctx: JobContext, table: str, bad: Dat
         previous = spark.read.schema(records.schema).json(ctx.lake.uri(final))
         records = records.unionByName(previous.filter(
             F.col("partition").isNull() | ~F.col("partition").isin(rewritten)))
-    records.coalesce(1).write.json(ctx.lake.uri(staged))
+    # repartition(1), not coalesce(1): the typing upstream stays parallel, only the rejects meet in one task
+    records.repartition(1).sortWithinPartitions("source_file", "line").write.json(ctx.lake.uri(staged))
     replace_quarantine(ctx.lake, staged, final)
