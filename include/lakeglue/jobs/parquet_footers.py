@@ -39,7 +39,8 @@ def parquet_choice_types(uri: str, choices: dict[str, list[str]], fs: Any = None
 def parquet_rows_under(fs: Any, directory: str) -> int:
     """Rows of the Parquet data files below ``directory`` (``_``/``.`` files skipped), from footers.
 
-    Counts what a copy-on-write commit carried over unchanged, without scanning it.
+    Counts what a copy-on-write commit carried over unchanged, or what a job reads of a
+    catalog table, without a scan (Spark would run a job per count).
     """
     import posixpath
 
@@ -47,6 +48,7 @@ def parquet_rows_under(fs: Any, directory: str) -> int:
 
     from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
 
+    directory = fs._strip_protocol(directory)  # catalog locations are URIs, find() answers paths
     total = 0
     for path in sorted(fs.find(directory)):
         if is_excluded(posixpath.relpath(path, directory), DEFAULT_EXCLUDES):

@@ -10,7 +10,7 @@ from lakeglue.jobs.commit import plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.faults import fault_point
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
-from lakeglue.jobs.spark.catalog_io import read_table
+from lakeglue.jobs.spark.catalog_io import read_table, table_rows
 from lakeglue.settings import SQL_DIR
 from lakeglue.sql_dialect import referenced_tables, transpile
 
@@ -31,7 +31,7 @@ def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
         for database, name in referenced_tables(sql):
             db = database or ctx.spec.database_for("silver")
             df = read_table(spark, ctx.catalog, db, name)
-            result.rows_read += df.count()
+            result.rows_read += table_rows(ctx.catalog, ctx.lake.fs, db, name)
             df.createOrReplaceTempView(f"{db}__{name}")
         spark_sql = transpile(sql, "spark",
                               lambda d, n: f"{d or ctx.spec.database_for('silver')}__{n}")

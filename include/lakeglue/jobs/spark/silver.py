@@ -170,8 +170,10 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     observed = typed_rows().observe(seen, F.count(F.lit(1)).alias("read"), F.count("__reason").alias("bad"))
     good = observed.filter(F.col("__reason").isNull())
     good, data_columns = apply_steps(table, ts, good, [*declared, *extra])  # custom Python steps, if any
-    if ts.explode and not ts.steps:
-        # The parent was deduplicated before the explode: (parent key, position) is unique already.
+    if ts.explode and ts.explode.position in ts.key and not ts.steps:
+        # The parent was deduplicated on the other key columns (same expressions) before the explode,
+        # and positions are distinct within a parent: the key is unique already, a second window would
+        # keep every row. Without the position in the key, or with steps that may rewrite keys, dedupe.
         deduped = good.select(*data_columns, *CARRIED_LINEAGE)
     else:
         window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
@@ -179,6 +181,9 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                    .select(*data_columns, *CARRIED_LINEAGE))
     deduped = deduped.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
 
+    import os as _os
+    if _os.environ.get("LG_EXPLAIN"):
+        deduped.explain("formatted")
     pending = plan_table_version(ctx.lake, "silver", table)
     writer = deduped.write
     if ts.partition_by:
