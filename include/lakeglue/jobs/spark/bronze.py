@@ -8,7 +8,7 @@ the files the ledger gives to this batch are read (the job bookmark).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType, StructType
 
 BATCH_KEY = "_batch_id"
+#: Up to this many rejected JSON lines, the write pass itself notes where they are (exactly, in
+#: bounded memory) and the quarantine pass parses only those lines; above it, every line again.
+LOCATED_REJECTS = 4096
 LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
 #: monotonically_increasing_id() keeps the row's index within its task in the lower 33 bits.
 _ROW_IN_TASK = (1 << 33) - 1
@@ -56,25 +59,32 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     files = [ctx.lake.uri(e.path) for e in entries]
 
     parsed = _read(spark, raw, table_spec, files)
+    relocate = None
+    if table_spec.format == "json":
+        def relocate(source_files: list[str], lines: list[int]) -> DataFrame:
+            return _read_json_lines(spark, raw, files, table_spec.choices, only=(source_files, lines))
     for key in raw.partition_keys:
         parsed = parsed.withColumn(key.name, F.regexp_extract("_source_file", f"/{key.name}=([^/]+)/", 1))
     if table_spec.format == "csv":
         # Spark refuses a CSV scan that needs only the corrupt-record column (the rejects pass
         # would): both passes read the parsed rows from memory instead.
         parsed = parsed.cache()
-    _commit_batch(spark, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name})
+    _commit_batch(spark, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, relocate)
     parsed.unpersist()
     ctx.ledger.mark_done(source, ctx.batch_id)
     return result
 
 
 def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
-                  parsed: DataFrame, result: TableMetrics, parameters: dict[str, str]) -> None:
+                  parsed: DataFrame, result: TableMetrics, parameters: dict[str, str],
+                  relocate: Callable[[list[str], list[int]], DataFrame] | None = None) -> None:
     """Write the good rows as this batch's partition, quarantine the rejects, swap the catalog.
 
     One pass parses and writes the good rows while an Observation counts every row and every
     reject in the same job (no cache, no count job, no read-back); the rejects are parsed again
-    only when there are some, and they are few.
+    only when there are some. For JSON lines the same Observation notes which files and line
+    numbers were rejected (while there are at most ``LOCATED_REJECTS``), and ``relocate`` reads
+    back just those lines: the quarantine pass then scans text instead of parsing every line.
     """
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
@@ -82,7 +92,13 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     parsed = (parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
               .withColumn(BATCH_KEY, F.lit(ctx.batch_id)))
     seen = Observation(f"bronze-{table}")
-    observed = parsed.observe(seen, F.count(F.lit(1)).alias("read"), F.count("_reject_reason").alias("bad"))
+    rejected = F.col("_reject_reason").isNotNull()
+    located = [] if relocate is None else [
+        # exact while the distinct values are at most LOCATED_REJECTS, in memory bounded by it
+        F.histogram_numeric(F.when(rejected, F.col("_line")), F.lit(LOCATED_REJECTS)).alias("lines"),
+        F.collect_set(F.when(rejected, F.col("_source_file"))).alias("files")]  # at most one per file
+    observed = parsed.observe(seen, F.count(F.lit(1)).alias("read"), F.count("_reject_reason").alias("bad"),
+                              *located)
     good = observed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
     pending = plan_batch_attempt(ctx.lake, "bronze", table)
     with _one_task_per_file(spark):
@@ -90,8 +106,16 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
         counts = seen.get
         result.rows_read, result.rows_quarantined = int(counts["read"]), int(counts["bad"])
         result.rows_written = result.rows_read - result.rows_quarantined
-        bad = parsed.filter(F.col("_reject_reason").isNotNull())
-        _write_quarantine(ctx, table, bad if result.rows_quarantined else bad.limit(0))
+        if not result.rows_quarantined:
+            bad = parsed.limit(0)
+        elif relocate is not None and result.rows_quarantined <= LOCATED_REJECTS:
+            # the candidates (rejected files x rejected line numbers) hold every reject; the reason,
+            # computed again on them alone, keeps exactly the rejects
+            lines = sorted({int(bin_["x"]) for bin_ in counts["lines"]})
+            bad = relocate(sorted(counts["files"]), lines)
+        else:
+            bad = parsed
+        _write_quarantine(ctx, table, bad.filter(rejected), expected=result.rows_quarantined)
     fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     columns = [Column(f.name, f.dataType.simpleString()) for f in good.schema.fields if f.name != BATCH_KEY]
@@ -193,9 +217,13 @@ def _text_schema(spark: SparkSession, raw: Table) -> StructType:
     return StructType([*text.fields, StructField("_corrupt_record", StringType(), True)])
 
 
-def _read_json_lines(spark: SparkSession, raw: Table, files: list[str],
-                     choices: dict[str, list[str]] | None = None) -> DataFrame:
-    """Read whole files as text and parse each line, so every bad line keeps its file and number."""
+def _read_json_lines(spark: SparkSession, raw: Table, files: list[str], choices: dict[str, list[str]] | None = None,
+                     only: tuple[list[str], list[int]] | None = None) -> DataFrame:
+    """Read files as text lines and parse each line, so every bad line keeps its file and number.
+
+    ``only`` (source files, line numbers) keeps just the lines at those numbers in those files,
+    before any parsing (numbers count every line of a file, so they do not change).
+    """
     from pyspark.sql import functions as F
 
     choices = choices or {}
@@ -224,6 +252,11 @@ def _read_json_lines(spark: SparkSession, raw: Table, files: list[str],
                      F.when(value.endswith("\r"), F.expr("substring(value, 1, length(value) - 1)"))
                      .otherwise(value).alias("_raw"))
              .filter(F.trim(F.col("_raw")) != ""))
+    if only is not None:
+        # Kept apart from the parse below (a checkpoint, on the executors' disks if need be): else the
+        # optimizer merges the callers' reject test into this filter, whose JSON parse then keeps the
+        # whole filter out of generated code and every line of every file pays the slow path.
+        lines = lines.filter(F.col("_line").isin(only[1]) & F.col("_source_file").isin(only[0])).localCheckpoint()
     schema = _text_schema(spark, raw)
     parsed = lines.withColumn("_j", F.from_json("_raw", schema, {
         "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record", "allowSingleQuotes": "false"}))
@@ -304,15 +337,22 @@ def _read_parquet(spark: SparkSession, files: list[str], choices: dict[str, list
                      F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
 
 
-def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame) -> None:
+def _write_quarantine(ctx: JobContext, table: str, bad: DataFrame, expected: int) -> None:
     """The rejects as one JSON file, in file and line order; repartition(1), not coalesce(1), so
-    the parse upstream stays parallel and only the few rejected rows meet in one task."""
+    the parse upstream stays parallel and only the few rejected rows meet in one task. The rows
+    written are counted as they are written and must be the ``expected`` rejects of the data pass."""
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
+    written = Observation(f"bronze-{table}-quarantine")
     final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
     staged = ctx.lake.new_staging_path(f"quarantine-bronze-{table}")
     (bad.select(F.col("_source_file").alias("source_file"), F.col("_line").alias("line"),
                 F.col("_reject_reason").alias("reason"), F.col("_raw").alias("raw"),
                 F.lit("bronze").alias("layer"), F.lit(table).alias("table"), F.lit(ctx.batch_id).alias("batch_id"))
+        .observe(written, F.count(F.lit(1)).alias("rows"))
         .repartition(1).sortWithinPartitions("source_file", "line").write.json(ctx.lake.uri(staged)))
+    if int(written.get["rows"]) != expected:
+        raise RuntimeError(f"bronze.{table}: {expected} rows were rejected while writing the batch but "
+                           f"{written.get['rows']} were found again for quarantine; nothing was committed")
     replace_quarantine(ctx.lake, staged, final)
