@@ -89,8 +89,7 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    parsed = (parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
-              .withColumn(BATCH_KEY, F.lit(ctx.batch_id)))
+    parsed = parsed.withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
     seen = Observation(f"bronze-{table}")
     rejected = F.col("_reject_reason").isNotNull()
     located = [] if relocate is None else [
@@ -102,7 +101,9 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     good = observed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw")
     pending = plan_batch_attempt(ctx.lake, "bronze", table)
     with _one_task_per_file(spark):
-        good.write.partitionBy(BATCH_KEY).parquet(ctx.lake.uri(pending.staged))
+        # Straight into the batch's partition folder (what partitionBy would name it: batch ids are
+        # path-safe), as partitionBy(BATCH_KEY) would have to sort every row by that one value first.
+        good.write.parquet(ctx.lake.uri(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"))
         counts = seen.get
         result.rows_read, result.rows_quarantined = int(counts["read"]), int(counts["bad"])
         result.rows_written = result.rows_read - result.rows_quarantined

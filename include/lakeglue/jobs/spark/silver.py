@@ -166,7 +166,7 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
 
     # One pass types, dedupes and writes the good rows; Observations count what was read, what was
     # rejected and what was written in that same job (no cache, no count job, no read-back).
-    seen, kept_rows = Observation(f"silver-{table}-read"), Observation(f"silver-{table}-written")
+    seen = Observation(f"silver-{table}-read")
     observed = typed_rows().observe(seen, F.count(F.lit(1)).alias("read"), F.count("__reason").alias("bad"))
     good = observed.filter(F.col("__reason").isNull())
     good, data_columns = apply_steps(table, ts, good, [*declared, *extra])  # custom Python steps, if any
@@ -174,23 +174,22 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         # The parent was deduplicated on the other key columns (same expressions) before the explode,
         # and positions are distinct within a parent: the key is unique already, a second window would
         # keep every row. Without the position in the key, or with steps that may rewrite keys, dedupe.
-        deduped = good.select(*data_columns, *CARRIED_LINEAGE)
+        # Every good row is written, so read - bad counts them (no second observation per row).
+        deduped, kept_rows = good.select(*data_columns, *CARRIED_LINEAGE), None
     else:
         window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
         deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
                    .select(*data_columns, *CARRIED_LINEAGE))
-    deduped = deduped.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
-
-    import os as _os
-    if _os.environ.get("LG_EXPLAIN"):
-        deduped.explain("formatted")
+        kept_rows = Observation(f"silver-{table}-written")
+        deduped = deduped.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
     pending = plan_table_version(ctx.lake, "silver", table)
     writer = deduped.write
     if ts.partition_by:
         writer = writer.partitionBy(*ts.partition_by)
     writer.parquet(ctx.lake.uri(pending.staged))
     result.rows_read, result.rows_quarantined = int(seen.get["read"]), int(seen.get["bad"])
-    result.rows_written = int(kept_rows.get["rows"])
+    result.rows_written = (result.rows_read - result.rows_quarantined if kept_rows is None
+                           else int(kept_rows.get["rows"]))
 
     kept = None
     if affected is not None:
