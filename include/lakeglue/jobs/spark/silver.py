@@ -10,7 +10,7 @@ from all bronze batches and committed as a new table version (atomic catalog swa
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column, Table
@@ -140,14 +140,27 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                                *(typed(k).alias(f"__key_{k}") for k in parent_key))
         window = Window.partitionBy(*(f"__key_{k}" for k in parent_key)).orderBy(
             *_latest_first([f"__order_{c}" for c in ts.order_by]))
-        bronze = (ranked.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
+        parent = (ranked.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
                   .drop("__rn", *(c for c in ranked.columns if c.startswith("__"))))
-        bronze = bronze.select("*", F.posexplode(ts.explode.column).alias("__pos", ts.explode.alias)) \
-                       .withColumn(ts.explode.position, (F.col("__pos") + 1).cast("int")).drop("__pos")
+
+        def explode(rows: DataFrame) -> DataFrame:
+            assert ts.explode is not None
+            return (rows.select("*", F.posexplode(ts.explode.column).alias("__pos", ts.explode.alias))
+                    .withColumn(ts.explode.position, (F.col("__pos") + 1).cast("int")).drop("__pos"))
+
+        bronze = explode(parent)
         available = set(bronze.columns)
 
     choices = ctx.spec.bronze[ts.from_].choices
     outputs = [out for n in ts.columns for out in _column_plan(n, ts.columns[n], available, choices.get(n, []))]
+    key_typed = [typed(k) for k in ts.key]
+    if ts.explode:
+        # Columns of the parent record (order id, status, dates) are typed once per parent, not per element.
+        values = [c for out in outputs for c in (out.typed, out.raw)] + key_typed
+        parent, values = _per_parent_first(parent, bronze, values, {ts.explode.alias, ts.explode.position})
+        outputs = [replace(out, typed=values[2 * i], raw=values[2 * i + 1]) for i, out in enumerate(outputs)]
+        key_typed = values[2 * len(outputs):]
+        bronze = explode(parent)
     declared = [out.name for out in outputs]
     extra = [c for c in bronze.columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
              and c not in {ts.explode.column if ts.explode else "", ts.explode.alias if ts.explode else ""}]
@@ -155,7 +168,8 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                        F.concat(F.lit(f"column {out.name}: value '"), out.raw.cast("string"),
                                 F.lit(f"' is not a valid {out.type_label}")))
                 for out in outputs if out.checked]
-    problems += [F.when(typed(k).isNull(), F.lit(f"business key column {k} is null")) for k in ts.key]
+    problems += [F.when(value.isNull(), F.lit(f"business key column {k} is null"))
+                 for k, value in zip(ts.key, key_typed, strict=True)]
     row_columns = [*(out.typed.alias(out.name) for out in outputs), *(F.col(f"`{c}`") for c in extra),
                    *(F.col(c) for c in (*CARRIED_LINEAGE, "_line", "_ingested_at")),
                    F.concat_ws("; ", *problems).alias("__reason"), partition_json.alias("__partition")]
@@ -198,7 +212,8 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
             for values in affected)).first()
         kept = sorted(set(rewritten_json or []))
     # The rejects (few) are typed again apart, with their bronze row as JSON for the record.
-    raw_json = F.to_json(F.struct(*(F.col(f"`{c}`") for c in bronze.columns if c not in BRONZE_INTERNAL)))
+    raw_json = F.to_json(F.struct(*(F.col(f"`{c}`") for c in bronze.columns
+                                    if c not in BRONZE_INTERNAL and not c.startswith("__"))))
     rejects = typed_rows(raw_json.alias("__raw")).filter(F.col("__reason").isNotNull())
     _write_quarantine(spark, ctx, table, rejects if result.rows_quarantined else rejects.limit(0), rewritten=kept)
 
@@ -220,6 +235,29 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     consumed.replace(consumer, live_batches)
     result.location = pending.final
     return result
+
+
+def _per_parent_first(parent: DataFrame, exploded: DataFrame, values: list[SparkColumn],
+                      element: set[str]) -> tuple[DataFrame, list[SparkColumn]]:
+    """Compute on the parent rows, before the explode, the values that need neither the element
+    nor its position and are deterministic (so equal on every element row); the others stay as
+    they are. Returns the parent with those values as ``__parent_<i>`` columns and the values
+    to use after the explode. Spark would otherwise compute them again for every element."""
+    from pyspark.sql import functions as F
+
+    projection = exploded.select(*(v.alias(f"__parent_{i}") for i, v in enumerate(values)))
+    analyzed = projection._jdf.queryExecution().analyzed().projectList()
+    hoisted, used = [], []
+    for i, value in enumerate(values):
+        expression = analyzed.apply(i)
+        refs = expression.references().toSeq()
+        names = {refs.apply(j).name() for j in range(refs.size())}
+        if expression.deterministic() and not names & element:
+            hoisted.append(value.alias(f"__parent_{i}"))
+            used.append(F.col(f"__parent_{i}"))
+        else:
+            used.append(value)
+    return parent.select("*", *hoisted), used
 
 
 def _carry_unchanged_partitions(ctx: JobContext, current: Table, staged: str,
