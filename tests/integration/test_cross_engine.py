@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lakeglue.catalog.model import Column, StorageDescriptor, Table
+from lakeglue.catalog.model import Column
 from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.crawler import CrawlerConfig, crawl
 from lakeglue.jobs.context import JobContext
@@ -30,7 +30,7 @@ from lakeglue.pipelines.spec import PipelineSpec, spec_from_dict
 from lakeglue.sample import generate
 from lakeglue.settings import Settings
 from lakeglue.storage import Lake
-from lakeglue.storage.zones import FileInfo
+from tests.support.raw_json_lake import raw_json_context
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -354,23 +354,10 @@ def _edge_bronze_on_both(tmp_path: Path, spark: Any, files: dict[str, bytes]) ->
     results = {}
     for engine in ("spark", "duckdb"):
         settings = Settings(lake_root=str(tmp_path / engine / "lake"), duckdb_temp_directory=str(tmp_path / "spill"))
-        lake = Lake(settings)
-        lake.ensure_zones()
-        folder = Path(lake.path("raw", "edge", "events"))
-        folder.mkdir(parents=True)
-        infos = []
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-            infos.append(FileInfo(str(folder / name), len(data), (folder / name).stat().st_mtime))
-        catalog, ledger = SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url)
-        catalog.ensure_database("edge_raw")
         columns = (Column("id", "bigint"), Column("amount", "double"), Column("tags", "array<string>"),
                    Column("meta", "struct<k:string,n:double>"), Column("note", "string"))
-        catalog.upsert_table(Table("edge_raw", "events", StorageDescriptor.for_format(
-            "json", columns, lake.uri(str(folder))), parameters={"classification": "json"}))
-        ledger.record_seen("edge/events", infos)
-        ctx = JobContext(spec=spec, settings=settings, lake=lake, catalog=catalog, ledger=ledger, batch_id="b1",
-                         started_at=STARTED)
+        ctx = raw_json_context(settings, spec, files, columns, STARTED)
+        lake, catalog = ctx.lake, ctx.catalog
         metrics = run_bronze(spark, ctx) if engine == "spark" else run_job("bronze", ctx)
         df = read_table(spark, catalog, "edge_bronze", "events").drop("_ingested_at")
         df = df.withColumn("_source_file", F.regexp_extract("_source_file", r"[^/]+$", 0))

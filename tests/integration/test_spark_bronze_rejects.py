@@ -16,14 +16,10 @@ from typing import Any
 
 import pytest
 
-from lakeglue.catalog.model import Column, StorageDescriptor, Table
-from lakeglue.catalog.sql import SqlCatalog
-from lakeglue.jobs.context import JobContext
-from lakeglue.ledger import Ledger
+from lakeglue.catalog.model import Column
 from lakeglue.pipelines.spec import spec_from_dict
 from lakeglue.settings import Settings
-from lakeglue.storage import Lake
-from lakeglue.storage.zones import FileInfo
+from tests.support.raw_json_lake import raw_json_context
 
 STARTED = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 # Rejects at line numbers that also hold good lines in the other files: the located pass reads
@@ -47,22 +43,8 @@ def _bronze(tmp_path: Path, spark: Any) -> tuple[list[tuple[Any, ...]], tuple[in
 
     spec = spec_from_dict({"name": "edge", "database": "edge", "source": {"prefix": "edge"},
                            "bronze": {"events": {"format": "json"}}}, check_files=False)
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    lake = Lake(settings)
-    lake.ensure_zones()
-    folder = Path(lake.path("raw", "edge", "events"))
-    folder.mkdir(parents=True)
-    infos = []
-    for name, data in FILES.items():
-        (folder / name).write_bytes(data)
-        infos.append(FileInfo(str(folder / name), len(data), (folder / name).stat().st_mtime))
-    catalog, ledger = SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url)
-    catalog.ensure_database("edge_raw")
-    catalog.upsert_table(Table("edge_raw", "events", StorageDescriptor.for_format(
-        "json", (Column("id", "bigint"),), lake.uri(str(folder))), parameters={"classification": "json"}))
-    ledger.record_seen("edge/events", infos)
-    ctx = JobContext(spec=spec, settings=settings, lake=lake, catalog=catalog, ledger=ledger, batch_id="b1",
-                     started_at=STARTED)
+    ctx = raw_json_context(Settings(lake_root=str(tmp_path / "lake")), spec, FILES, [Column("id", "bigint")], STARTED)
+    lake = ctx.lake
     (metrics,) = run_bronze(spark, ctx).tables
     qdir = Path(lake.path("quarantine", "edge", "bronze", "events"))
     quarantined = sorted((r["source_file"].rsplit("/", 1)[-1], r["line"], r["reason"], r["raw"])
