@@ -72,3 +72,12 @@ class Catalog(Protocol):
     def get_partition(self, database: str, table: str, values: Sequence[str]) -> Partition: ...
     def get_partitions(self, database: str, table: str) -> list[Partition]: ...
     def batch_delete_partitions(self, database: str, table: str, values: Sequence[tuple[str, ...]]) -> int: ...
+
+
+def data_locations(catalog: Catalog, database: str, name: str) -> list[str]:
+    """Where a table's data files are: its location, or every partition's for a partitioned table
+    (partitions may live outside the table root, and its root may hold files of other versions)."""
+    table = catalog.get_table(database, name)
+    if not table.partition_keys:
+        return [table.location]
+    return [part.location for part in catalog.get_partitions(database, name)]

@@ -18,15 +18,14 @@ Nothing heavy is imported here: the Airflow operator calls it at execute time.
 from __future__ import annotations
 
 import logging
-import posixpath
 from dataclasses import dataclass
 
-from lakeglue.catalog.base import Catalog
+from lakeglue.catalog.base import Catalog, data_locations
 from lakeglue.jobs.context import JobContext
 from lakeglue.ledger import NEW
 from lakeglue.settings import SQL_DIR
 from lakeglue.sql_dialect import referenced_tables
-from lakeglue.storage.zones import DEFAULT_EXCLUDES, Lake, is_excluded
+from lakeglue.storage.zones import Lake
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +51,12 @@ def human_bytes(size: float) -> str:
     return f"{size:.1f} GiB"
 
 
-def _directory_bytes(lake: Lake, location: str) -> int:
-    root = location.removeprefix("file://") if lake.protocol == "file" else location.split("://", 1)[-1]
-    if not lake.fs.exists(root):
-        return 0
-    return sum(int(info.get("size") or 0) for path, info in lake.fs.find(root, detail=True).items()
-               if info.get("type") != "directory" and not is_excluded(posixpath.relpath(path, root), DEFAULT_EXCLUDES))
-
-
 def table_bytes(catalog: Catalog, lake: Lake, database: str, name: str) -> int:
     """Bytes of a catalog table's data files (every partition's location for partitioned tables)."""
     if not catalog.table_exists(database, name):
         return 0
-    table = catalog.get_table(database, name)
-    if not table.partition_keys:
-        return _directory_bytes(lake, table.location)
-    return sum(_directory_bytes(lake, p.location) for p in catalog.get_partitions(database, name))
+    return sum(info.size for location in data_locations(catalog, database, name)
+               for info in lake.list_files(lake.fs_path(location)))
 
 
 def bronze_input_bytes(ctx: JobContext) -> tuple[int, int]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lakeglue.storage.zones import Lake
 
 
 def parquet_choice_types(uri: str, choices: dict[str, list[str]], fs: Any = None) -> tuple[str, ...]:
@@ -36,23 +39,16 @@ def parquet_choice_types(uri: str, choices: dict[str, list[str]], fs: Any = None
     return tuple(found)
 
 
-def parquet_rows_under(fs: Any, directory: str) -> int:
-    """Rows of the Parquet data files below ``directory`` (``_``/``.`` files skipped), from footers.
+def parquet_rows_under(lake: Lake, directory: str) -> int:
+    """Rows of the Parquet data files below ``directory`` (a path or a lake URL), from footers.
 
     Counts what a copy-on-write commit carried over unchanged, or what a job reads of a
     catalog table, without a scan (Spark would run a job per count).
     """
-    import posixpath
-
     import pyarrow.parquet as pq
 
-    from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
-
-    directory = fs._strip_protocol(directory)  # catalog locations are URIs, find() answers paths
     total = 0
-    for path in sorted(fs.find(directory)):
-        if is_excluded(posixpath.relpath(path, directory), DEFAULT_EXCLUDES):
-            continue
-        with fs.open(path, "rb") as fh:
+    for info in lake.list_files(lake.fs_path(directory)):
+        with lake.fs.open(info.path, "rb") as fh:
             total += pq.ParquetFile(fh).metadata.num_rows
     return total

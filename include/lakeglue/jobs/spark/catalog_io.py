@@ -7,14 +7,16 @@ a glob of the table root, defines the data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lakeglue.catalog.base import Catalog
+from lakeglue.catalog.base import Catalog, data_locations
 from lakeglue.catalog.model import Partition, Table
 from lakeglue.jobs.parquet_footers import parquet_rows_under
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from lakeglue.storage.zones import Lake
 
 
 def read_table(spark: SparkSession, catalog: Catalog, database: str, name: str) -> DataFrame:
@@ -55,13 +57,10 @@ def read_table(spark: SparkSession, catalog: Catalog, database: str, name: str) 
     return result
 
 
-def table_rows(catalog: Catalog, fs: Any, database: str, name: str) -> int:
+def table_rows(catalog: Catalog, lake: Lake, database: str, name: str) -> int:
     """Rows :func:`read_table` would give, summed from the Parquet footers of the same files
     (the table's location, or each partition's): a metric without a Spark count job."""
-    table = catalog.get_table(database, name)
-    if not table.partition_keys:
-        return parquet_rows_under(fs, table.location)
-    return sum(parquet_rows_under(fs, part.location) for part in catalog.get_partitions(database, name))
+    return sum(parquet_rows_under(lake, location) for location in data_locations(catalog, database, name))
 
 
 def _key_type(table: Table, name: str) -> str:

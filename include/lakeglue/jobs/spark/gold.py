@@ -31,7 +31,7 @@ def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
         for database, name in referenced_tables(sql):
             db = database or ctx.spec.database_for("silver")
             df = read_table(spark, ctx.catalog, db, name)
-            result.rows_read += table_rows(ctx.catalog, ctx.lake.fs, db, name)
+            result.rows_read += table_rows(ctx.catalog, ctx.lake, db, name)
             df.createOrReplaceTempView(f"{db}__{name}")
         spark_sql = transpile(sql, "spark",
                               lambda d, n: f"{d or ctx.spec.database_for('silver')}__{n}")

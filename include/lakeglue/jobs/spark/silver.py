@@ -221,7 +221,7 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         rewritten = {tuple(str(v) for v in a) for a in affected}
         check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
         carried = _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
-        result.rows_written += sum(parquet_rows_under(ctx.lake.fs, d) for d in carried)  # rows of the version
+        result.rows_written += sum(parquet_rows_under(ctx.lake, d) for d in carried)  # rows of the version
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")
