@@ -65,6 +65,8 @@ class Settings:
     duckdb_memory_limit: str = "2GB"
     #: Where DuckDB jobs spill larger-than-memory work; empty = ``<system temp>/lakeglue-duckdb``.
     duckdb_temp_directory: str = ""
+    #: Longest record (a JSON/CSV line, in bytes) bronze accepts; a longer one is quarantined with its size.
+    max_record_bytes: int = 8 << 20
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,6 +110,7 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_ENGINE_AUTO_THRESHOLD_BYTES": "engine_auto_threshold_bytes",
     "LAKEGLUE_DUCKDB_MEMORY_LIMIT": "duckdb_memory_limit",
     "LAKEGLUE_DUCKDB_TEMP_DIRECTORY": "duckdb_temp_directory",
+    "LAKEGLUE_MAX_RECORD_BYTES": "max_record_bytes",
 }
 
 

@@ -14,7 +14,11 @@ class TableMetrics:
     rows_read: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
+    #: silver: rows of the new batches that lost the dedupe to another row with the same key
+    rows_duplicate: int = 0
     files_read: int = 0
+    #: bronze: claimed files quarantined whole (cannot be decoded, decompressed or parsed)
+    files_quarantined: int = 0
     bytes_read: int = 0
     location: str = ""
     skipped_reason: str = ""
