@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 
+from lakeglue.storage.paths import check_name
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def batch_id_from_run_id(run_id: str) -> str:
     """A path-safe batch id (Hadoop paths reject ``:``); readable, deterministic."""
-    cleaned = _UNSAFE.sub("_", run_id).strip("_")
+    cleaned = _UNSAFE.sub("_", run_id).strip("_-")
     if not cleaned:
         raise ValueError(f"run id {run_id!r} has no usable characters for a batch id")
-    return cleaned[:120]
+    return check_name(cleaned[:120], "batch id", f"run id {run_id!r}")  # the guard every path name passes
 
 
 def partition_value_from_path(path: str, key: str) -> str | None:

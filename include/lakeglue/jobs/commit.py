@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from lakeglue.catalog.base import Catalog
 from lakeglue.catalog.model import Column, Partition, StorageDescriptor, Table
+from lakeglue.storage.paths import check_name, check_segment
 from lakeglue.storage.zones import Lake
 
 
@@ -56,7 +57,10 @@ def partition_values_in(lake: Lake, root: str, keys: Sequence[str]) -> list[tupl
 
 
 def partition_path(location: str, keys: Sequence[str], values: Sequence[str]) -> str:
-    return posixpath.join(location, *[f"{k}={v}" for k, v in zip(keys, values, strict=True)])
+    """``location/k=v/…`` for values in the folder form the engine wrote (already escaped by it);
+    a key that is not a plain name, or a folder that would not be one folder, is refused."""
+    return posixpath.join(location, *[check_segment(f"{check_name(k, 'partition column')}={v}", "partition folder")
+                                      for k, v in zip(keys, values, strict=True)])
 
 
 def merge_columns(previous: Sequence[Column], current: Sequence[Column]) -> list[Column]:

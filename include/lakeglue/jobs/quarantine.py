@@ -7,12 +7,19 @@ rule broken, naming the column), ``raw`` (the original text or row as JSON), ``l
 
 from __future__ import annotations
 
+from lakeglue.storage.paths import check_segment
 from lakeglue.storage.zones import Lake
 
 QUARANTINE_FIELDS = ("source_file", "line", "reason", "raw", "layer", "table", "batch_id")
 
 
 def quarantine_dir(lake: Lake, pipeline: str, layer: str, table: str, batch_id: str) -> str:
+    """``quarantine/<pipeline>/<layer>/<table>/_batch_id=<batch>``; each part must be one harmless folder
+    (the batch may be a raw run id, e.g. of a quality run)."""
+    check_segment(pipeline, "pipeline", "quarantine folder")
+    check_segment(layer, "layer", "quarantine folder")
+    check_segment(table, "table", "quarantine folder")
+    check_segment(batch_id, "batch id / run id", "quarantine folder")
     return lake.path("quarantine", pipeline, layer, table, f"_batch_id={batch_id}")
 
 

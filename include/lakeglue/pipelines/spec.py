@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lakeglue.settings import PIPELINES_DIR, QUALITY_DIR, SQL_DIR
+from lakeglue.storage.paths import check_name, check_subpath
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: Package custom silver steps live in (``include/pipeline_steps/``): it ships with the engine to Spark/Glue.
@@ -35,6 +36,12 @@ class SourceSpec(_Strict):
     zone: Literal["raw"] = "raw"
     prefix: str
     excludes: list[str] = Field(default_factory=lambda: ["**/_SUCCESS", "**/_temporary/**", "**/*.crc", "**/.*"])
+
+    @field_validator("prefix")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        check_subpath(value, "source prefix", "source.prefix")  # a folder of the raw zone, never above it
+        return value
 
 
 class EventSpec(_Strict):
@@ -188,6 +195,13 @@ class SilverTableSpec(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_name(name, "partition column", "partition_by")  # each becomes a folder name
+        return value
+
     @model_validator(mode="after")
     def _keys_are_columns(self) -> SilverTableSpec:
         for field_name in ("key", "partition_by"):
@@ -214,6 +228,13 @@ class QualitySpec(_Strict):
 class GoldTableSpec(_Strict):
     sql: str
     partition_by: list[str] = Field(default_factory=list)
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_name(name, "partition column", "partition_by")  # each becomes a folder name
+        return value
 
 
 Engine = Literal["spark", "duckdb", "auto"]
@@ -256,6 +277,13 @@ class PipelineSpec(_Strict):
     def _identifier(cls, value: str) -> str:
         if not IDENTIFIER.match(value):
             raise ValueError(f"{value!r} must be a lower-case identifier (letters, digits, _)")
+        return value
+
+    @field_validator("bronze", "silver", "gold")
+    @classmethod
+    def _table_names(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        for name in value:
+            check_name(name, "table", f"the keys of {info.field_name}")  # curated/<layer>/<table>/ folders
         return value
 
     @model_validator(mode="after")

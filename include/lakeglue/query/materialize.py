@@ -29,9 +29,10 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from lakeglue.catalog import AlreadyExists, Catalog, Column, ConcurrentModification, Partition, StorageDescriptor, Table
-from lakeglue.jobs.commit import partition_path, partition_values_in, plan_batch_attempt, plan_table_version
+from lakeglue.jobs.commit import plan_batch_attempt, plan_table_version
 from lakeglue.query.base import EngineResult, QueryError
 from lakeglue.query.writes import COMPRESSIONS, WriteStatement
+from lakeglue.storage.paths import partition_folder
 from lakeglue.storage.zones import Lake
 
 #: Hive base types a catalog column may have (what Glue, Spark and Athena all understand).
@@ -41,7 +42,6 @@ HIVE_TYPES = {"tinyint", "smallint", "int", "bigint", "float", "double", "decima
 PARTITION_TYPES = {"tinyint", "smallint", "int", "bigint", "string", "varchar", "char", "boolean", "date"}
 _INTEGERS = ["tinyint", "smallint", "integer", "bigint"]
 _UNNAMED = re.compile(r"_col\d+")
-_BAD_PARTITION_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
 #: Layers of a ``<pipeline>_<layer>`` database, stored as ``curated/<layer>/<table>`` like the Spark jobs do.
 LAYERS = ("bronze", "silver", "gold")
 
@@ -134,7 +134,8 @@ def table_home(lake: Lake, table: Table) -> tuple[str, str]:
 # -- files -----------------------------------------------------------------------------------
 
 def partition_value(value: Any, column: str) -> str:
-    """The folder-name form of a partition value (``dt=2026-11-01``), refusing what would not read back."""
+    """The catalog form of a partition value (``2026-11-01``); its folder name is Hive-escaped when written
+    (:func:`lakeglue.storage.paths.partition_folder`), so ``../x`` or ``a/b`` stay one folder."""
     if value is None:
         raise QueryError(f"partition column {column} is NULL in some rows; filter them out or COALESCE them, "
                          "a partition needs a value")
@@ -143,14 +144,14 @@ def partition_value(value: Any, column: str) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    if not text or _BAD_PARTITION_CHARS.search(text) or text in (".", ".."):
-        raise QueryError(f"partition column {column} has the value {text!r}, which cannot be a folder name "
-                         "(empty, '/', '\\' or control characters)")
+    if not text:
+        raise QueryError(f"partition column {column} is an empty string in some rows; Hive reads an empty "
+                         "partition value back as NULL, so give those rows a value")
     return text
 
 
 def split_partitions(data: pa.Table, keys: Sequence[str]) -> dict[tuple[str, ...], pa.Table]:
-    """Rows grouped by their partition values (folder-name form), without the partition columns."""
+    """Rows grouped by their partition values (catalog form), without the partition columns."""
     columns = [data.column(k).to_pylist() for k in keys]
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, row in enumerate(zip(*columns, strict=True)):
@@ -186,14 +187,14 @@ def write_table_files(lake: Lake, directory: str, data: pa.Table, keys: Sequence
         return []
     groups = split_partitions(data, keys)
     for values, rows in groups.items():
-        write_parquet(lake, partition_path(directory, keys, values), rows, compression, query_id)
+        write_parquet(lake, partition_folder(directory, keys, values), rows, compression, query_id)
     return list(groups)
 
 
 def _partitions(lake: Lake, table: Table, root: str, values: Sequence[tuple[str, ...]]) -> list[Partition]:
     keys = [k.name for k in table.partition_keys]
     return [Partition(table.database, table.name, v, StorageDescriptor.for_format(
-        "parquet", table.columns, lake.uri(partition_path(root, keys, v)))) for v in values]
+        "parquet", table.columns, lake.uri(partition_folder(root, keys, v)))) for v in values]
 
 
 # -- CTAS ------------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def create_table_as(write: WriteStatement, selected: EngineResult, catalog: Cata
     if write.if_not_exists and catalog.table_exists(write.database, write.name):
         return WriteOutcome(rows=0, location=catalog.get_table(write.database, write.name).location, skipped=True)
     pending = plan_table_version(lake, layer_for(write.database), write.name)
-    write_table_files(lake, pending.staged, data, [k.name for k in keys], write.compression, query_id)
+    written = write_table_files(lake, pending.staged, data, [k.name for k in keys], write.compression, query_id)
     lake.commit(pending.staged, pending.final)
     params = {"classification": "parquet", "typeOfData": "file", "UPDATED_BY_JOB": "lakeglue",
               "lakeglue.created_by_query": query_id, "write_compression": write.compression}
@@ -260,7 +261,6 @@ def create_table_as(write: WriteStatement, selected: EngineResult, catalog: Cata
         raise QueryError(f"table {write.qualified_name} was created by another writer while this CTAS ran; "
                          f"nothing was registered (the unused data at {lake.uri(pending.final)} expires with "
                          "lifecycle rules)") from None
-    written = partition_values_in(lake, pending.final, [k.name for k in keys])
     catalog.replace_partitions(write.database, write.name, _partitions(lake, stored, pending.final, written))
     return WriteOutcome(rows=data.num_rows, location=stored.location, partitions=written, table_version=stored.version)
 
@@ -340,7 +340,7 @@ def insert_into(write: WriteStatement, selected: EngineResult, catalog: Catalog,
     touched = write_table_files(lake, pending.staged, rows, keys, codec, query_id)
     for values in touched:
         if values in existing:
-            copy_data_files(lake, existing[values].location, partition_path(pending.staged, keys, values))
+            copy_data_files(lake, existing[values].location, partition_folder(pending.staged, keys, values))
     lake.commit(pending.staged, pending.final)
     stored = _bump_version(catalog, write, table, {"parameters": params})
     catalog.batch_upsert_partitions(_partitions(lake, stored, pending.final, touched))

@@ -22,6 +22,7 @@ from lakeglue.query.base import BoundQuery, QueryError
 from lakeglue.query.binding import check_parameters, lookup_table, resolve_tables
 from lakeglue.query.suggest import check_columns, did_you_mean, position
 from lakeglue.sql_dialect import SOURCE_DIALECT
+from lakeglue.storage.paths import UnsafePathError, check_name
 
 #: Parquet codecs Athena's ``write_compression`` accepts for Parquet, as pyarrow names them.
 COMPRESSIONS = {"snappy": "snappy", "gzip": "gzip", "zstd": "zstd", "lz4": "lz4", "none": "none"}
@@ -140,16 +141,29 @@ def parse_write(tree: exp.Create | exp.Insert, database: str | None) -> WriteSta
     if not owner:
         raise QueryError(f"table {target.name}{position(target)} has no database: write it as "
                          f"<database>.{target.name} or pass database=")
+    statement = "CREATE TABLE" if isinstance(tree, exp.Create) else "INSERT INTO"
+    _check_path_name(owner, "database", f"{statement} target{position(target)}")
+    _check_path_name(target.name, "table", f"{statement} target{position(target)}")
     select = _query_part(tree)
     common: dict[str, Any] = {"database": owner.lower(), "name": target.name.lower(),
                               "select_sql": select.sql(dialect=SOURCE_DIALECT), "select_tree": select}
     if isinstance(tree, exp.Create):
         partitioned_by, compression = _ctas_options(tree)
+        for key in partitioned_by:
+            _check_path_name(key, "partition column", "CREATE TABLE … WITH (partitioned_by = …)")
         return WriteStatement(kind="CTAS", if_not_exists=bool(tree.args.get("exists")),
                               partitioned_by=tuple(p.lower() for p in partitioned_by), compression=compression,
                               **common)
     columns = tuple(c.name.lower() for c in tree.this.expressions) if isinstance(tree.this, exp.Schema) else ()
     return WriteStatement(kind="INSERT", insert_columns=columns, **common)
+
+
+def _check_path_name(name: str, what: str, origin: str) -> None:
+    """Names a write turns into folders (database, table, partition column) must be plain names."""
+    try:
+        check_name(name, what, origin)
+    except UnsafePathError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def _check_target(write: WriteStatement, target_node: exp.Table, catalog: Catalog) -> Table | None:

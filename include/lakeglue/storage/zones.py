@@ -16,6 +16,7 @@ from typing import Any
 import fsspec
 
 from lakeglue.settings import ZONES, Settings, get_settings
+from lakeglue.storage.paths import UnsafePathError, check_subpath, ensure_inside
 
 #: Files no crawler or job should ever treat as data (Glue's defaults plus Spark/Hadoop litter).
 DEFAULT_EXCLUDES = ("**/_SUCCESS", "**/_temporary/**", "**/*.crc", "**/.*", "**/_*")
@@ -70,11 +71,33 @@ class Lake:
 
     # -- paths -----------------------------------------------------------------------------
     def path(self, zone: str, *parts: str) -> str:
-        """fsspec path of ``parts`` inside ``zone`` (zone validated)."""
+        """fsspec path of ``parts`` inside ``zone``.
+
+        Each part may be a sub-path relative to the zone (``landing/orders``; a leading ``/`` means the
+        zone's root, as before); URLs, ``..`` and ``.`` parts are refused
+        (:class:`~lakeglue.storage.paths.UnsafePathError`), and the joined path is checked to lie inside
+        the zone, so no name that reaches a path can make it point outside its zone.
+        """
         if zone not in ZONES:
             raise ValueError(f"unknown zone {zone!r}; zones are {', '.join(ZONES)}")
-        clean = [p.strip("/") for p in parts if p and p.strip("/")]
-        return posixpath.join(self.root, zone, *clean)
+        clean = [seg for p in parts if p
+                 for seg in check_subpath(p, f"path part of the {zone} zone", zone_relative=True)]
+        return ensure_inside(self.zone_path(zone), posixpath.join(self.root, zone, *clean), f"{zone} path")
+
+    def zone_path(self, zone: str) -> str:
+        """fsspec path of a zone's root folder."""
+        return posixpath.join(self.root, zone)
+
+    def check_inside(self, path: str, *zones: str) -> str:
+        """``path`` if it lies inside one of ``zones`` of this lake (default: any zone); else UnsafePathError."""
+        allowed = zones or ZONES
+        for zone in allowed:
+            try:
+                return ensure_inside(self.zone_path(zone), path)
+            except UnsafePathError:
+                continue
+        raise UnsafePathError(f"path {path!r} is outside the {' / '.join(allowed)} zone(s) of the lake at "
+                              f"{self.root}")
 
     def uri(self, path: str) -> str:
         """URL form of an fsspec path, for Spark/DuckDB (``file:///…`` or ``s3://…``)."""
@@ -133,6 +156,8 @@ class Lake:
         ``final`` must not exist: every commit goes to a fresh versioned directory and the
         catalog is switched to it afterwards, so readers never see a half-written table.
         """
+        self.check_inside(staged, "staging")
+        self.check_inside(final, *(z for z in ZONES if z != "staging"))
         if self.fs.exists(final):
             raise FileExistsError(f"refusing to commit over existing data at {final}")
         self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
