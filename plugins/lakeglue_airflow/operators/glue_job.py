@@ -3,7 +3,11 @@
 Both engines go the same way. The job's script is :mod:`lakeglue.jobs.glue_launcher`; the
 engine (and the project's specs, SQL and suites) ship as one zip in ``--extra-py-files``,
 uploaded to the lake bucket; ``--lakeglue-settings`` carries the worker's resolved
-``LAKEGLUE_*`` settings (a Glue job has no environment of ours); ``--additional-python-modules``
+``LAKEGLUE_*`` settings (a Glue job has no environment of ours) except those holding credentials
+(a ledger URL with a password, the source DSN): job arguments are readable by anyone allowed
+``GetJobRun``, so those go into a Secrets Manager secret the operator keeps up to date (or one the
+user names and manages) and only its id travels, as ``--lakeglue-settings-secret``; the launcher
+resolves it inside the job. ``--additional-python-modules``
 pins the libraries the engine imports to the versions the worker runs, so both sides agree.
 The provider creates or updates the job definition, starts the run and waits for it.
 
@@ -28,6 +32,8 @@ from lakeglue_airflow.operators.spark_job import job_arguments
 ARTIFACT_PREFIX = "lakeglue/artifacts"
 GLUE_SCRIPT = str(Path(__file__).resolve().parents[3] / "include" / "lakeglue" / "jobs" / "glue_launcher.py")
 GLUE_VERSION = "5.0"
+#: Secrets Manager secret holding the credential settings jobs need, when the user names none.
+DEFAULT_SETTINGS_SECRET = "lakeglue/job-settings"
 ENGINES = ("spark", "duckdb", "auto")
 
 #: Distributions the engine imports that a Glue 5.0 job does not bring in the versions we pin.
@@ -54,13 +60,39 @@ def forwarded_settings() -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
+def store_settings_secret(aws_conn_id: str | None, secret_id: str, values: dict[str, str]) -> str:
+    """Create or update the secret ``secret_id`` to hold ``values`` (JSON) through the Amazon provider's hook.
+
+    An unchanged secret is left alone (no new version per run). Returns the secret id.
+    """
+    import json
+
+    from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
+
+    client = SecretsManagerHook(aws_conn_id=aws_conn_id).conn
+    body = json.dumps(values, sort_keys=True)
+    try:
+        current = client.get_secret_value(SecretId=secret_id).get("SecretString")
+    except client.exceptions.ResourceNotFoundException:
+        client.create_secret(Name=secret_id, SecretString=body,
+                             Description="lakeglue: credential settings of Glue jobs (written by LakeGlueJobOperator)")
+        return secret_id
+    if current != body:
+        client.put_secret_value(SecretId=secret_id, SecretString=body)
+    return secret_id
+
+
 class LakeGlueJobOperator(GlueJobOperator):
     """``GlueJobOperator`` for job ``job`` of pipeline ``pipeline`` on ``engine``; returns the run's id."""
 
     ui_color = "#ffd8a8"
 
     def __init__(self, *, pipeline: str, job: str, s3_bucket: str, iam_role_arn: str, engine: str = "spark",
-                 aws_conn_id: str = "aws_default", number_of_workers: int = 2, **kwargs: Any) -> None:
+                 aws_conn_id: str = "aws_default", number_of_workers: int = 2,
+                 settings_secret_id: str | None = None, **kwargs: Any) -> None:
+        """``settings_secret_id`` names a Secrets Manager secret the user keeps with the credential settings
+        (a JSON object of ``LAKEGLUE_*``); without it the operator writes the worker's into
+        :data:`DEFAULT_SETTINGS_SECRET`."""
         if engine not in ENGINES:
             raise ValueError(f"engine {engine!r} cannot run on Glue; choose one of {', '.join(ENGINES)}")
         self.spark_workers = number_of_workers
@@ -73,6 +105,7 @@ class LakeGlueJobOperator(GlueJobOperator):
         self.pipeline = pipeline
         self.job = job
         self.engine = engine
+        self.settings_secret_id = settings_secret_id
 
     def _workers(self, engine: str) -> int:
         return 2 if engine == "duckdb" else self.spark_workers  # 2: Glue's minimum; DuckDB uses the driver only
@@ -101,8 +134,17 @@ class LakeGlueJobOperator(GlueJobOperator):
         self.create_job_kwargs = {**(self.create_job_kwargs or {}), "DefaultArguments": {
             **defaults, "--extra-py-files": code_uri, "--additional-python-modules": python_modules(self.engine)}}
         args = job_arguments(self.job, self.pipeline, str(context["run_id"]), context.get("params") or {})
-        self.script_args = {"--engine": self.engine, "--lakeglue-settings": json.dumps(forwarded_settings()),
+        from lakeglue.secrets import split_secret_settings
+
+        public, secret = split_secret_settings(forwarded_settings())
+        self.script_args = {"--engine": self.engine, "--lakeglue-settings": json.dumps(public),
                             **{k: (v or "true") for k, v in args.items()}}
+        if secret or self.settings_secret_id:
+            secret_id = self.settings_secret_id or store_settings_secret(self.aws_conn_id, DEFAULT_SETTINGS_SECRET,
+                                                                         secret)
+            self.script_args["--lakeglue-settings-secret"] = secret_id
+            self.log.info("Credential settings %s go to the job by reference: Secrets Manager secret %s",
+                          sorted(secret), secret_id)
         run_id = super().execute(context)
         self.log.info("Glue job %s run %s finished (%s engine); code zip %s", self.job_name, run_id, self.engine,
                       code_uri)

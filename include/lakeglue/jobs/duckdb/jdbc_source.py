@@ -115,7 +115,9 @@ def bronze_jdbc_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: st
             query += " WHERE " + " AND ".join(conditions)
         rows = fetch_arrow(connection, query, table)
     con.register("__lg_jdbc_rows", rows)
-    origin = f"{options['url']}#{dbtable}"
+    from lakeglue.secrets import redact
+
+    origin = f"{redact(options['url'])}#{dbtable}"  # lineage shows the source, never its password
     parsed = (f"SELECT *, {sql_literal(origin)} AS _source_file, CAST(NULL AS INTEGER) AS _line, "
               "CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw FROM __lg_jdbc_rows")
     result.files_read = 1

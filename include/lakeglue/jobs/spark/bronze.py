@@ -181,7 +181,9 @@ def _bronze_jdbc_table(spark: SparkSession, ctx: JobContext, table: str, table_s
             conditions.append(f"{column} > {sql_literal(window.low)}")
         query += " WHERE " + " AND ".join(conditions)
     rows = spark.read.format("jdbc").options(**reader_options).option("query", query).load()
-    origin = f"{options['url']}#{dbtable}"
+    from lakeglue.secrets import redact
+
+    origin = f"{redact(options['url'])}#{dbtable}"  # lineage shows the source, never its password
     parsed = rows.select("*", F.lit(origin).alias("_source_file"), F.lit(None).cast("int").alias("_line"),
                          F.lit(None).cast("string").alias("_reject_reason"), F.lit(None).cast("string").alias("_raw"))
     result.files_read = 1
