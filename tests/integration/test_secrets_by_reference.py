@@ -46,6 +46,14 @@ def test_redact_removes_passwords_and_nothing_else(text: str, shown: str) -> Non
     assert redact(text) == shown
 
 
+def test_an_unsupported_jdbc_url_is_named_without_its_password() -> None:
+    from lakeglue.jobs.duckdb.jdbc_source import JdbcSourceError, conninfo
+
+    with pytest.raises(JdbcSourceError, match=r"'jdbc:mysql://etl:\*\*\*@db/crm\?password=\*\*\*'") as raised:
+        conninfo(f"jdbc:mysql://etl:{PASSWORD}@db/crm?password={PASSWORD}", "accounts")
+    assert PASSWORD not in str(raised.value)
+
+
 def test_only_settings_with_credentials_are_kept_out_of_job_arguments() -> None:
     public, secret = split_secret_settings({
         "LAKEGLUE_PROFILE": "aws", "LAKEGLUE_CATALOG_URL": f"postgresql://etl:{PASSWORD}@db/l",

@@ -167,6 +167,10 @@ def test_commit_only_moves_from_staging_into_a_zone(box: Box) -> None:
         lake.commit(str(box.top / "a"), lake.path("curated", "gold", "t", "v-1"))
     assert Path(staged, "part.parquet").read_text() == "x"  # nothing moved
     assert (box.top / "a").is_dir()
+    with pytest.raises(UnsafePathError, match="is outside the"):
+        lake.write_text(posixpath.join(lake.path("results"), "../../../../../outside.json"), "{}")
+    with pytest.raises(UnsafePathError, match="is outside the"):
+        lake.link_tree(staged, str(box.top / "linked"))
 
 
 def test_partition_path_refuses_keys_and_folders_that_are_not_one_folder(box: Box) -> None:
@@ -198,6 +202,21 @@ def test_quarantine_refuses_a_run_id_that_is_not_one_folder(box: Box, run_id: st
     # a raw Airflow run id (':' and '+') is one folder and stays allowed
     path = quarantine_dir(box.lake, "ecommerce", "quality", "ecommerce_silver.orders", "manual__2026-11-01T00:00+00:00")
     assert path.startswith(box.lake.path("quarantine") + "/")
+
+
+def test_a_quality_run_with_a_run_id_that_is_not_one_folder_writes_nothing(box: Box) -> None:
+    import pandas as pd
+
+    from lakeglue.quality.runner import check_dataframe
+    from lakeglue.quality.suite import load_suite
+    from lakeglue.settings import QUALITY_DIR
+
+    suite = load_suite(QUALITY_DIR / "ecommerce_orders.yml")
+    before = sorted(p for p in box.root.rglob("*"))
+    with pytest.raises(UnsafePathError, match=r"run id '\.\.' \(from quality run of ecommerce_silver\.orders\)"):
+        check_dataframe(suite, pd.DataFrame({"order_id": [1]}), "ecommerce_silver.orders", box.catalog, box.settings,
+                        "..", pipeline="ecommerce")
+    assert sorted(p for p in box.root.rglob("*")) == before
 
 
 # -- pipeline spec keys ----------------------------------------------------------------------

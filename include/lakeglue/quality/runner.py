@@ -57,8 +57,10 @@ def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog
     from lakeglue.quality.data_docs import data_docs_location
     from lakeglue.quality.history_table import publish_history
     from lakeglue.quality.quarantine import QuarantineTarget
+    from lakeglue.storage.paths import check_segment
     from lakeglue.storage.zones import Lake
 
+    check_segment(run_id, "run id", f"quality run of {table_name}")  # names Data Docs and quarantine folders
     lake = Lake(settings)
     docs = data_docs_location(settings) if options.data_docs else None
     target = QuarantineTarget(lake, pipeline, source=source) if options.quarantine else None

@@ -182,6 +182,7 @@ class Lake:
         Used by copy-on-write commits: unchanged partitions of a table are carried into its
         new version. Local disk uses hard links (no bytes copied); object stores copy.
         """
+        self.check_inside(target)
         count = 0
         for path in self.fs.find(source):
             dest = posixpath.join(target, posixpath.relpath(path, source))
@@ -196,6 +197,7 @@ class Lake:
         return count
 
     def write_text(self, path: str, text: str) -> None:
+        self.check_inside(path)
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
         with self.fs.open(path, "w") as fh:
             fh.write(text)

@@ -39,7 +39,9 @@ class JdbcSourceError(ValueError):
 def conninfo(url: str, table: str) -> str:
     """``jdbc:postgresql://host:port/db?…`` → the libpq URI psycopg connects with."""
     if not url.startswith("jdbc:postgresql://"):
-        raise JdbcSourceError(f"bronze.{table}.options.url {url!r}: the duckdb engine reads PostgreSQL "
+        from lakeglue.secrets import redact
+
+        raise JdbcSourceError(f"bronze.{table}.options.url {redact(url)!r}: the duckdb engine reads PostgreSQL "
                               "(jdbc:postgresql://…) sources only; use the spark engine for other databases")
     return "postgresql://" + url.removeprefix("jdbc:postgresql://")
 
