@@ -227,3 +227,30 @@ def test_the_launcher_names_a_missing_secret_and_refuses_non_lakeglue_keys(moto:
             as raised:
         glue_launcher.apply_secret_settings("lakeglue/bad")
     assert PASSWORD not in str(raised.value)
+
+
+def test_the_launcher_script_resolves_the_secret_and_prints_names_only(moto: str, tmp_path: Any) -> None:
+    """``glue_launcher.py`` as Glue runs it (a plain script, no LAKEGLUE_* environment): the credential settings
+    come from the secret, its output names them without their values."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import lakeglue.jobs.glue_launcher as launcher
+
+    secrets = boto3.client("secretsmanager", endpoint_url=moto, region_name="us-east-1")
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}?password={PASSWORD}"  # sqlite ignores it; enough to plant
+    secrets.create_secret(Name="lakeglue/job-settings", SecretString=json.dumps({"LAKEGLUE_CATALOG_URL": ledger_url}))
+    public = {"LAKEGLUE_PROFILE": "embedded", "LAKEGLUE_HOME": str(tmp_path / "lake"),
+              "LAKEGLUE_AWS_ENDPOINT_URL": moto, "LAKEGLUE_AWS_REGION": "us-east-1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEGLUE_")}
+    env["PYTHONPATH"] = str(Path(launcher.__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, launcher.__file__, "--engine", "duckdb",
+                           "--lakeglue-settings", json.dumps(public),
+                           "--lakeglue-settings-secret", "lakeglue/job-settings",
+                           "--job", "bronze", "--pipeline", "no_such_pipeline", "--run-id", "r1"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "'LAKEGLUE_CATALOG_URL'" in done.stdout and "'lakeglue/job-settings' gave the credentials" in done.stdout
+    assert "no_such_pipeline" in done.stderr  # the job itself ran, with those settings, and failed on the spec
+    _grep("the launcher's output", done.stdout + done.stderr)
