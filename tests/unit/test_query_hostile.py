@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,18 @@ def test_partitioned_text_tables_still_prune_partitions(env: Env) -> None:
     assert res.unparsed_values[0]["values"] == 1
 
 
+def test_dates_in_the_crawlers_layouts_read_as_dates(env: Env) -> None:
+    from lakeglue.crawler.tabledef import COLUMN_FORMATS_PARAM
+
+    assert records.COLUMN_FORMATS_PARAM == COLUMN_FORMATS_PARAM  # one name for crawler and query layer
+    customers(env, "customer_id,eu_day,at\n1,23/11/2026,11/23/2026 14:05:00\n2,2026-11-24,junk\n",
+              {records.COLUMN_FORMATS_PARAM: json.dumps({"eu_day": "%d/%m/%Y", "at": "%m/%d/%Y %H:%M:%S"})},
+              columns=(Column("customer_id", "bigint"), Column("eu_day", "date"), Column("at", "timestamp")))
+    res = env.run("SELECT eu_day, at FROM ecommerce_raw.customers ORDER BY customer_id")
+    assert res.rows == [(date(2026, 11, 23), datetime(2026, 11, 23, 14, 5)), (date(2026, 11, 24), None)]
+    assert res.notices() == ["1 value in ecommerce_raw.customers.at did not parse as timestamp and read as NULL"]
+
+
 def test_a_latin1_csv_reads_its_accents(env: Env) -> None:
     folder = raw_dir(env, "ecommerce", "customers")
     (folder / "customers_1.csv").write_bytes("customer_id,name\n1,Café\n2,Zoë\n".encode("latin-1"))
@@ -136,6 +148,22 @@ def test_a_utf16_csv_reads_and_unsupported_encodings_name_the_table(env: Env) ->
     with pytest.raises(QueryError, match=r"table ecommerce_raw\.legacy is encoded WINDOWS-1252; the duckdb engine "
                                          r"reads text tables encoded UTF-8, ISO-8859-1, UTF-16LE, UTF-16"):
         env.run("SELECT * FROM ecommerce_raw.legacy")
+
+
+@pytest.mark.parametrize(("encoding", "codec"), [("ISO-8859-1", "latin-1"), ("UTF-16LE", "utf-16-le")])
+def test_json_lines_in_another_encoding_are_decoded(env: Env, encoding: str, codec: str) -> None:
+    folder = raw_dir(env, "ecommerce", "orders")
+    lines = ['{"id": 1, "na\\"me": "Café", "tags": ["é"], "n": null}', "",
+             '{"id": "zwei", "na\\"me": "NA", "tags": null, "n": 2}']
+    (folder / "batch_1.json").write_bytes("\n".join(lines).encode(codec) + "\n".encode(codec))
+    columns = (Column("id", "bigint"), Column("na_me", "string"), Column("tags", "array<string>"),
+               Column("n", "int"))
+    env.register("ecommerce_raw", "orders", str(folder), columns, classification="json",
+                 parameters={records.ENCODING_PARAM: encoding, **records.encode_original_names({"na_me": 'na"me'}),
+                             **records.encode_null_markers(["NA"])})
+    res = env.run("SELECT * FROM ecommerce_raw.orders ORDER BY n NULLS FIRST")
+    assert res.rows == [(1, "Café", ["é"], None), (None, None, None, 2)]
+    assert res.notices() == ["1 value in ecommerce_raw.orders.id did not parse as bigint and read as NULL"]
 
 
 def test_renamed_json_keys_are_read_under_their_original_names(env: Env) -> None:

@@ -36,7 +36,7 @@ from lakeglue.query.duckdb_tables import (
     reader_sql,
     trino_type,
 )
-from lakeglue.query.text_tables import UnparsedCounter, literal_path
+from lakeglue.query.text_tables import UnparsedCounter, is_text_table, literal_path
 from lakeglue.settings import Settings
 from lakeglue.storage.zones import Lake
 
@@ -114,7 +114,7 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise QueryError(f"cannot read table {tf.table.qualified_name} at {', '.join(tf.roots)}: {exc}") from exc
         file_columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
-        text = TextProjection(tf.table, counter, con)
+        text = TextProjection(tf.table, counter, con) if is_text_table(tf.table) else None  # Parquet: as before
         return f"SELECT {catalog_projection(tf.table, file_columns, text)} FROM {reader}"
 
     def execute(self, query: BoundQuery) -> EngineResult:

@@ -26,14 +26,18 @@ from sqlglot.errors import SqlglotError
 from lakeglue.catalog import Catalog, Column, Partition, Table
 from lakeglue.query.base import QueryError
 from lakeglue.query.text_tables import (
+    JSON_LINE,
     TEXT_CLASSIFICATIONS,
     ColumnRead,
     UnparsedCounter,
     check_readable,
+    column_formats,
     column_reads,
     csv_null_strings,
     duckdb_encoding,
     is_text_table,
+    json_field,
+    json_lines_reader,
     json_null_markers,
     literal_path,
     safe_value,
@@ -188,7 +192,9 @@ def file_reader(table: Table, files: list[str], hive: bool) -> str:
             options += f", columns = {_text_struct(table, csv=True)}"
         return f"read_csv({listed}{options}{partitioning})"
     if table.classification == "json":
-        duckdb_encoding(table, files)
+        encoding = duckdb_encoding(table, files)
+        if encoding is not None and table.columns:
+            return json_lines_reader(listed, encoding, partitioning)
         columns = f", columns = {_text_struct(table, csv=False)}" if table.columns else ""
         return f"read_json({listed}{columns}{partitioning})"
     return f"read_parquet({listed}, union_by_name = true{partitioning})"
@@ -237,14 +243,16 @@ def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]],
     for column in table.all_columns():
         target = duckdb_type(column.type)
         read = texts.get(column.name)
-        found = file_columns.get((read.source if read and table.classification == "json" else column.name).lower())
+        if read is not None and text is not None:
+            ref = text.reference(read, file_columns)
+            value = f"CAST(NULL AS {target})" if ref is None else text.value(read, ref)
+            parts.append(f"{value} AS {quote_ident(column.name)}")
+            continue
+        found = file_columns.get(column.name.lower())
         if found is None:
             parts.append(f"CAST(NULL AS {target}) AS {quote_ident(column.name)}")
             continue
         name, file_type = found
-        if read is not None and text is not None:
-            parts.append(f"{text.value(read, quote_ident(name))} AS {quote_ident(column.name)}")
-            continue
         same = normalized_duckdb_type(file_type) == target
         value = quote_ident(name) if same else f"CAST({quote_ident(name)} AS {target})"
         parts.append(f"{value} AS {quote_ident(column.name)}")
@@ -261,6 +269,14 @@ class TextProjection:
         self.con = con
         self.reads = {r.column.name: r for r in column_reads(table, duckdb_type)}
         self.markers = json_null_markers(table) if table.classification == "json" else []
+        self.layouts = column_formats(table)
+
+    def reference(self, read: ColumnRead, file_columns: dict[str, tuple[str, str]]) -> str | None:
+        """The column's text as the reader gives it (None when the files do not have it)."""
+        if JSON_LINE in file_columns:  # JSON lines in another encoding: fields extracted from each line
+            return json_field(read.source, read.read_type)
+        found = file_columns.get((read.source if self.table.classification == "json" else read.column.name).lower())
+        return None if found is None else quote_ident(found[0])
 
     def value(self, read: ColumnRead, ref: str) -> str:
         raw = ref
@@ -271,7 +287,7 @@ class TextProjection:
         sequence = None
         if self.counter is not None and self.con is not None:
             sequence = self.counter.sequence(self.con, self.table.qualified_name, read.column)
-        typed = typed_value(raw, read.target, sequence)
+        typed = typed_value(raw, read.target, sequence, self.layouts.get(read.column.name))
         return safe_value(typed, read.column, self.table, duckdb_type, quote_ident)
 
 

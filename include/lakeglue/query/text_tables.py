@@ -26,6 +26,7 @@ sequences' last values are the counts. Parquet tables are never wrapped.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ TEXT_CLASSIFICATIONS = ("csv", "json")
 #: ``None``: DuckDB's default (UTF-8). DuckDB's ``utf-16`` is little-endian.
 DUCKDB_ENCODINGS: dict[str, str | None] = {"UTF-8": None, "ISO-8859-1": "latin-1", "UTF-16LE": "utf-16",
                                            "UTF-16": "utf-16"}
+#: The one text column of JSON lines read in another encoding (see :func:`json_lines_reader`).
+JSON_LINE = "__lg_line"
 #: Prefix of the DuckDB sequences that count a column's unparsed values (one per column, per query).
 UNPARSED_SEQUENCE = "__lg_unparsed_"
 #: Glob metacharacters of DuckDB's file readers; ``[c]`` matches ``c`` literally.
@@ -85,9 +88,6 @@ def duckdb_encoding(table: Table, files: Sequence[str]) -> str | None:
     if encoding not in DUCKDB_ENCODINGS:
         raise QueryError(f"table {table.qualified_name} is encoded {encoding}; the duckdb engine reads text tables "
                          f"encoded {', '.join(DUCKDB_ENCODINGS)} (read it through bronze, or query it on trino/athena)")
-    if encoding != "UTF-8" and table.classification == "json":
-        raise QueryError(f"table {table.qualified_name} is JSON encoded {encoding}; the duckdb engine reads JSON "
-                         "only as UTF-8 (read it through bronze, or query it on trino/athena)")
     if encoding == "UTF-16":
         for path in files:  # DuckDB decodes UTF-16 as little-endian only: a big-endian BOM would read as garbage
             with open(path, "rb") as fh:
@@ -95,6 +95,31 @@ def duckdb_encoding(table: Table, files: Sequence[str]) -> str | None:
                     raise QueryError(f"table {table.qualified_name}: {path} is UTF-16 big-endian; the duckdb "
                                      "engine reads UTF-16 little-endian only")
     return DUCKDB_ENCODINGS[encoding]
+
+
+def json_lines_reader(listed: str, encoding: str, partitioning: str) -> str:
+    """JSON lines in another encoding: DuckDB's JSON reader takes UTF-8 only, its CSV reader decodes.
+
+    Each line is read whole as one text column (``\x01`` as the delimiter: a JSON line
+    cannot contain it unescaped; no quoting) and fields are extracted by :func:`json_field`.
+    """
+    line = _ident(JSON_LINE)
+    return (f"(SELECT * FROM read_csv({listed}, columns = {{'{JSON_LINE}': 'VARCHAR'}}, header = false, "
+            f"delim = chr(1), quote = '', escape = '', auto_detect = false, encoding = '{encoding}'{partitioning}) "
+            f"WHERE trim({line}) <> '')")
+
+
+def json_field(key: str, read_type: str) -> str:
+    """A top-level field of a line read by :func:`json_lines_reader`, as ``read_json`` gives it (NULL for null)."""
+    line = _ident(JSON_LINE)
+    path = "'$.\"" + key.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''") + "\"'"
+    if read_type == "JSON":
+        return f"CASE WHEN json_type({line}, {path}) <> 'NULL' THEN json_extract({line}, {path}) END"
+    return f"json_extract_string({line}, {path})"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def csv_null_strings(table: Table) -> list[str]:
@@ -241,9 +266,21 @@ class UnparsedCounter:
         return out
 
 
-def typed_value(raw: str, target: str, sequence: str | None) -> str:
-    """``raw`` (text, NULL for a marker) as ``target``: NULL when it does not parse, counted on ``sequence``."""
+def column_formats(table: Table) -> dict[str, str]:
+    """strptime layouts of top-level date/timestamp columns whose text is not ISO (``{"eu_day": "%d/%m/%Y"}``)."""
+    text = table.parameters.get(records.COLUMN_FORMATS_PARAM, "")
+    return dict(json.loads(text)) if text else {}
+
+
+def typed_value(raw: str, target: str, sequence: str | None, layout: str | None = None) -> str:
+    """``raw`` (text, NULL for a marker) as ``target``: NULL when it does not parse, counted on ``sequence``.
+
+    With a strptime ``layout`` (a date/timestamp column in another layout) the layout is tried
+    first, then the ISO form the plain cast reads.
+    """
     cast = f"TRY_CAST({raw} AS {target})"
+    if layout:
+        cast = f"coalesce(TRY_CAST(try_strptime({raw}, {_sql_string(layout)}) AS {target}), {cast})"
     if sequence is None:
         return cast
     return f"coalesce({cast}, CASE WHEN {raw} IS NOT NULL AND nextval({_sql_string(sequence)}) IS NULL THEN NULL END)"
