@@ -30,9 +30,11 @@ from lakeglue.query.text_tables import (
     TEXT_CLASSIFICATIONS,
     ColumnRead,
     UnparsedCounter,
+    cast_text,
     check_readable,
     column_formats,
     column_reads,
+    counted,
     csv_null_strings,
     duckdb_encoding,
     is_text_table,
@@ -41,7 +43,6 @@ from lakeglue.query.text_tables import (
     json_null_markers,
     literal_path,
     safe_value,
-    typed_value,
 )
 from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
 
@@ -284,11 +285,11 @@ class TextProjection:
             raw = f"CASE WHEN {ref} IN ({', '.join(quote_literal(m) for m in self.markers)}) THEN NULL ELSE {ref} END"
         if not read.needs_cast:
             return raw
-        sequence = None
-        if self.counter is not None and self.con is not None:
-            sequence = self.counter.sequence(self.con, self.table.qualified_name, read.column)
-        typed = typed_value(raw, read.target, sequence, self.layouts.get(read.column.name))
-        return safe_value(typed, read.column, self.table, duckdb_type, quote_ident)
+        typed = cast_text(raw, read.target, self.layouts.get(read.column.name))
+        typed = safe_value(typed, read.column, self.table, duckdb_type, quote_ident)  # renamed nested fields
+        if self.counter is None or self.con is None:
+            return typed
+        return counted(typed, raw, self.counter.sequence(self.con, self.table.qualified_name, read.column))
 
 
 def empty_view_source(table: Table) -> str:

@@ -272,8 +272,8 @@ def column_formats(table: Table) -> dict[str, str]:
     return dict(json.loads(text)) if text else {}
 
 
-def typed_value(raw: str, target: str, sequence: str | None, layout: str | None = None) -> str:
-    """``raw`` (text, NULL for a marker) as ``target``: NULL when it does not parse, counted on ``sequence``.
+def cast_text(raw: str, target: str, layout: str | None = None) -> str:
+    """``raw`` (text, NULL for a marker) as ``target``, NULL when it does not parse.
 
     With a strptime ``layout`` (a date/timestamp column in another layout) the layout is tried
     first, then the ISO form the plain cast reads.
@@ -281,9 +281,17 @@ def typed_value(raw: str, target: str, sequence: str | None, layout: str | None 
     cast = f"TRY_CAST({raw} AS {target})"
     if layout:
         cast = f"coalesce(TRY_CAST(try_strptime({raw}, {_sql_string(layout)}) AS {target}), {cast})"
-    if sequence is None:
-        return cast
-    return f"coalesce({cast}, CASE WHEN {raw} IS NOT NULL AND nextval({_sql_string(sequence)}) IS NULL THEN NULL END)"
+    return cast
+
+
+def counted(value: str, raw: str, sequence: str) -> str:
+    """``value`` (NULL exactly when ``raw`` did not parse, or is NULL) with each failed parse counted on ``sequence``.
+
+    ``coalesce`` evaluates its second argument only for rows whose first is NULL, so rows that
+    parse never reach ``nextval``; ``value`` must appear once (``nextval`` is volatile: DuckDB
+    would evaluate every copy).
+    """
+    return f"coalesce({value}, CASE WHEN {raw} IS NOT NULL AND nextval({_sql_string(sequence)}) IS NULL THEN NULL END)"
 
 
 def unparsed_notice(entry: Mapping[str, Any]) -> str:
