@@ -56,6 +56,15 @@ def test_null_markers_in_typed_csv_columns_read_as_null_and_are_not_counted(env:
     assert "unparsed_values" not in json.loads(Path(str(res.metadata_location).removeprefix("file://")).read_text())
 
 
+def test_ragged_csv_rows_read_like_hive(env: Env) -> None:
+    customers(env, '\ufeffcustomer_id,name,age\r\n1,"Lee, Ann",34\r\n2,Bo\r\n3,"say ""hi""",5,extra,more\r\n'
+                   '4,"two\r\nlines",6\r\n',
+              columns=(Column("customer_id", "bigint"), Column("name", "string"), Column("age", "bigint")))
+    res = env.run("SELECT * FROM ecommerce_raw.customers ORDER BY 1")
+    assert res.rows == [(1, "Lee, Ann", 34), (2, "Bo", None), (3, 'say "hi"', 5), (4, "two\r\nlines", 6)]
+    assert res.unparsed_values == []
+
+
 def test_a_hive_null_format_alone_is_honoured(env: Env) -> None:
     customers(env, "customer_id,name,age,score,signup_date\n1,\\N,\\N,\\N,\\N\n",
               {records.NULL_FORMAT_PARAM: "\\N"})
@@ -196,6 +205,11 @@ def test_unreadable_tables_name_the_table_and_the_reason(env: Env) -> None:
         env.run("SELECT * FROM ecommerce_raw.archive")
     assert str(info.value) == ("table ecommerce_raw.archive cannot be queried: zip archive: read it through bronze "
                                f"(table parameter {records.UNREADABLE_PARAM})")
+    # refused before any engine runs: the same answer on Trino (no server needed) and in a CTAS
+    with pytest.raises(QueryError, match=r"table ecommerce_raw\.archive cannot be queried: zip archive"):
+        env.run("SELECT * FROM ecommerce_raw.archive", engine="trino")
+    with pytest.raises(QueryError, match=r"table ecommerce_raw\.archive cannot be queried: zip archive"):
+        env.run("CREATE TABLE ecommerce_raw.copy AS SELECT * FROM ecommerce_raw.archive")
 
 
 @pytest.mark.parametrize("name", ["[a].json", "*.json", "?.json", "{a,b}.json", "a]b.json"])

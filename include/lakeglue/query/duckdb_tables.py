@@ -191,6 +191,11 @@ def file_reader(table: Table, files: list[str], hive: bool) -> str:
             header = table.parameters.get("skip.header.line.count", "0")
             options += f", header = {'true' if header.strip() not in ('', '0') else 'false'}"
             options += f", columns = {_text_struct(table, csv=True)}"
+            # the catalog says how to parse, so no sniffing (which fails on ragged files); as Hive: a short row
+            # reads NULL for its missing fields, a long row drops its extra fields
+            quote = serde.get("quoteChar") or '"'
+            options += f", auto_detect = false, quote = {quote_literal(quote)}"
+            options += ", null_padding = true, strict_mode = false"
         return f"read_csv({listed}{options}{partitioning})"
     if table.classification == "json":
         encoding = duckdb_encoding(table, files)
