@@ -249,3 +249,28 @@ def test_the_cli_prints_a_notice_per_column_with_unparsed_values(cli_env: Env,
     out, err = capsys.readouterr()
     assert "40" in out
     assert err.strip() == "notice: 3 values in ecommerce_raw.customers.age did not parse as bigint and read as NULL"
+
+
+def test_a_columns_own_original_name_is_used_when_the_table_map_lacks_it() -> None:
+    from dataclasses import dataclass, field
+
+    from lakeglue.catalog import StorageDescriptor, Table
+    from lakeglue.query.text_tables import source_names
+
+    @dataclass(frozen=True)
+    class ColumnWithParameters(Column):  # the shape catalog columns take once they carry parameters
+        parameters: dict[str, str] = field(default_factory=dict)
+
+    columns = (ColumnWithParameters("order_id", "bigint", parameters={records.ORIGINAL_NAME_PARAM: "Order ID"}),
+               ColumnWithParameters("items", "string"), Column("plain", "string"))
+    table = Table("d", "t", StorageDescriptor.for_format("json", columns, "/x"),
+                  parameters={"classification": "json", **records.encode_original_names({"items": "Items"})})
+    assert source_names(table) == {"order_id": "Order ID", "items": "Items", "plain": "plain"}
+
+
+def test_explain_reads_text_tables_too(env: Env) -> None:
+    from lakeglue.query import explain_query
+
+    customers(env, "customer_id,name,age,score,signup_date\n1,Ann,x,1.5,2026-10-01\n")
+    plan = explain_query("SELECT age FROM ecommerce_raw.customers", catalog=env.catalog, settings=env.settings)
+    assert "READ_CSV" in plan.upper()

@@ -134,9 +134,17 @@ def json_null_markers(table: Table) -> list[str]:
 
 
 def source_names(table: Table) -> dict[str, str]:
-    """Catalog column name → the key or header it has in the files (its original name when it was renamed)."""
+    """Catalog column name → the key or header it has in the files (its original name when it was renamed).
+
+    The table's map (:data:`lakeglue.records.ORIGINAL_NAMES_PARAM`) first, then a column's own
+    :data:`lakeglue.records.ORIGINAL_NAME_PARAM` (on catalogs whose columns carry parameters).
+    """
     renamed = records.original_names(table.parameters)
-    return {c.name: renamed.get(c.name, c.name) for c in table.columns}
+    out = {}
+    for column in table.columns:
+        own = (getattr(column, "parameters", None) or {}).get(records.ORIGINAL_NAME_PARAM)
+        out[column.name] = renamed.get(column.name) or own or column.name
+    return out
 
 
 @dataclass(frozen=True)
