@@ -75,7 +75,7 @@ def test_values_that_do_not_parse_read_as_null_and_are_counted_in_metadata(env: 
     customers(env, "customer_id,name,age,score,signup_date\n"
                    "1,Ann,thirty,1.5,2026-10-01\n"
                    "2,Bo,NA,abc,01/10/2026\n"
-                   "3,Cy,12.5x,2.0,2026-10-02\n"
+                   "3,Cy,12.5,2.0,2026-10-02\n"
                    "4,Di,unknown,3.0,2026-10-03\n",
               records.encode_null_markers(["NA"]))
     res = env.run("SELECT customer_id, age, score FROM ecommerce_raw.customers ORDER BY 1", output="csv")
