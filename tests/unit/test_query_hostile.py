@@ -175,6 +175,16 @@ def test_json_lines_in_another_encoding_are_decoded(env: Env, encoding: str, cod
     assert res.notices() == ["1 value in ecommerce_raw.orders.id did not parse as bigint and read as NULL"]
 
 
+def test_json_in_another_encoding_without_catalog_columns_is_a_clear_error(env: Env) -> None:
+    folder = raw_dir(env, "ecommerce", "orders")
+    (folder / "batch_1.json").write_bytes('{"id": 1}\n'.encode("latin-1"))
+    env.register("ecommerce_raw", "orders", str(folder), (), classification="json",
+                 parameters={records.ENCODING_PARAM: "latin1"})
+    with pytest.raises(QueryError, match=r"table ecommerce_raw\.orders is JSON encoded ISO-8859-1 and has no "
+                                         "columns in the catalog; crawl it first"):
+        env.run("SELECT * FROM ecommerce_raw.orders")
+
+
 def test_renamed_json_keys_are_read_under_their_original_names(env: Env) -> None:
     folder = raw_dir(env, "ecommerce", "orders")
     lines = [{"order id": 1, 'say "hi"': "hello", "Items": [{"Product ID": 7, "qty": 2}], "ok": "NA"},

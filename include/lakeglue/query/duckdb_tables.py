@@ -44,6 +44,7 @@ from lakeglue.query.text_tables import (
     literal_path,
     safe_value,
 )
+from lakeglue.records import table_encoding
 from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
 
 if TYPE_CHECKING:
@@ -199,7 +200,10 @@ def file_reader(table: Table, files: list[str], hive: bool) -> str:
         return f"read_csv({listed}{options}{partitioning})"
     if table.classification == "json":
         encoding = duckdb_encoding(table, files)
-        if encoding is not None and table.columns:
+        if encoding is not None:
+            if not table.columns:
+                raise QueryError(f"table {table.qualified_name} is JSON encoded {table_encoding(table.parameters)} "
+                                 "and has no columns in the catalog; crawl it first")
             return json_lines_reader(listed, encoding, partitioning)
         columns = f", columns = {_text_struct(table, csv=False)}" if table.columns else ""
         return f"read_json({listed}{columns}{partitioning})"
