@@ -284,3 +284,17 @@ def test_explain_reads_text_tables_too(env: Env) -> None:
     customers(env, "customer_id,name,age,score,signup_date\n1,Ann,x,1.5,2026-10-01\n")
     plan = explain_query("SELECT age FROM ecommerce_raw.customers", catalog=env.catalog, settings=env.settings)
     assert "READ_CSV" in plan.upper()
+
+
+def test_the_operator_returns_and_logs_the_unparsed_values(cli_env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    from lakeglue_airflow.operators.query import LakeQueryOperator
+
+    customers(cli_env, "customer_id,name,age\n1,Ann,x\n2,Bo,40\n",
+              columns=(Column("customer_id", "bigint"), Column("name", "string"), Column("age", "bigint")))
+    summary = LakeQueryOperator(task_id="raw", sql="SELECT max(age) AS oldest FROM ecommerce_raw.customers",
+                                output="csv").execute({})
+    assert summary["unparsed_values"] == [
+        {"table": "ecommerce_raw.customers", "column": "age", "type": "bigint", "values": 1}]
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "[warning" in line]  # Airflow's structlog
+    assert any("1 value in ecommerce_raw.customers.age did not parse as bigint and read as NULL" in line
+               for line in warnings)
