@@ -150,6 +150,14 @@ def test_a_utf16_csv_reads_and_unsupported_encodings_name_the_table(env: Env) ->
                  parameters={"skip.header.line.count": "1", records.ENCODING_PARAM: "UTF-16LE"})
     assert env.run("SELECT * FROM ecommerce_raw.customers").rows == [(1, "Café")]
 
+    big = raw_dir(env, "ecommerce", "big_endian")
+    (big / "customers_1.csv").write_bytes("customer_id,name\n1,Café\n".encode("utf-16-be").join([b"\xfe\xff", b""]))
+    env.register("ecommerce_raw", "big_endian", str(big), columns, classification="csv",
+                 parameters={"skip.header.line.count": "1", records.ENCODING_PARAM: "UTF-16"})
+    with pytest.raises(QueryError, match=r"table ecommerce_raw\.big_endian: .*customers_1\.csv is UTF-16 big-endian; "
+                                         "the duckdb engine reads UTF-16 little-endian only"):
+        env.run("SELECT * FROM ecommerce_raw.big_endian")
+
     other = raw_dir(env, "ecommerce", "legacy")
     (other / "legacy.csv").write_bytes("customer_id,name\n1,\x80uro\n".encode("latin-1"))
     env.register("ecommerce_raw", "legacy", str(other), columns, classification="csv",
