@@ -174,6 +174,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 2
     print(result.to_table_text(max_rows=args.max_rows))
     print(f"\n{result.row_count} rows; result: {result.output_location}")
+    for notice in result.notices():  # e.g. "3 values in db.t.age did not parse as bigint and read as NULL"
+        print(f"notice: {notice}", file=sys.stderr)
     return 0
 
 

@@ -27,6 +27,7 @@ from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.query.dialect import to_duckdb
 from lakeglue.query.duckdb_tables import (
     TableFiles,
+    TextProjection,
     catalog_projection,
     empty_view_source,
     list_table_files,
@@ -35,6 +36,7 @@ from lakeglue.query.duckdb_tables import (
     reader_sql,
     trino_type,
 )
+from lakeglue.query.text_tables import UnparsedCounter, is_text_table, literal_path
 from lakeglue.settings import Settings
 from lakeglue.storage.zones import Lake
 
@@ -77,16 +79,23 @@ class DuckDBEngine:
         self.catalog = catalog
 
     @contextmanager
-    def connect(self, query: BoundQuery) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[TableFiles]]]:
-        """A connection with one view per referenced table, locked down to those tables' directories."""
+    def connect(self, query: BoundQuery,
+                counter: UnparsedCounter | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[TableFiles]]]:
+        """A connection with one view per referenced table, locked down to those tables' directories.
+
+        ``counter`` counts the text-table values that did not parse (see :mod:`lakeglue.query.text_tables`).
+        """
         tables = [list_table_files(t, self.catalog) for t in query.tables.values()]
         con = duckdb.connect(":memory:")
         try:
             con.execute(f"SET threads = {THREADS}")
             for (db, name), tf in zip(query.tables, tables, strict=True):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
-                con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {self.view_source(con, tf)}")
-            allowed = sorted({root.rstrip("/") + "/" for tf in tables for root in tf.roots})
+                source = self.view_source(con, tf, counter)
+                con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
+            # a root with glob characters is also allowed as the escaped pattern its files are read through
+            allowed = sorted({path.rstrip("/") + "/" for tf in tables for root in tf.roots
+                              for path in (root, literal_path(root))})
             con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in allowed)}]")
             con.execute("SET enable_external_access = false")
             con.execute("PRAGMA enable_profiling = 'no_output'")
@@ -96,7 +105,7 @@ class DuckDBEngine:
             con.close()
 
     @staticmethod
-    def view_source(con: duckdb.DuckDBPyConnection, tf: TableFiles) -> str:
+    def view_source(con: duckdb.DuckDBPyConnection, tf: TableFiles, counter: UnparsedCounter | None = None) -> str:
         if not tf.files:
             return empty_view_source(tf.table)
         reader = reader_sql(tf)
@@ -105,20 +114,23 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise QueryError(f"cannot read table {tf.table.qualified_name} at {', '.join(tf.roots)}: {exc}") from exc
         file_columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
-        return f"SELECT {catalog_projection(tf.table, file_columns)} FROM {reader}"
+        text = TextProjection(tf.table, counter, con) if is_text_table(tf.table) else None  # Parquet: as before
+        return f"SELECT {catalog_projection(tf.table, file_columns, text)} FROM {reader}"
 
     def execute(self, query: BoundQuery) -> EngineResult:
         sql = to_duckdb(query)
-        with self.connect(query) as (con, tables):
+        counter = UnparsedCounter()
+        with self.connect(query, counter) as (con, tables):
             try:
                 con.execute(sql, list(query.params))
                 duck_types = [str(d[1]) for d in con.description or []]
                 data = con.to_arrow_table()
                 profile = json.loads(con.get_profiling_information(format="json"))
+                unparsed = counter.counts(con)
             except duckdb.Error as exc:
                 raise QueryError(f"duckdb could not run the query: {exc}\n-- SQL run by duckdb:\n{sql}") from exc
         data = trino_integers(data, duck_types)
-        stats = {
+        stats: dict[str, Any] = {
             # DuckDB does not report bytes read from Parquet, so this is the size of every data file of
             # the referenced tables: an upper bound, like Athena's bytes scanned without partition pruning.
             "bytes_scanned": sum(tf.size for tf in tables),
@@ -126,6 +138,8 @@ class DuckDBEngine:
             "files_scanned": _files_read(profile),
             "files_total": sum(len(tf.files) for tf in tables),
         }
+        if unparsed:  # text-table values that read as NULL because they did not parse as their column's type
+            stats["unparsed_values"] = unparsed
         return EngineResult(data=data, types=[trino_type(t) for t in duck_types], engine_sql=sql, stats=stats)
 
     def explain(self, query: BoundQuery, analyze: bool = False) -> str:

@@ -18,16 +18,39 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from lakeglue.catalog import Catalog, Column, Partition, Table
 from lakeglue.query.base import QueryError
+from lakeglue.query.text_tables import (
+    JSON_LINE,
+    TEXT_CLASSIFICATIONS,
+    ColumnRead,
+    UnparsedCounter,
+    cast_text,
+    check_readable,
+    column_formats,
+    column_reads,
+    counted,
+    csv_null_strings,
+    duckdb_encoding,
+    is_text_table,
+    json_field,
+    json_lines_reader,
+    json_null_markers,
+    literal_path,
+    safe_value,
+)
+from lakeglue.records import table_encoding
 from lakeglue.storage.zones import DEFAULT_EXCLUDES, is_excluded
 
-#: Raw (crawled) tables are read best effort; no classification means a Parquet table.
-TEXT_CLASSIFICATIONS = ("csv", "json")
+if TYPE_CHECKING:
+    import duckdb
+
+#: Raw (crawled) text tables are read as text and cast; no classification means a Parquet table.
 READABLE_CLASSIFICATIONS = ("parquet", "", *TEXT_CLASSIFICATIONS)
 
 
@@ -116,6 +139,7 @@ def data_files(root: str, classification: str) -> tuple[tuple[str, int], ...]:
 
 def list_table_files(table: Table, catalog: Catalog | None) -> TableFiles:
     """The files of ``table``: under its location, or (partitioned) under each catalog partition."""
+    check_readable(table)
     if table.classification not in READABLE_CLASSIFICATIONS:
         raise QueryError(f"table {table.qualified_name} has classification {table.classification!r}; the duckdb "
                          f"engine reads {', '.join(c for c in READABLE_CLASSIFICATIONS if c)} tables")
@@ -145,8 +169,12 @@ def is_hive_style(table: Table, part: PartitionFiles) -> bool:
 
 
 def file_reader(table: Table, files: list[str], hive: bool) -> str:
-    """The DuckDB table function reading ``files`` in the table's format (partition keys typed as the catalog says)."""
-    listed = "[" + ", ".join(quote_literal(p) for p in files) + "]"
+    """The DuckDB table function reading ``files`` in the table's format (partition keys typed as the catalog says).
+
+    Paths are passed literally (never globbed). Text tables are read as text with their null
+    markers and encoding (see :mod:`lakeglue.query.text_tables`); the projection casts them.
+    """
+    listed = "[" + ", ".join(quote_literal(literal_path(p)) for p in files) + "]"
     partitioning = ", hive_partitioning = false"
     if hive:
         partitioning = f", hive_partitioning = true, hive_types = {_struct_literal(table.partition_keys)}"
@@ -154,15 +182,39 @@ def file_reader(table: Table, files: list[str], hive: bool) -> str:
         serde = table.storage.serde_parameters
         delim = serde.get("separatorChar") or serde.get("field.delim") or ","
         options = f", delim = {quote_literal(delim)}"
-        header = table.parameters.get("skip.header.line.count")
-        if header is not None and table.columns:  # header known: the catalog names and types the columns
+        encoding = duckdb_encoding(table, files)
+        if encoding is not None:
+            options += f", encoding = {quote_literal(encoding)}"
+        nulls = csv_null_strings(table)
+        if nulls:
+            options += f", nullstr = [{', '.join(quote_literal(n) for n in nulls)}]"
+        if table.columns:  # the catalog names the columns (in file order); absent header count = no header, as Hive
+            header = table.parameters.get("skip.header.line.count", "0")
             options += f", header = {'true' if header.strip() not in ('', '0') else 'false'}"
-            options += f", columns = {_struct_literal(table.columns)}"
+            options += f", columns = {_text_struct(table, csv=True)}"
+            # the catalog says how to parse, so no sniffing (which fails on ragged files); as Hive: a short row
+            # reads NULL for its missing fields, a long row drops its extra fields
+            quote = serde.get("quoteChar") or '"'
+            options += f", auto_detect = false, quote = {quote_literal(quote)}"
+            options += ", null_padding = true, strict_mode = false"
         return f"read_csv({listed}{options}{partitioning})"
     if table.classification == "json":
-        columns = f", columns = {_struct_literal(table.columns)}" if table.columns else ""
+        encoding = duckdb_encoding(table, files)
+        if encoding is not None:
+            if not table.columns:
+                raise QueryError(f"table {table.qualified_name} is JSON encoded {table_encoding(table.parameters)} "
+                                 "and has no columns in the catalog; crawl it first")
+            return json_lines_reader(listed, encoding, partitioning)
+        columns = f", columns = {_text_struct(table, csv=False)}" if table.columns else ""
         return f"read_json({listed}{columns}{partitioning})"
     return f"read_parquet({listed}, union_by_name = true{partitioning})"
+
+
+def _text_struct(table: Table, csv: bool) -> str:
+    """``columns`` of a text reader: every column as text, under its name in the files (CSV: by position)."""
+    reads = column_reads(table, duckdb_type)
+    return "{" + ", ".join(f"{quote_literal(r.column.name if csv else r.source)}: {quote_literal(r.read_type)}"
+                           for r in reads) + "}"
 
 
 def reader_sql(tf: TableFiles) -> str:
@@ -184,19 +236,28 @@ def reader_sql(tf: TableFiles) -> str:
     return "(" + " UNION ALL BY NAME ".join(branches) + ")"
 
 
-def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]]) -> str:
+def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]],
+                       text: TextProjection | None = None) -> str:
     """Select exactly the catalog's columns, in catalog order, typed as the catalog says.
 
     The catalog defines the table, as in Athena: a catalog column missing from the files
     reads as NULL, and file columns the catalog does not list stay hidden — including the
     ``v=<version>`` folder of the table's own location, which hive partitioning would
     otherwise turn into a column. ``file_columns`` maps lower-case name → (name, DuckDB type).
+    Text tables (read as text) are cast by :meth:`TextProjection.value` instead.
     """
     if not table.all_columns():
         return "*"
     parts = []
+    texts = text.reads if text is not None and is_text_table(table) else {}
     for column in table.all_columns():
         target = duckdb_type(column.type)
+        read = texts.get(column.name)
+        if read is not None and text is not None:
+            ref = text.reference(read, file_columns)
+            value = f"CAST(NULL AS {target})" if ref is None else text.value(read, ref)
+            parts.append(f"{value} AS {quote_ident(column.name)}")
+            continue
         found = file_columns.get(column.name.lower())
         if found is None:
             parts.append(f"CAST(NULL AS {target}) AS {quote_ident(column.name)}")
@@ -206,6 +267,38 @@ def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]]) -
         value = quote_ident(name) if same else f"CAST({quote_ident(name)} AS {target})"
         parts.append(f"{value} AS {quote_ident(column.name)}")
     return ", ".join(parts)
+
+
+class TextProjection:
+    """Casts of one text table's columns: text → catalog type, NULL when a value does not parse (counted)."""
+
+    def __init__(self, table: Table, counter: UnparsedCounter | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.table = table
+        self.counter = counter
+        self.con = con
+        self.reads = {r.column.name: r for r in column_reads(table, duckdb_type)}
+        self.markers = json_null_markers(table) if table.classification == "json" else []
+        self.layouts = column_formats(table)
+
+    def reference(self, read: ColumnRead, file_columns: dict[str, tuple[str, str]]) -> str | None:
+        """The column's text as the reader gives it (None when the files do not have it)."""
+        if JSON_LINE in file_columns:  # JSON lines in another encoding: fields extracted from each line
+            return json_field(read.source, read.read_type)
+        found = file_columns.get((read.source if self.table.classification == "json" else read.column.name).lower())
+        return None if found is None else quote_ident(found[0])
+
+    def value(self, read: ColumnRead, ref: str) -> str:
+        raw = ref
+        if self.markers and read.read_type != "JSON":  # CSV markers are the reader's nullstr
+            raw = f"CASE WHEN {ref} IN ({', '.join(quote_literal(m) for m in self.markers)}) THEN NULL ELSE {ref} END"
+        if not read.needs_cast:
+            return raw
+        typed = cast_text(raw, read.target, self.layouts.get(read.column.name))
+        typed = safe_value(typed, read.column, self.table, duckdb_type, quote_ident)  # renamed nested fields
+        if self.counter is None or self.con is None:
+            return typed
+        return counted(typed, raw, self.counter.sequence(self.con, self.table.qualified_name, read.column))
 
 
 def empty_view_source(table: Table) -> str:

@@ -84,6 +84,17 @@ class QueryResult:
         out.append(f"({self.row_count} {noun}{more})")
         return "\n".join(out)
 
+    @property
+    def unparsed_values(self) -> list[dict[str, Any]]:
+        """Text-table columns where values did not parse as the column's type and read as NULL (with counts)."""
+        return list(self.stats.get("unparsed_values") or [])
+
+    def notices(self) -> list[str]:
+        """One line per column with values that read as NULL because they did not parse (for CLI and logs)."""
+        from lakeglue.query.text_tables import unparsed_notice
+
+        return [unparsed_notice(entry) for entry in self.unparsed_values]
+
     def to_dict(self) -> dict[str, Any]:
         """Compact, JSON-safe summary without the rows (for XCom and logs); writes add what they wrote."""
         summary = self._summary()
@@ -103,6 +114,7 @@ class QueryResult:
             "duration_s": self.duration_s,
             "bytes_scanned": self.stats.get("bytes_scanned"),
             "files_scanned": self.stats.get("files_scanned"),
+            **({"unparsed_values": self.unparsed_values} if self.unparsed_values else {}),
         }
 
 

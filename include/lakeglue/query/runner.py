@@ -23,6 +23,7 @@ from lakeglue.catalog import Catalog, open_catalog
 from lakeglue.query.base import BoundQuery, EngineResult, QueryEngine, QueryError, engine_for_profile, get_engine
 from lakeglue.query.binding import bind_tree, is_write, parse_statement, require_query
 from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, arrow_rows, write_query_files
+from lakeglue.query.text_tables import check_readable
 from lakeglue.settings import SQL_DIR, Settings, get_settings
 from lakeglue.storage.zones import Lake
 
@@ -58,18 +59,26 @@ def statement_type(tree: exp.Expr) -> str:
     return "INSERT" if isinstance(tree, exp.Insert) else "SELECT"
 
 
+def _check_readable(bound: BoundQuery) -> None:
+    """Tables the crawler marked unreadable fail here with its reason, before any engine runs (same on every engine)."""
+    for table in bound.tables.values():
+        check_readable(table)
+
+
 def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: str | None, catalog: Catalog,
              lake: Lake, engine: QueryEngine, query_id: str, bound_out: list[BoundQuery]) -> EngineResult:
     """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue."""
     if not is_write(tree):
         bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
         bound_out.append(bound)
+        _check_readable(bound)
         return engine.execute(bound)
     from lakeglue.query.writes import bind_write
 
     assert isinstance(tree, exp.Create | exp.Insert)
     write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
     bound_out.append(whole)
+    _check_readable(select)
     if engine.native_writes:
         return engine.execute(whole)
     from lakeglue.query.materialize import materialize

@@ -155,6 +155,8 @@ class LakeQueryOperator(BaseOperator):
             raise AirflowFailException(f"query {exc.query_id or ''} failed: {exc}") from exc
         self.log.info("query %s: %d rows in %.2f s → %s\n%s", result.query_id, result.row_count,
                       result.duration_s, result.output_location, result.to_table_text(20))
+        for notice in result.notices():  # raw-table values that read as NULL (also in the returned summary)
+            self.log.warning("query %s: %s", result.query_id, notice)
         ti = context.get("ti") if hasattr(context, "get") else None
         if ti is not None:
             ti.xcom_push(key="output_location", value=result.output_location)
