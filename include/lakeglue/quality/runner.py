@@ -44,10 +44,11 @@ class GateOptions:
 
 
 def validate_table(suite: SuiteSpec, table: Table, run_id: str, lake: Lake | None = None,
-                   **options: Any) -> QualityResult:
+                   catalog: Catalog | None = None, **options: Any) -> QualityResult:
     """Validate the data at the table's current catalog location (options as for ``validate_dataframe``);
-    ``lake`` reads tables on object storage."""
-    return validate_dataframe(suite, read_table_frame(table, lake), table.qualified_name, run_id, **options)
+    ``lake`` reads tables on object storage, ``catalog`` gives a partitioned table's partitions."""
+    return validate_dataframe(suite, read_table_frame(table, lake, catalog), table.qualified_name, run_id,
+                              **options)
 
 
 def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog, settings: Settings, run_id: str,
@@ -79,7 +80,7 @@ def check_table(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Sett
     """:func:`check_dataframe` on the data at the table's current catalog location (read from the lake)."""
     from lakeglue.storage.zones import Lake
 
-    frame = read_table_frame(table, Lake(settings))
+    frame = read_table_frame(table, Lake(settings), catalog)
     return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id,
                            pipeline=pipeline or table.database, source=table.location, options=options)
 
