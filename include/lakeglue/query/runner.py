@@ -60,21 +60,29 @@ def statement_type(tree: exp.Expr) -> str:
 
 def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: str | None, catalog: Catalog,
              lake: Lake, engine: QueryEngine, query_id: str, bound_out: list[BoundQuery]) -> EngineResult:
-    """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue."""
+    """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue.
+
+    The tables the statement reads stay pinned at the versions it was bound to until it ends,
+    so retention cannot delete their files mid-query.
+    """
+    from lakeglue.catalog.pins import pinned
+
     if not is_write(tree):
         bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
         bound_out.append(bound)
-        return engine.execute(bound)
+        with pinned(catalog, lake.settings, f"query/{query_id}", bound.tables.values()):
+            return engine.execute(bound)
     from lakeglue.query.writes import bind_write
 
     assert isinstance(tree, exp.Create | exp.Insert)
     write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
     bound_out.append(whole)
-    if engine.native_writes:
-        return engine.execute(whole)
-    from lakeglue.query.materialize import materialize
+    with pinned(catalog, lake.settings, f"query/{query_id}", whole.tables.values()):
+        if engine.native_writes:
+            return engine.execute(whole)
+        from lakeglue.query.materialize import materialize
 
-    return materialize(write, engine.execute(select), catalog, lake, query_id)
+        return materialize(write, engine.execute(select), catalog, lake, query_id)
 
 
 def run_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
