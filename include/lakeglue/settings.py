@@ -79,6 +79,9 @@ class Settings:
     query_memory_limit: str = ""
     #: Rows of a query result kept in memory and in XCom; the whole result goes to the results zone.
     query_preview_rows: int = 1000
+    #: Worker memory the pandas quality gate may use for one table (estimated from Parquet footers as
+    #: 4x the uncompressed size, see lakeglue.quality.budget); larger tables are validated on Spark.
+    quality_memory_budget_bytes: int = 1 << 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -128,6 +131,7 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_PIN_TTL_HOURS": "pin_ttl_hours",
     "LAKEGLUE_QUERY_MEMORY_LIMIT": "query_memory_limit",
     "LAKEGLUE_QUERY_PREVIEW_ROWS": "query_preview_rows",
+    "LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES": "quality_memory_budget_bytes",
 }
 
 
