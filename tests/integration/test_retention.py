@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeglue.catalog import Column, Table
+from lakeglue.catalog import Column, StorageDescriptor, Table
 from lakeglue.catalog.pins import VersionPins, job_inputs, pinned
 from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.jobs.commit import plan_batch_attempt, plan_table_version, register_batch_partition, register_table
@@ -162,6 +162,42 @@ def test_recent_superseded_versions_stay(settings: Settings, lake: Lake, catalog
     commit_sales(lake, catalog, [2])  # ... superseded just now
     report = run_retention(settings, lake, catalog)
     assert report.versions == [] and lake.fs.exists(v1.location)
+
+
+def test_the_job_entry_point_pins_the_inputs_while_the_job_runs(
+        settings: Settings, lake: Lake, catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Both engines' entry points go through job_cli.run_from_args: the silver job's bronze inputs are
+    pinned at their current versions while it runs and released when it ends."""
+    import argparse
+
+    from lakeglue.jobs.job_cli import run_from_args
+    from lakeglue.jobs.metrics import JobMetrics
+    from lakeglue.settings import get_settings
+
+    catalog.ensure_database("ecommerce_bronze")
+    for name in ("orders", "customers"):  # products has no bronze table yet: nothing to pin
+        catalog.create_table(Table("ecommerce_bronze", name, StorageDescriptor.for_format(
+            "parquet", (Column("id", "bigint"),), lake.uri(lake.path("curated", "bronze", name)))))
+    seen: list[tuple[str, str, int, str]] = []
+
+    def fake_engine(job: str, ctx: object) -> JobMetrics:
+        seen.extend((p.database, p.name, p.version, p.run_id) for p in VersionPins(settings.catalog_url).active())
+        return JobMetrics(job, "ecommerce", "b")
+
+    for key, value in {"LAKEGLUE_HOME": settings.lake_root, "LAKEGLUE_CATALOG_URL": settings.catalog_url,
+                       "LAKEGLUE_CONFIG": str(tmp_path / "lakeglue.yaml")}.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "lakeglue.yaml").write_text("{}\n")
+    get_settings.cache_clear()
+    try:
+        args = argparse.Namespace(job="silver", pipeline="ecommerce", run_id="manual__1", full_refresh=False,
+                                  dt_from=None, dt_to=None, metrics_out=None)
+        assert run_from_args(args, fake_engine) == 0
+    finally:
+        get_settings.cache_clear()
+    assert sorted(seen) == [("ecommerce_bronze", "customers", 1, "ecommerce/silver/manual__1"),
+                            ("ecommerce_bronze", "orders", 1, "ecommerce/silver/manual__1")]
+    assert VersionPins(settings.catalog_url).active() == []
 
 
 def test_jobs_pin_the_tables_they_read() -> None:
