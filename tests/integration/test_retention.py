@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeglue.catalog import Column, StorageDescriptor, Table
+from lakeglue.catalog import Catalog, Column, StorageDescriptor, Table
 from lakeglue.catalog.pins import VersionPins, job_inputs, pinned
 from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.jobs.commit import plan_batch_attempt, plan_table_version, register_batch_partition, register_table
@@ -52,11 +52,12 @@ def catalog(settings: Settings) -> SqlCatalog:
     return SqlCatalog(settings.catalog_url)
 
 
-def commit_sales(lake: Lake, catalog: SqlCatalog, amounts: list[int]) -> Table:
+def commit_sales(lake: Lake, catalog: Catalog, amounts: list[int]) -> Table:
     """One whole-table commit of ``gold.sales`` (a fresh v- directory), as gold jobs and CTAS do."""
     pending = plan_table_version(lake, "gold", "sales")
     lake.fs.makedirs(pending.staged, exist_ok=True)
-    pq.write_table(pa.table({"amount": pa.array(amounts, pa.int64())}), f"{pending.staged}/part-0.parquet")
+    with lake.fs.open(f"{pending.staged}/part-0.parquet", "wb") as fh:  # local disk or S3
+        pq.write_table(pa.table({"amount": pa.array(amounts, pa.int64())}), fh)
     lake.commit(pending.staged, pending.final)
     return register_table(catalog, lake, "gold", "sales", [Column("amount", "bigint")], pending.final)
 
@@ -237,3 +238,27 @@ def test_maintenance_task_and_cli_expire_with_the_environment_settings(
     assert done["versions"] == [lake.fs_path(v1.location), lake.fs_path(v2.location)]
     assert done["version_rows"] == [f"gold.sales@{v1.version}", f"gold.sales@{v2.version}"]
     assert not lake.fs.exists(v1.location) and not lake.fs.exists(v2.location)
+
+
+def test_retention_on_an_s3_lake_with_the_glue_catalog(moto: str, tmp_path: Path) -> None:
+    """aws profile: versions are S3 prefixes (ages from LastModified), catalog versions are Glue table versions."""
+    import boto3
+
+    from lakeglue.catalog import open_catalog
+
+    boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="lake")
+    settings = Settings(profile="aws", lake_root="s3://lake/prod", aws_endpoint_url=moto,
+                        catalog_url=f"sqlite:///{tmp_path / 'pins.db'}", retention_days=7)
+    lake, catalog = Lake(settings), open_catalog(settings)
+    v1 = commit_sales(lake, catalog, [1])
+    commit_sales(lake, catalog, [2])
+    v3 = commit_sales(lake, catalog, [3])
+    assert [v.version for v in catalog.get_table_versions("gold", "sales")] == [1, 2, 3]
+
+    fresh = run_retention(settings, lake, catalog)  # superseded just now: nothing is due yet
+    assert (fresh.versions, fresh.version_rows) == ([], [])
+    report = run_retention(settings, lake, catalog, now=time.time() + LATER)
+    assert len(report.versions) == 2 and lake.fs_path(v1.location) in [i.path for i in report.versions]
+    assert [posixpath.basename(p) for p in lake.fs.ls(lake.path("curated", "gold", "sales"), detail=False)] == [
+        posixpath.basename(v3.location)]
+    assert [v.version for v in catalog.get_table_versions("gold", "sales")] == [3]
