@@ -262,3 +262,37 @@ def test_retention_on_an_s3_lake_with_the_glue_catalog(moto: str, tmp_path: Path
     assert [posixpath.basename(p) for p in lake.fs.ls(lake.path("curated", "gold", "sales"), detail=False)] == [
         posixpath.basename(v3.location)]
     assert [v.version for v in catalog.get_table_versions("gold", "sales")] == [3]
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+def test_the_generated_maintenance_dag_runs_in_airflow(settings: Settings, lake: Lake, catalog: SqlCatalog,
+                                                       tmp_path: Path) -> None:
+    """`airflow dags test lakeglue_maintenance` on the generated file: the task renders its params and expires."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    v1 = commit_sales(lake, catalog, [1])
+    v2 = commit_sales(lake, catalog, [2])
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(root / "dags" / "lakeglue_maintenance.py", dags)
+    binary = Path(sys.executable).parent / "airflow"
+    run_env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+               "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+               "LAKEGLUE_HOME": settings.lake_root, "LAKEGLUE_CATALOG_URL": settings.catalog_url,
+               "LAKEGLUE_RETENTION_DAYS": "0", "LAKEGLUE_CONFIG": str(tmp_path / "lakeglue.yaml")}
+    (tmp_path / "lakeglue.yaml").write_text("{}\n")
+    migrated = subprocess.run([str(binary), "db", "migrate"], env=run_env, capture_output=True, text=True,
+                              timeout=300)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    for dry_run, v1_left in (("true", True), ("false", False)):
+        ran = subprocess.run([str(binary), "dags", "test", "lakeglue_maintenance", "-c", f'{{"dry_run": {dry_run}}}'],
+                             env=run_env, capture_output=True, text=True, timeout=300, cwd=root)
+        out = ran.stdout + ran.stderr
+        assert ran.returncode == 0 and "state=success" in out.replace("'", "").replace(" ", ""), out[-6000:]
+        assert ("would remove" if v1_left else "removed") + f" table version {lake.fs_path(v1.location)}" in out
+        assert lake.fs.exists(v1.location) is v1_left
+    assert lake.fs.exists(v2.location)
