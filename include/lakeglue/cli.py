@@ -115,6 +115,7 @@ def _catalog_diff(catalog: Catalog, database: str, name: str, versions: list[str
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run pipeline stages in this process (a local Spark session), as Airflow would in order."""
+    from lakeglue.catalog.pins import pinned_job_inputs
     from lakeglue.jobs.context import JobContext
     from lakeglue.jobs.duckdb.entrypoint import run_job as run_duckdb_job
     from lakeglue.jobs.engine_choice import choose_engine
@@ -141,12 +142,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 choice = choose_engine(ctx, stage)
                 print(f"{stage}: {choice.engine} ({choice.reason})")
-                if choice.engine == "duckdb":
-                    print(run_duckdb_job(stage, ctx).summary())
-                    continue
-                spark = spark or build_spark(f"lakeglue-{args.pipeline}-cli", ctx.settings)
-                job = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}[stage]
-                print(job(spark, ctx).summary())
+                with pinned_job_inputs(ctx.catalog, ctx.settings, ctx.spec, stage, run_id):
+                    if choice.engine == "duckdb":
+                        print(run_duckdb_job(stage, ctx).summary())
+                        continue
+                    spark = spark or build_spark(f"lakeglue-{args.pipeline}-cli", ctx.settings)
+                    job = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}[stage]
+                    print(job(spark, ctx).summary())
     finally:
         if spark is not None:
             spark.stop()
@@ -215,11 +217,18 @@ def cmd_bookmark(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
+    """``lifecycle expire``: superseded table versions (unless pinned), old query results, staging leftovers."""
     from lakeglue.storage import Lake
     from lakeglue.storage.lifecycle import expire_staging
+    from lakeglue.storage.retention import run_retention
 
-    for item in expire_staging(Lake(), older_than_days=args.older_than_days, dry_run=args.dry_run):
-        print(f"{'would remove' if args.dry_run else 'removed'} {item.path} ({item.age_days} days old)")
+    if args.staging_only:
+        for item in expire_staging(Lake(), older_than_days=args.older_than_days, dry_run=args.dry_run):
+            print(f"{'would remove' if args.dry_run else 'removed'} {item.path} ({item.age_days} days old)")
+        return 0
+    report = run_retention(dry_run=args.dry_run, retention_days=args.older_than_days,
+                           results_retention_days=args.results_older_than_days)
+    print("\n".join(report.lines()))
     return 0
 
 
@@ -284,10 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", nargs="?")
     p.set_defaults(func=cmd_bookmark)
 
-    p = sub.add_parser("lifecycle", help="expire staging data")
+    p = sub.add_parser("lifecycle", help="expire superseded table versions, old query results and staging data")
     p.add_argument("action", choices=["expire"])
-    p.add_argument("--older-than-days", type=float, default=None)
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--older-than-days", type=float, default=None,
+                   help="superseded versions older than this go (default LAKEGLUE_RETENTION_DAYS; with "
+                        "--staging-only: staging attempts, default LAKEGLUE_STAGING_TTL_DAYS)")
+    p.add_argument("--results-older-than-days", type=float, default=None,
+                   help="query results older than this go (default LAKEGLUE_RESULTS_RETENTION_DAYS)")
+    p.add_argument("--staging-only", action="store_true", help="only expire staging leftovers")
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     p.set_defaults(func=cmd_lifecycle)
 
     from lakeglue.quality.commands import add_parser as add_quality_parser

@@ -67,6 +67,21 @@ class Settings:
     duckdb_temp_directory: str = ""
     #: Longest record (a JSON/CSV line, in bytes) bronze accepts; a longer one is quarantined with its size.
     max_record_bytes: int = 8 << 20
+    #: Days a superseded table version (``v-``/``a-`` directory and its catalog version entry) stays
+    #: readable after it stopped being current; the maintenance DAG removes it afterwards, unless a
+    #: running reader pinned it. The current version is never removed, whatever its age.
+    retention_days: int = 7
+    #: Days query results (``results/queries/<id>/``: rows, metadata, history entry) are kept.
+    results_retention_days: int = 30
+    #: Hours a version pin protects a version if its run never releases it (a crashed task).
+    pin_ttl_hours: int = 24
+    #: Memory cap of the query engine's DuckDB (DuckDB syntax); empty = ``duckdb_memory_limit``.
+    query_memory_limit: str = ""
+    #: Rows of a query result kept in memory and in XCom; the whole result goes to the results zone.
+    query_preview_rows: int = 1000
+    #: Worker memory the pandas quality gate may use for one table (estimated from Parquet footers as
+    #: 4x the uncompressed size, see lakeglue.quality.budget); larger tables are validated on Spark.
+    quality_memory_budget_bytes: int = 1 << 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,6 +126,12 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_DUCKDB_MEMORY_LIMIT": "duckdb_memory_limit",
     "LAKEGLUE_DUCKDB_TEMP_DIRECTORY": "duckdb_temp_directory",
     "LAKEGLUE_MAX_RECORD_BYTES": "max_record_bytes",
+    "LAKEGLUE_RETENTION_DAYS": "retention_days",
+    "LAKEGLUE_RESULTS_RETENTION_DAYS": "results_retention_days",
+    "LAKEGLUE_PIN_TTL_HOURS": "pin_ttl_hours",
+    "LAKEGLUE_QUERY_MEMORY_LIMIT": "query_memory_limit",
+    "LAKEGLUE_QUERY_PREVIEW_ROWS": "query_preview_rows",
+    "LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES": "quality_memory_budget_bytes",
 }
 
 

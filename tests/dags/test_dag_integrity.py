@@ -17,7 +17,7 @@ pytestmark = pytest.mark.airflow
 
 
 def test_there_are_dag_files() -> None:
-    assert [p.name for p in DAG_FILES] == ["pipeline_ecommerce.py"]
+    assert [p.name for p in DAG_FILES] == ["lakeglue_maintenance.py", "pipeline_ecommerce.py"]
 
 
 def test_dag_files_match_their_specs() -> None:
@@ -31,14 +31,18 @@ def test_dagbag_has_no_import_errors_and_required_attributes() -> None:
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"lakeglue_ecommerce", "lakeglue_ecommerce_on_new_files"}
+    assert set(bag.dag_ids) == {"lakeglue_ecommerce", "lakeglue_ecommerce_on_new_files", "lakeglue_maintenance"}
     for dag in bag.dags.values():
         assert dag.tags and "lakeglue" in dag.tags, dag.dag_id
         assert dag.max_active_runs == 1
         for task in dag.tasks:
             assert task.owner == "data-eng", (dag.dag_id, task.task_id)
             assert task.retries >= 1, (dag.dag_id, task.task_id)
-        assert [t.task_id for t in dag.topological_sort()][:5] == ["crawl", "bronze", "silver", "quality", "gold"]
+        if dag.dag_id != "lakeglue_maintenance":
+            assert [t.task_id for t in dag.topological_sort()][:5] == ["crawl", "bronze", "silver", "quality", "gold"]
+    maintenance = bag.dags["lakeglue_maintenance"]
+    assert "maintenance" in maintenance.tags and [t.task_id for t in maintenance.tasks] == ["expire"]
+    assert set(maintenance.params.keys()) == {"dry_run"}
     main = bag.dags["lakeglue_ecommerce"]
     assert set(main.params.keys()) == {"full_refresh", "dt_from", "dt_to"}
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeglue.catalog import Column, StorageDescriptor, Table, open_catalog
+from lakeglue.catalog import Column, Partition, StorageDescriptor, Table, open_catalog
 from lakeglue.catalog.base import Catalog
 from lakeglue.quality import QualityResult, history, run_suite_file
 from lakeglue.quality.errors import QualityError
@@ -55,7 +55,7 @@ def orders() -> pa.Table:
 
 
 def write_silver(lake: Lake, catalog: Catalog) -> None:
-    """Parquet in S3 the way Spark leaves it (``_SUCCESS``, ``.crc``), registered in Glue."""
+    """Parquet in S3 the way Spark leaves it (``_SUCCESS``, ``.crc``), registered in Glue with its partitions."""
     path = lake.fs_path(LOCATION)
     pq.write_to_dataset(orders(), path, partition_cols=["dt"], filesystem=lake.fs)
     lake.fs.pipe_file(f"{path}/_SUCCESS", b"")
@@ -64,6 +64,10 @@ def write_silver(lake: Lake, catalog: Catalog) -> None:
     columns = (Column("order_id", "bigint"), Column("status", "string"))
     catalog.upsert_table(Table("ecommerce_silver", "orders", StorageDescriptor.for_format("parquet", columns, LOCATION),
                                partition_keys=(Column("dt", "date"),), parameters={"classification": "parquet"}))
+    catalog.replace_partitions("ecommerce_silver", "orders", [
+        Partition("ecommerce_silver", "orders", (dt,), StorageDescriptor.for_format("parquet", columns,
+                                                                                   f"{LOCATION}/dt={dt}"))
+        for dt in ("2026-11-01", "2026-11-02")])
 
 
 class _XComRecorder:

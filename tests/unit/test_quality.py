@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from lakeglue.catalog import Column, StorageDescriptor, Table
+from lakeglue.catalog import Column, Partition, StorageDescriptor, Table
 from lakeglue.catalog.sql import SqlCatalog, engine_for
 from lakeglue.pipelines.spec import PipelineSpec, load_spec_data, spec_from_dict
 from lakeglue.quality import (
@@ -94,7 +94,8 @@ _HIVE = {pa.int64(): "bigint", pa.int32(): "int", pa.string(): "string", pa.date
 
 def write_table(catalog: SqlCatalog, database: str, name: str, data: pa.Table, root: Path,
                 partition_by: tuple[str, ...] = ()) -> Table:
-    """Write ``data`` as a (hive-partitioned) Parquet directory with Spark litter and register it."""
+    """Write ``data`` as a (hive-partitioned) Parquet directory with Spark litter and register it
+    (with its partitions, as lakeglue's commits do)."""
     root.mkdir(parents=True, exist_ok=True)
     if partition_by:
         pq.write_to_dataset(data, str(root), partition_cols=list(partition_by))
@@ -108,8 +109,15 @@ def write_table(catalog: SqlCatalog, database: str, name: str, data: pa.Table, r
     keys = tuple(Column(k, _HIVE[data.schema.field(k).type]) for k in partition_by)
     catalog.ensure_database(database)
     location = f"file://{root}"  # what lakeglue.storage.Lake.uri() writes (no percent-encoding)
-    return catalog.upsert_table(Table(database, name, StorageDescriptor.for_format("parquet", columns, location),
-                                      partition_keys=keys, parameters={"classification": "parquet"}))
+    table = catalog.upsert_table(Table(database, name, StorageDescriptor.for_format("parquet", columns, location),
+                                       partition_keys=keys, parameters={"classification": "parquet"}))
+    folders = sorted(p for p in root.rglob("*") if p.is_dir() and p.relative_to(root).parts
+                     and len(p.relative_to(root).parts) == len(partition_by))
+    catalog.replace_partitions(database, name, [
+        Partition(database, name, tuple(part.split("=", 1)[1] for part in folder.relative_to(root).parts),
+                  StorageDescriptor.for_format("parquet", columns, f"file://{folder}"))
+        for folder in folders] if partition_by else [])
+    return table
 
 
 @pytest.fixture
@@ -427,7 +435,7 @@ def test_order_items_from_parquet_bad_data(tmp_path: Path, catalog: SqlCatalog) 
     table = write_table(catalog, "ecommerce_silver", "order_items",
                         pa.Table.from_pylist(items, schema=good_order_items().schema),
                         tmp_path / "lake/silver/order_items/v=2", ("dt",))
-    result = validate_table(load_suite(ORDER_ITEMS), table, "r1")
+    result = validate_table(load_suite(ORDER_ITEMS), table, "r1", catalog=catalog)
     assert result.success is False
     assert result.summary() == (
         "ecommerce_order_items on ecommerce_silver.order_items: 4 of 5 rules failed — "
@@ -444,12 +452,37 @@ def test_read_table_frame_reads_hive_partitions_and_skips_litter(tmp_path: Path,
     table = write_table(catalog, "ecommerce_silver", "orders", good_orders(), tmp_path / "lake/orders/v=1", ("dt",))
     assert sorted(p.name for p in (tmp_path / "lake/orders/v=1").iterdir()) == [
         ".part-00000.parquet.crc", "_SUCCESS", "dt=2026-11-01", "dt=2026-11-02"]
-    frame = read_table_frame(table).sort_values("order_id", ignore_index=True)
+    frame = read_table_frame(table, catalog=catalog).sort_values("order_id", ignore_index=True)
     assert list(frame.columns) == ["order_id", "customer_id", "order_ts", "updated_at", "status", "channel", "dt"]
     assert frame["order_id"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
     assert str(frame["order_id"].dtype) == "Int64"
     assert frame["dt"].tolist() == [date(2026, 11, 1)] * 4 + [date(2026, 11, 2)] * 4
     assert frame["channel"].isna().tolist() == [False, False, False, True] * 2
+
+
+def test_read_table_frame_reads_exactly_the_catalog_partitions(tmp_path: Path, catalog: SqlCatalog) -> None:
+    """After an INSERT INTO rewrote a partition elsewhere, the root still holds the stale copy, a leftover
+    file and an unregistered partition folder: the gate reads only what the catalog registers."""
+    root = tmp_path / "lake/orders/v=1"
+    table = write_table(catalog, "ecommerce_silver", "orders", good_orders(), root, ("dt",))
+    stale = good_orders().filter(pa.compute.equal(good_orders()["dt"], date(2026, 11, 2)))
+    pq.write_table(stale.drop_columns(["dt"]), str(root / "stray.parquet"))  # a stale file in the table root
+    orphan = root / "dt=2026-11-03"  # a partition folder the catalog never registered
+    orphan.mkdir()
+    pq.write_table(stale.drop_columns(["dt"]), str(orphan / "part-0.parquet"))
+    rewritten = tmp_path / "lake/orders/i-2/dt=2026-11-02"  # INSERT INTO: the partition's new directory
+    rewritten.mkdir(parents=True)
+    pq.write_table(stale.drop_columns(["dt"]).slice(0, 2), str(rewritten / "part-0.parquet"))
+    part = catalog.get_partition("ecommerce_silver", "orders", ["2026-11-02"])
+    catalog.batch_update_partitions([Partition(part.database, part.table, part.values,
+                                               StorageDescriptor.for_format("parquet", table.columns,
+                                                                            f"file://{rewritten}"))])
+
+    frame = read_table_frame(table, catalog=catalog).sort_values("order_id", ignore_index=True)
+    assert frame["order_id"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert frame["dt"].tolist() == [date(2026, 11, 1)] * 4 + [date(2026, 11, 2)] * 2
+    with pytest.raises(QualityError, match=r"orders is partitioned; reading it needs the catalog's partitions"):
+        read_table_frame(table)
 
 
 def test_read_table_frame_errors_name_the_table(tmp_path: Path) -> None:

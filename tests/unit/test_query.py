@@ -478,7 +478,9 @@ def test_table_text_and_xcom_dict(env: Env) -> None:
                     {"name": "units", "type": "bigint"}],
         "row_count": 6, "output_location": res.output_location, "metadata_location": res.metadata_location,
         "duration_s": res.duration_s, "bytes_scanned": res.stats["bytes_scanned"], "files_scanned": 1,
+        "preview": [[str(c) for c in row] for row in res.rows],
     }
+    assert summary["preview"][0] == ["books", "50.00", "5"]
 
 
 # -- the demo query --------------------------------------------------------------------------

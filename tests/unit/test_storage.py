@@ -92,6 +92,17 @@ def test_expire_superseded_never_touches_the_live_version(lake: Lake) -> None:
     assert sorted(p.name for p in Path(root).iterdir()) == ["v-2"]
 
 
+def test_expire_superseded_keeps_attempt_directories_holding_live_partitions(lake: Lake) -> None:
+    """Bronze partitions live at ``a-<token>/batch_id=<id>``: no live location equals the attempt directory."""
+    root = lake.path("curated", "bronze", "t")
+    for name in ("a-1", "a-2"):
+        lake.write_text(f"{root}/{name}/batch_id=b1/part-0", name)
+        _age(f"{root}/{name}", 30)
+    removed = expire_superseded(lake, root, live_locations=[lake.uri(f"{root}/a-2/batch_id=b1")])
+    assert [Path(e.path).name for e in removed] == ["a-1"]
+    assert sorted(p.name for p in Path(root).iterdir()) == ["a-2"]
+
+
 def test_commit_on_s3_copies_directories_and_single_objects_then_drops_staging(moto: str) -> None:
     """Object stores have no rename: a commit copies the staged objects to the final prefix, then removes them."""
     import boto3

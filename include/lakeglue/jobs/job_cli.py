@@ -33,12 +33,18 @@ def parse_job_args(prog: str, description: str | None, argv: list[str]) -> argpa
 
 
 def run_from_args(args: argparse.Namespace, run: Callable[[str, JobContext], JobMetrics]) -> int:
-    """Build the job's context, run it on the engine's ``run``, print and write its metrics."""
+    """Build the job's context, run it on the engine's ``run``, print and write its metrics.
+
+    The job's input tables stay pinned at the versions it starts from while it runs, so
+    retention cannot delete them under it.
+    """
+    from lakeglue.catalog.pins import pinned_job_inputs
     from lakeglue.jobs.context import JobContext
 
     ctx = JobContext.create(args.pipeline, args.run_id, full_refresh=args.full_refresh,
                             dt_from=args.dt_from, dt_to=args.dt_to)
-    metrics = run(args.job, ctx)
+    with pinned_job_inputs(ctx.catalog, ctx.settings, ctx.spec, args.job, args.run_id):
+        metrics = run(args.job, ctx)
     print(metrics.summary(), flush=True)
     if args.metrics_out:
         metrics.write(args.metrics_out)

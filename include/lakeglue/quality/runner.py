@@ -44,10 +44,11 @@ class GateOptions:
 
 
 def validate_table(suite: SuiteSpec, table: Table, run_id: str, lake: Lake | None = None,
-                   **options: Any) -> QualityResult:
+                   catalog: Catalog | None = None, **options: Any) -> QualityResult:
     """Validate the data at the table's current catalog location (options as for ``validate_dataframe``);
-    ``lake`` reads tables on object storage."""
-    return validate_dataframe(suite, read_table_frame(table, lake), table.qualified_name, run_id, **options)
+    ``lake`` reads tables on object storage, ``catalog`` gives a partitioned table's partitions."""
+    return validate_dataframe(suite, read_table_frame(table, lake, catalog), table.qualified_name, run_id,
+                              **options)
 
 
 def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog, settings: Settings, run_id: str,
@@ -78,12 +79,47 @@ def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog
 
 def check_table(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Settings, run_id: str, *,
                 pipeline: str | None = None, options: GateOptions = GateOptions()) -> QualityResult:
-    """:func:`check_dataframe` on the data at the table's current catalog location (read from the lake)."""
+    """:func:`check_dataframe` on the data at the table's current catalog location (read from the lake).
+
+    Within the memory budget (:mod:`lakeglue.quality.budget`) the table is read into pandas in this
+    process; a larger table is validated by GX's Spark engine, with the same rules and results.
+    """
+    from lakeglue.quality.budget import fits_budget
     from lakeglue.storage.zones import Lake
 
-    frame = read_table_frame(table, Lake(settings))
-    return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id,
-                           pipeline=pipeline or table.database, source=table.location, options=options)
+    lake = Lake(settings)
+    fits, footprint = fits_budget(table, lake, catalog, settings.quality_memory_budget_bytes)
+    check: dict[str, Any] = {"pipeline": pipeline or table.database, "source": table.location, "options": options}
+    if fits or table.classification != "parquet":
+        frame = read_table_frame(table, lake, catalog)
+        return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id, **check)
+    assert footprint is not None
+    log.info("%s: %d rows, %d uncompressed bytes; the pandas gate would need ~%d bytes, over its budget of %d "
+             "(LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES): validating on Spark", table.qualified_name, footprint.rows,
+             footprint.uncompressed_bytes, footprint.gate_bytes, settings.quality_memory_budget_bytes)
+    return _check_on_spark(suite, table, catalog, settings, run_id, **check)
+
+
+def _check_on_spark(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Settings, run_id: str,
+                    **check: Any) -> QualityResult:
+    """Validate a table too large for the worker's memory with GX's Spark engine (a local session unless
+    one is already running, e.g. in ``lakeglue run``); the session is stopped if it was started here."""
+    from pyspark.sql import SparkSession
+
+    from lakeglue.jobs.spark.catalog_io import read_table
+    from lakeglue.jobs.spark.session import build_spark
+
+    started_here = SparkSession.getActiveSession() is None
+    spark = build_spark(f"lakeglue-quality-{table.qualified_name}", settings)
+    try:
+        frame = read_table(spark, catalog, table.database, table.name).cache()
+        try:
+            return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id, **check)
+        finally:
+            frame.unpersist()
+    finally:
+        if started_here:
+            spark.stop()
 
 
 def gate_job_output(spec: PipelineSpec, layer: str, table: str, df: Any, catalog: Catalog, settings: Settings,

@@ -10,14 +10,20 @@ directories are readable and the configuration is locked — so a query can read
 what Athena would let it read (catalog tables), not ``read_csv('/etc/passwd')``, and
 cannot write files. CTAS / INSERT INTO are not run here: lakeglue runs their SELECT and
 writes the table itself (:mod:`lakeglue.query.writes`).
+
+Memory is bounded: each connection gets ``query_memory_limit`` (default: the jobs'
+``duckdb_memory_limit``) and spills larger-than-memory sorts, joins and aggregates to a
+per-process folder under ``duckdb_temp_directory``; with a result sink the rows are fetched as
+Arrow record batches and handed on one by one, never materialized whole in Python.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -40,7 +46,21 @@ from lakeglue.query.text_tables import UnparsedCounter, is_text_table, literal_p
 from lakeglue.settings import Settings
 from lakeglue.storage.zones import Lake
 
+if TYPE_CHECKING:
+    from lakeglue.query.results import ResultWriter
+
 THREADS = 2
+#: Rows per Arrow batch when a result is streamed to its sink.
+BATCH_ROWS = 64 * 1024
+
+
+def spill_directory(settings: Settings) -> str:
+    """This process's spill folder: concurrent workers never share (or clean up) each other's files."""
+    from lakeglue.jobs.duckdb.session import temp_directory
+
+    path = os.path.join(temp_directory(settings), f"query-{os.getpid()}")
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _files_read(profile: dict[str, Any]) -> int | None:
@@ -67,11 +87,31 @@ def trino_integers(data: pa.Table, duck_types: list[str]) -> pa.Table:
     return data
 
 
+def trino_integer_schema(schema: pa.Schema, duck_types: list[str]) -> pa.Schema:
+    """The schema :func:`trino_integer_batch` produces (HUGEINT columns as int64)."""
+    for i, duck_type in enumerate(duck_types):
+        if duck_type.upper() == "HUGEINT":
+            schema = schema.set(i, schema.field(i).with_type(pa.int64()))
+    return schema
+
+
+def trino_integer_batch(batch: pa.RecordBatch, duck_types: list[str]) -> pa.RecordBatch:
+    """:func:`trino_integers` for one streamed batch."""
+    if not any(t.upper() == "HUGEINT" for t in duck_types):
+        return batch
+    schema = trino_integer_schema(batch.schema, duck_types)
+    if batch.num_rows == 0:
+        return pa.record_batch([pa.array([], type=f.type) for f in schema], schema=schema)
+    return trino_integers(pa.Table.from_batches([batch]), duck_types).combine_chunks().to_batches()[0]
+
+
 class DuckDBEngine:
     """Runs Trino-dialect queries in a fresh, sandboxed in-memory DuckDB per call."""
 
     name = "duckdb"
     native_writes = False
+    #: ``execute`` can stream rows to a :class:`~lakeglue.query.results.ResultWriter` (``sink=``).
+    streams_results = True
 
     def __init__(self, settings: Settings, lake: Lake, catalog: Catalog | None = None) -> None:
         self.settings = settings
@@ -89,6 +129,9 @@ class DuckDBEngine:
         con = duckdb.connect(":memory:")
         try:
             con.execute(f"SET threads = {THREADS}")
+            limit = self.settings.query_memory_limit or self.settings.duckdb_memory_limit
+            con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            con.execute(f"SET temp_directory = {quote_literal(spill_directory(self.settings))}")
             for (db, name), tf in zip(query.tables, tables, strict=True):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
                 source = self.view_source(con, tf, counter)
@@ -117,14 +160,23 @@ class DuckDBEngine:
         text = TextProjection(tf.table, counter, con) if is_text_table(tf.table) else None  # Parquet: as before
         return f"SELECT {catalog_projection(tf.table, file_columns, text)} FROM {reader}"
 
-    def execute(self, query: BoundQuery) -> EngineResult:
+    def execute(self, query: BoundQuery, sink: ResultWriter | None = None) -> EngineResult:
+        """Run the query; with ``sink`` its rows stream there batch by batch and ``data`` is the sink's
+        preview, else ``data`` is the whole result."""
         sql = to_duckdb(query)
         counter = UnparsedCounter()
         with self.connect(query, counter) as (con, tables):
             try:
                 con.execute(sql, list(query.params))
                 duck_types = [str(d[1]) for d in con.description or []]
-                data = con.to_arrow_table()
+                if sink is None:
+                    data = con.to_arrow_table()
+                else:
+                    reader = con.fetch_record_batch(BATCH_ROWS)
+                    sink.open(trino_integer_schema(reader.schema, duck_types))
+                    for batch in reader:
+                        sink.write(trino_integer_batch(batch, duck_types))
+                    data = sink.preview()
                 profile = json.loads(con.get_profiling_information(format="json"))
                 unparsed = counter.counts(con)
             except duckdb.Error as exc:

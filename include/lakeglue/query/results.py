@@ -5,6 +5,12 @@ Like Athena, every query leaves ``results/queries/<query_id>/`` behind: the rows
 ``metadata.json`` saying what ran, on which tables, how long it took and how much it read.
 The directory is written in staging and committed in one move, so a reader never sees
 a half-written result.
+
+Results are streamed, not held: :class:`ResultWriter` takes Arrow record batches as the
+engine produces them, appends each to the files and keeps only the first
+``query_preview_rows`` rows in memory — the rows a :class:`QueryResult` (and the Airflow
+task's log and XCom) carries. A result larger than the worker's memory is therefore written
+whole to the results zone; ``row_count`` counts all of it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
     from lakeglue.storage.zones import Lake
 
 OUTPUT_FORMATS = ("csv", "parquet")
+#: Rows of the preview a task's XCom carries (as text); the whole result is in the results zone.
+XCOM_PREVIEW_ROWS = 20
 
 
 def format_value(value: Any, null: str = "") -> str:
@@ -65,6 +73,11 @@ class QueryResult:
     duration_s: float
     engine: str = "duckdb"
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """True when ``rows`` is only a preview: the whole result is in the file at ``output_location``."""
+        return len(self.rows) < self.row_count
 
     def to_table_text(self, max_rows: int = 50) -> str:
         """An aligned text table (numbers right-aligned, NULL spelled out) for logs, CLI and demos."""
@@ -115,6 +128,7 @@ class QueryResult:
             "bytes_scanned": self.stats.get("bytes_scanned"),
             "files_scanned": self.stats.get("files_scanned"),
             **({"unparsed_values": self.unparsed_values} if self.unparsed_values else {}),
+            "preview": [[format_value(v, "NULL") for v in row] for row in self.rows[:XCOM_PREVIEW_ROWS]],
         }
 
 
@@ -161,3 +175,103 @@ def write_query_files(lake: Lake, query_id: str, metadata: dict[str, Any], data:
     lake.write_text(posixpath.join(staged, "metadata.json"), json.dumps(body, indent=2, default=str) + "\n")
     lake.commit(staged, final)
     return output_location, metadata_location
+
+
+class ResultWriter:
+    """Streams one query's rows to ``results/queries/<query_id>/``, keeping only a preview in memory.
+
+    Batches go to ``result.csv`` (and ``result.parquet`` when asked) in a staging directory as
+    they arrive; :meth:`commit` adds ``metadata.json`` and moves the directory into place in one
+    step, :meth:`abort` drops it (a failed query keeps only its FAILED metadata).
+    """
+
+    def __init__(self, lake: Lake, query_id: str, output: str = "csv", preview_rows: int = 1000) -> None:
+        self.lake = lake
+        self.query_id = query_id
+        self.output = output
+        self.preview_rows = max(0, preview_rows)
+        self.staged = lake.new_staging_path("query")
+        self.final = query_dir(lake, query_id)
+        self.row_count = 0
+        self.schema: pa.Schema | None = None
+        self._preview: list[pa.RecordBatch] = []
+        self._preview_count = 0
+        self._csv: Any = None
+        self._csv_writer: Any = None
+        self._parquet: Any = None
+        self._parquet_fh: Any = None
+
+    def open(self, schema: pa.Schema) -> None:
+        """Start the files (CSV header, Parquet schema); called once, before the first batch."""
+        self.schema = schema
+        self.lake.fs.makedirs(self.staged, exist_ok=True)
+        self._csv = self.lake.fs.open(posixpath.join(self.staged, "result.csv"), "w", newline="")
+        self._csv_writer = csv.writer(self._csv, lineterminator="\n")
+        self._csv_writer.writerow(schema.names)
+        if self.output == "parquet":
+            import pyarrow.parquet as pq
+
+            self._parquet_fh = self.lake.fs.open(posixpath.join(self.staged, "result.parquet"), "wb")
+            self._parquet = pq.ParquetWriter(self._parquet_fh, schema)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append one batch to the files; keep its head while the preview is not full."""
+        if self.schema is None:
+            self.open(batch.schema)
+        if batch.num_rows == 0:
+            return
+        self._csv_writer.writerows([format_value(v) for v in row] for row in _batch_rows(batch))
+        if self._parquet is not None:
+            self._parquet.write_batch(batch)
+        if self._preview_count < self.preview_rows:
+            head = batch.slice(0, self.preview_rows - self._preview_count)
+            self._preview.append(head)
+            self._preview_count += head.num_rows
+        self.row_count += batch.num_rows
+
+    def write_table(self, data: pa.Table) -> None:
+        """An engine that answered with a whole table (Trino, Athena, writes): the same files, batch by batch."""
+        if self.schema is None:
+            self.open(data.schema)
+        for batch in data.to_batches():
+            self.write(batch)
+
+    def preview(self) -> pa.Table:
+        """The first ``preview_rows`` rows as an Arrow table (the result's schema even when empty)."""
+        import pyarrow as pa
+
+        assert self.schema is not None, "preview() before any schema was written"
+        return pa.Table.from_batches(self._preview, schema=self.schema)
+
+    def _close_files(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet_fh.close()
+            self._parquet = None
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+
+    def commit(self, metadata: dict[str, Any]) -> tuple[str, str]:
+        """Close the files, write ``metadata.json`` and move the result into place; returns
+        (output location, metadata location)."""
+        self._close_files()
+        name = "result.parquet" if self.output == "parquet" else "result.csv"
+        output_location = self.lake.uri(posixpath.join(self.final, name))
+        metadata_location = self.lake.uri(posixpath.join(self.final, "metadata.json"))
+        body = {**metadata, "output_location": output_location, "metadata_location": metadata_location}
+        self.lake.write_text(posixpath.join(self.staged, "metadata.json"),
+                             json.dumps(body, indent=2, default=str) + "\n")
+        self.lake.commit(self.staged, self.final)
+        return output_location, metadata_location
+
+    def abort(self) -> None:
+        """Drop what was staged (the query failed part-way)."""
+        self._close_files()
+        if self.lake.fs.exists(self.staged):
+            self.lake.fs.rm(self.staged, recursive=True)
+
+
+def _batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
+    """Rows of one batch as tuples, column by column (duplicate column names stay apart)."""
+    return list(zip(*(column.to_pylist() for column in batch.columns), strict=True))

@@ -22,7 +22,7 @@ from sqlglot import exp
 from lakeglue.catalog import Catalog, open_catalog
 from lakeglue.query.base import BoundQuery, EngineResult, QueryEngine, QueryError, engine_for_profile, get_engine
 from lakeglue.query.binding import bind_tree, is_write, parse_statement, require_query
-from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, arrow_rows, write_query_files
+from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, ResultWriter, arrow_rows, write_query_files
 from lakeglue.query.text_tables import check_readable
 from lakeglue.settings import SQL_DIR, Settings, get_settings
 from lakeglue.storage.zones import Lake
@@ -66,24 +66,35 @@ def _check_readable(bound: BoundQuery) -> None:
 
 
 def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: str | None, catalog: Catalog,
-             lake: Lake, engine: QueryEngine, query_id: str, bound_out: list[BoundQuery]) -> EngineResult:
-    """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue."""
+             lake: Lake, engine: QueryEngine, query_id: str, bound_out: list[BoundQuery],
+             sink: ResultWriter | None = None) -> EngineResult:
+    """Bind and run one statement; writes run natively (Athena, Trino) or are materialized by lakeglue.
+
+    The tables the statement reads stay pinned at the versions it was bound to until it ends,
+    so retention cannot delete their files mid-query.
+    """
+    from lakeglue.catalog.pins import pinned
+
     if not is_write(tree):
         bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
         bound_out.append(bound)
         _check_readable(bound)
-        return engine.execute(bound)
+        with pinned(catalog, lake.settings, f"query/{query_id}", bound.tables.values()):
+            if sink is not None and getattr(engine, "streams_results", False):
+                return engine.execute(bound, sink=sink)  # type: ignore[call-arg]
+            return engine.execute(bound)
     from lakeglue.query.writes import bind_write
 
     assert isinstance(tree, exp.Create | exp.Insert)
     write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
     bound_out.append(whole)
     _check_readable(select)
-    if engine.native_writes:
-        return engine.execute(whole)
-    from lakeglue.query.materialize import materialize
+    with pinned(catalog, lake.settings, f"query/{query_id}", whole.tables.values()):
+        if engine.native_writes:
+            return engine.execute(whole)
+        from lakeglue.query.materialize import materialize
 
-    return materialize(write, engine.execute(select), catalog, lake, query_id)
+        return materialize(write, engine.execute(select), catalog, lake, query_id)
 
 
 def run_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
@@ -92,8 +103,11 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
               engine_options: dict[str, Any] | None = None) -> QueryResult:
     """Run one Trino-dialect statement; ``?`` placeholders are bound to ``params``, never interpolated.
 
-    ``engine`` defaults to the profile's (duckdb / trino / athena). ``output=None`` keeps the
-    result in memory only (nothing is written to the results zone). Raises
+    ``engine`` defaults to the profile's (duckdb / trino / athena). With an ``output`` the rows
+    stream to ``results/queries/<query_id>/`` and the returned ``rows`` are only the first
+    ``query_preview_rows`` (``row_count`` counts all; ``truncated`` says whether rows were cut),
+    so a result larger than memory does not have to fit in the worker. ``output=None`` keeps the
+    whole result in memory only (nothing is written to the results zone). Raises
     :class:`QueryError` (with ``query_id``) for bad SQL, unknown tables/columns or engine errors.
     """
     if output is not None and output not in OUTPUT_FORMATS:
@@ -105,12 +119,20 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
     started = time.perf_counter()
     bound: list[BoundQuery] = []
     kind = "SELECT"
+    writer = ResultWriter(lake, query_id, output, settings.query_preview_rows) if output is not None else None
     try:
         tree = parse_statement(sql)
         kind = statement_type(tree)
         query_engine = get_engine(engine_name, settings, lake, catalog, **(engine_options or {}))
-        result = _execute(tree, sql, params, database, catalog, lake, query_engine, query_id, bound)
-    except QueryError as exc:
+        result = _execute(tree, sql, params, database, catalog, lake, query_engine, query_id, bound, writer)
+        if writer is not None and writer.schema is None:  # not streamed by the engine: write its table
+            writer.write_table(result.data)
+            result.data = writer.preview()
+    except BaseException as exc:
+        if writer is not None:
+            writer.abort()
+        if not isinstance(exc, QueryError):
+            raise
         exc.query_id = query_id
         if output is not None:
             failed = _metadata(query_id, sql, params, database, engine_name, submitted_at,
@@ -120,20 +142,21 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
         raise
     duration_s = round(time.perf_counter() - started, 3)
     rows = arrow_rows(result.data)
+    row_count = writer.row_count if writer is not None else len(rows)
     columns = list(result.data.column_names)
     output_location = metadata_location = None
-    if output is not None:
+    if writer is not None:
         meta = _metadata(query_id, sql, params, database, engine_name, submitted_at, bound[0], kind)
         meta.update(
             state="SUCCEEDED",
             columns=[{"name": n, "type": t} for n, t in zip(columns, result.types, strict=True)],
-            rows=len(rows),
+            rows=row_count,
             duration_s=duration_s,
             engine_sql=result.engine_sql,
             **result.stats,
         )
-        output_location, metadata_location = write_query_files(lake, query_id, meta, result.data, rows, output)
-    return QueryResult(query_id=query_id, columns=columns, types=result.types, rows=rows, row_count=len(rows),
+        output_location, metadata_location = writer.commit(meta)
+    return QueryResult(query_id=query_id, columns=columns, types=result.types, rows=rows, row_count=row_count,
                        output_location=output_location, metadata_location=metadata_location,
                        duration_s=duration_s, engine=engine_name, stats=dict(result.stats))
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lakeglue.storage.zones import Lake
+from lakeglue.storage.zones import Lake, _mtime
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def expire_staging(lake: Lake, older_than_days: float | None = None, now: float 
     expired: list[ExpiredItem] = []
     for purpose in lake.fs.ls(root, detail=False):
         for attempt in lake.fs.ls(purpose, detail=False):
-            age = (now - _newest_mtime(lake, attempt)) / 86400
+            age = (now - newest_mtime(lake, attempt)) / 86400
             if age >= ttl:
                 expired.append(ExpiredItem(attempt, round(age, 3)))
     if not dry_run:
@@ -42,7 +42,12 @@ def expire_staging(lake: Lake, older_than_days: float | None = None, now: float 
 
 def expire_superseded(lake: Lake, table_root: str, live_locations: Iterable[str],
                       older_than_days: float | None = None, now: float | None = None) -> list[ExpiredItem]:
-    """Remove old version directories under ``table_root`` that no catalog entry points to."""
+    """Remove old version directories under ``table_root`` that no catalog entry points into.
+
+    A live location protects the version directory it is in: a bronze partition lives at
+    ``a-<token>/batch=<id>``, so its attempt directory is live although no location equals it.
+    (Retention over the whole catalog, with pins: :mod:`lakeglue.storage.retention`.)
+    """
     ttl = lake.settings.staging_ttl_days if older_than_days is None else older_than_days
     now = time.time() if now is None else now
     live = {lake.local_path(loc).rstrip("/") for loc in live_locations}
@@ -50,16 +55,19 @@ def expire_superseded(lake: Lake, table_root: str, live_locations: Iterable[str]
         return []
     removed: list[ExpiredItem] = []
     for child in lake.fs.ls(table_root, detail=False):
-        if child.rstrip("/") in live or not child.rsplit("/", 1)[-1].startswith(("v-", "a-")):
+        name = child.rstrip("/")
+        if any(loc == name or loc.startswith(name + "/") for loc in live) \
+                or not name.rsplit("/", 1)[-1].startswith(("v-", "a-")):
             continue
-        age = (now - _newest_mtime(lake, child)) / 86400
+        age = (now - newest_mtime(lake, child)) / 86400
         if age >= ttl:
             lake.fs.rm(child, recursive=True)
             removed.append(ExpiredItem(child, round(age, 3)))
     return removed
 
 
-def _newest_mtime(lake: Lake, path: str) -> float:
+def newest_mtime(lake: Lake, path: str) -> float:
+    """Newest modification time of anything under ``path`` (object stores report ``LastModified``)."""
     infos = lake.fs.find(path, detail=True, withdirs=True)
-    stamps = [float(i.get("mtime") or 0) for i in infos.values()] or [float(lake.fs.info(path).get("mtime") or 0)]
-    return max(stamps)
+    stamps = [_mtime(i) for i in infos.values() if i.get("type") != "directory" or _mtime(i)]
+    return max(stamps or [_mtime(lake.fs.info(path))])

@@ -2,8 +2,9 @@
 
 A thin wrapper over :func:`lakeglue.query.run_query`: lakeglue (and with it DuckDB, pyarrow,
 sqlglot, boto3) is imported inside ``execute`` so parsing a DAG that uses this operator
-stays cheap. The rows stay in ``results/queries/<query_id>/``; XCom only carries where they
-are and how many there are.
+stays cheap. The rows stream to ``results/queries/<query_id>/`` (the worker holds only a
+preview of ``query_preview_rows`` rows); XCom only carries where they are, how many there are
+and a 20-row text preview.
 
 The engine follows the profile. In **aws** it is Athena, reached through the Amazon
 provider's ``AthenaHook``: the hook's client (Airflow connection, credentials, region)
