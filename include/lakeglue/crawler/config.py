@@ -91,8 +91,9 @@ class CrawlerConfig:
     delete_behavior: str = "LOG"
     #: Glue's "add new columns only": existing columns keep their type, nothing is dropped.
     merge_new_columns: bool = False
-    #: Text integers that fit 32 bits become ``int`` (else ``bigint`` always, as Glue does).
-    narrow_text_integers: bool = True
+    #: Opt-in: text integers whose *sampled* values fit 32 bits become ``int``. Off by default, as in
+    #: Glue: a sample is not the file, and a later value past 2^31 would fail every reader's cast.
+    narrow_text_integers: bool = False
     parallelism: int = DEFAULT_PARALLELISM
     description: str = field(default="", compare=False)
 

@@ -103,7 +103,7 @@ def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int,
     return rows, bad, first_bad, consumed
 
 
-def column_guesses(rows: list[list[str]], columns: int, narrow_ints: bool = True,
+def column_guesses(rows: list[list[str]], columns: int, narrow_ints: bool = False,
                    trim: bool = True) -> list[TypeGuess]:
     """Each column's type from all its sampled values."""
     return [guess_type([r[i] for r in rows], narrow_ints, trim=trim) for i in range(columns)]
@@ -161,7 +161,7 @@ def looks_like_header(first: list[str], body: list[list[str]]) -> tuple[bool, st
     return False, f"row 1 looks like the data below it ({differing} of {len(fields)} columns differ)"
 
 
-def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bool = True) -> FileSchema:
+def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bool = False) -> FileSchema:
     notes = list(sample.notes)
     preferred = _preferred_delimiter(sample.data_ext)
     delimiter, columns = sniff_delimiter(sample.text, sample.truncated, hints.delimiter or preferred,

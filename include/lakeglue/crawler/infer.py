@@ -18,7 +18,7 @@ import pyarrow as pa
 from lakeglue.crawler.classifiers import Classifier
 from lakeglue.crawler.classify import Sample, UnreadableFile, read_sample
 from lakeglue.crawler.texttypes import guess_type
-from lakeglue.crawler.types import NULL, STRING, GlueType, from_arrow, widen
+from lakeglue.crawler.types import MAX_DECIMAL_PRECISION, NULL, STRING, GlueType, from_arrow, widen
 from lakeglue.storage.zones import FileInfo
 
 JSON_EXTENSIONS = (".json", ".jsonl", ".ndjson")
@@ -26,6 +26,7 @@ JSON_EXTENSIONS = (".json", ".jsonl", ".ndjson")
 SMALL_SAMPLE = 64
 CSV_EXTENSIONS = (".csv", ".tsv", ".psv")
 _INT32 = 2 ** 31
+_INT64 = 2 ** 63
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class InferOptions:
     max_bytes: int
     max_records: int
     classifiers: tuple[Classifier, ...] = ()
-    narrow_ints: bool = True
+    narrow_ints: bool = False
 
 
 @dataclass
@@ -148,7 +149,7 @@ def covered_stored_bytes(sample: Sample, consumed_chars: int) -> float:
     return sample.stored_bytes * consumed_chars / max(len(sample.text), 1)
 
 
-def infer_json(sample: Sample, max_records: int, narrow_ints: bool = True) -> FileSchema:
+def infer_json(sample: Sample, max_records: int, narrow_ints: bool = False) -> FileSchema:
     """JSON lines: malformed lines are skipped and counted, never fatal for the file."""
     text = sample.text
     lines = text.split("\n")
@@ -287,13 +288,15 @@ class _Refine:
 
 def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueType:
     """Re-type leaves from their values, at any depth: strings that are all dates/timestamps (any
-    layout) become date/timestamp; ``bigint`` whose values all fit 32 bits becomes ``int``."""
+    layout) become date/timestamp; integers beyond 64 bits become ``decimal(38,0)`` (``string`` past
+    38 digits); ``bigint`` becomes ``int`` only with the ``narrow_ints`` opt-in."""
     present = [v for v in values if v is not None]
     if t.name in ("string", "timestamp"):
         texts = [v for v in present if isinstance(v, str)]
         if not texts or len(texts) != len(present):
             return t
-        guess = guess_type(texts, temporal_only=True)
+        # no null markers in JSON: a reader gives a JSON string "NA" to the date column as it is
+        guess = guess_type(texts, temporal_only=True, null_tokens=frozenset())
         if guess.type.name not in ("date", "timestamp"):
             return STRING  # also Arrow's timestamp guesses that the stricter check rejects
         if guess.strptime:
@@ -304,9 +307,18 @@ def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueTyp
         if guess.note:
             ctx.notes.append(f"column {where}: {guess.note}")
         return guess.type
-    if t.name == "bigint":
+    if t.name in ("bigint", "double"):
         ints = [v for v in present if isinstance(v, int) and not isinstance(v, bool)]
-        if ctx.narrow_ints and ints and len(ints) == len(present) and all(-_INT32 <= v < _INT32 for v in ints):
+        if not ints or len(ints) != len(present):
+            return t
+        if any(not -_INT64 <= v < _INT64 for v in ints):  # Arrow says double, Python bigint: both would lose
+            digits = max(len(str(abs(v))) for v in ints)
+            if digits <= MAX_DECIMAL_PRECISION:
+                ctx.notes.append(f"column {where}: integers beyond 64 bits; decimal(38,0), the widest exact type")
+                return GlueType("decimal", precision=MAX_DECIMAL_PRECISION, scale=0)
+            ctx.notes.append(f"column {where}: integers of {digits} digits, beyond decimal(38,0); string")
+            return STRING
+        if t.name == "bigint" and ctx.narrow_ints and all(-_INT32 <= v < _INT32 for v in ints):
             return GlueType("int")
         return t
     if t.name == "struct":
