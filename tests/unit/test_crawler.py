@@ -106,7 +106,15 @@ def test_csv_with_header_and_messy_values(env: Env) -> None:
         "averageRecordSize": str(round(size / 4)), "recordCount": "4",
         "UPDATED_BY_CRAWLER": "ecommerce_raw_crawler", "CrawlerSchemaDeserializerVersion": "1.0",
         "CrawlerSchemaSerializerVersion": "1.0",
+        # what every reader needs: the encoding, the markers the typed columns hold (score N/A and
+        # NULL, updated_at empty), and the headers the lower snake case names came from
+        "serialization.encoding": "UTF-8", "serialization.null.format": "N/A",
+        "lakeglue.null.markers": '["", "N/A", "NULL"]',
+        "lakeglue.original_names": json.dumps({
+            "active": "Active", "customer_id": "Customer ID", "full_name": "Full Name", "score": "Score",
+            "signup_date": "Signup Date", "updated_at": "Updated At"}),
     }
+    assert table.columns[0].parameters == {"lakeglue.original_name": "Customer ID"}
     assert table.partition_keys == ()
     assert table.storage.location == env.uri("customers")
     # quoted fields ("Smith, Alice"): LazySimpleSerDe would split them, so the table gets OpenCSVSerde

@@ -96,6 +96,13 @@ class CrawlerConfig:
     narrow_text_integers: bool = False
     parallelism: int = DEFAULT_PARALLELISM
     description: str = field(default="", compare=False)
+    #: Character encoding of every text table (``records.ENCODING_PARAM``): overrides detection. "" = detect.
+    encoding: str = ""
+    #: Per-table encodings (table name → encoding), over ``encoding``; filled from the pipeline spec's
+    #: ``bronze.<table>.options.encoding`` so the catalog and the bronze reader agree.
+    table_encodings: dict[str, str] = field(default_factory=dict, hash=False)
+    #: Null markers of every CSV table (``records.NULL_MARKERS_PARAM``): overrides detection. None = detect.
+    null_markers: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.database:
@@ -133,11 +140,27 @@ class CrawlerConfig:
             raise CrawlerConfigError(f"CrawlerConfig.classifiers: names must be unique, got {names}")
         set_(self, "classifiers", classifiers)
         set_(self, "excludes", tuple(self.excludes))
+        from lakeglue.records import normalise_encoding
+
+        for option, value in (("encoding", self.encoding), *((f"table_encodings[{t!r}]", e)
+                                                              for t, e in self.table_encodings.items())):
+            try:
+                normalise_encoding(value) if value else None
+            except LookupError:
+                raise CrawlerConfigError(f"CrawlerConfig.{option}={value!r} is not an encoding Python knows "
+                                         "(e.g. UTF-8, ISO-8859-1, WINDOWS-1252, UTF-16)") from None
+        set_(self, "table_encodings", dict(self.table_encodings))
+        if self.null_markers is not None:
+            set_(self, "null_markers", tuple(self.null_markers))
         set_(self, "prefix", self.prefix.strip("/"))
         if not self.source_prefix:
             set_(self, "source_prefix", self.prefix)
         if not self.name:
             set_(self, "name", f"{self.database}_crawler")
+
+    def encoding_for(self, table: str | None) -> str:
+        """The configured encoding of ``table`` ("" = detect it from the files)."""
+        return (self.table_encodings.get(table, "") if table else "") or self.encoding
 
     def ledger_source(self, table: str) -> str:
         """Ledger source name of one table (``ecommerce/orders``)."""
@@ -172,13 +195,18 @@ class CrawlerConfig:
         for key in ("excludes", "classifiers"):
             if key in values:
                 values[key] = tuple(values[key])
+        if values.get("null_markers") is not None:
+            values["null_markers"] = tuple(values["null_markers"])
         return cls(**values)
 
 
 def config_for_pipeline(spec: PipelineSpec, **overrides: Any) -> CrawlerConfig:
     """The crawler of a pipeline's raw source: ``raw/<prefix>/<table>/`` → ``<database>_raw``."""
+    encodings = {table: t.options.get("encoding") or t.options.get("charset") or ""
+                 for table, t in spec.bronze.items()}
     values: dict[str, Any] = dict(database=spec.database_for("raw"), zone=spec.source.zone,
                                   prefix=spec.source.prefix, source_prefix=spec.name,
-                                  excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler")
+                                  excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler",
+                                  table_encodings={t: e for t, e in encodings.items() if e})
     values.update(overrides)
     return CrawlerConfig(**values)

@@ -16,7 +16,7 @@ from collections import Counter
 from lakeglue.crawler.classify import Sample, UnreadableFile
 from lakeglue.crawler.infer import CSV_EXTENSIONS, CsvHints, FileSchema, covered_stored_bytes
 from lakeglue.crawler.names import dedupe, sanitize_name
-from lakeglue.crawler.texttypes import TypeGuess, guess_type
+from lakeglue.crawler.texttypes import TypeGuess, guess_type, marker_order
 
 #: Glue's CSV classifier delimiters: comma, pipe, tab, semicolon, Ctrl-A.
 DELIMITERS = (",", "|", "\t", ";", "\x01")
@@ -192,9 +192,14 @@ def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bo
     else:
         names, renames = [f"col{i}" for i in range(columns)], []
     notes.extend(renames)
+    originals = {n: f for n, f in zip(names, rows[0], strict=True) if header and not hints.names and n != f}
+    if originals:
+        notes.append("header names changed to lower snake case (crawler.names.sanitize_name), originals kept in "
+                     f"lakeglue.original_names: {', '.join(f'{f!r} -> {n}' for n, f in originals.items())}")
     guesses = below if header else column_guesses(body, columns, narrow_ints, hints.trim)
     formats: dict[str, str] = {}
     java: list[str] = []
+    markers = null_markers(names, guesses, notes)
     for name, guess in zip(names, guesses, strict=True):
         if guess.note:
             notes.append(f"column {name}: {guess.note}")
@@ -208,7 +213,31 @@ def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bo
                       stored_bytes=covered_stored_bytes(sample, consumed), bytes_read=sample.bytes_read,
                       delimiter=delimiter, header=header, header_reason=reason,
                       quoted=_quoted(sample.text, delimiter, hints.quote_char), column_formats=formats,
-                      timestamp_formats=java, notes=notes)
+                      timestamp_formats=java, notes=notes, null_markers=markers, original_names=originals)
+
+
+def null_markers(names: list[str], guesses: list[TypeGuess], notes: list[str]) -> list[str]:
+    """The markers readers must read as NULL: those ignored while typing a column as other than string.
+
+    ``NA`` in an otherwise integer column is a marker (without it every reader fails to cast ``NA`` to
+    bigint); ``NA`` in a string column alone is data (a country code). Markers are table-wide (Hive's
+    ``serialization.null.format``, DuckDB's ``nullstr``), so a string column holding one reads NULL
+    there too: said in the plan.
+    """
+    found: set[str] = set()
+    for name, guess in zip(names, guesses, strict=True):
+        if guess.nulls and guess.type.name not in ("string", "null"):
+            found.update(guess.nulls)
+            notes.append(f"column {name}: {guess.type} with null marker(s) "
+                         f"{', '.join(repr(m) for m in guess.nulls)} (ignored while typing; recorded as "
+                         "lakeglue.null.markers / serialization.null.format)")
+    markers = marker_order(found)
+    for name, guess in zip(names, guesses, strict=True):
+        shared = [m for m in guess.nulls if m in found]
+        if shared and guess.type.name == "string":
+            notes.append(f"column {name}: string values {', '.join(repr(m) for m in shared)} read as NULL too "
+                         "(null markers are table-wide)")
+    return markers
 
 
 def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints, narrow_ints: bool,

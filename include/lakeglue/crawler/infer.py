@@ -19,6 +19,7 @@ from lakeglue.crawler.classifiers import Classifier
 from lakeglue.crawler.classify import Sample, UnreadableFile, read_sample
 from lakeglue.crawler.texttypes import guess_type
 from lakeglue.crawler.types import MAX_DECIMAL_PRECISION, NULL, STRING, GlueType, from_arrow, widen
+from lakeglue.records import safe_names
 from lakeglue.storage.zones import FileInfo
 
 JSON_EXTENSIONS = (".json", ".jsonl", ".ndjson")
@@ -50,6 +51,8 @@ class InferOptions:
     max_records: int
     classifiers: tuple[Classifier, ...] = ()
     narrow_ints: bool = False
+    #: A crawler config encoding override ("" = detect per file).
+    encoding: str = ""
 
 
 @dataclass
@@ -81,14 +84,27 @@ class FileSchema:
     #: The custom classifier that decided this file, if any.
     classifier: str = ""
     notes: list[str] = field(default_factory=list)
+    #: Text files: the encoding decided for the file and the evidence (see ``classify.decode_sample``).
+    encoding: str = ""
+    encoding_evidence: str = ""
+    #: CSV: null markers seen in columns typed other than string (``records.NULL_MARKER_CANDIDATES``).
+    null_markers: list[str] = field(default_factory=list)
+    #: Renamed fields: dotted safe path → the raw key or header (``records.ORIGINAL_NAMES_PARAM``).
+    original_names: dict[str, str] = field(default_factory=dict)
 
 
 def infer_file(fs: fsspec.AbstractFileSystem, info: FileInfo, options: InferOptions,
                csv_hints: CsvHints | None = None) -> FileSchema:
     """Classify, sample and infer one file; :class:`UnreadableFile` for anything unusable."""
-    sample = read_sample(fs, info, options.max_bytes)
+    sample = read_sample(fs, info, options.max_bytes, options.encoding)
     if sample.format != "text":
         return infer_self_describing(sample)
+    schema = _infer_text(sample, options, csv_hints)
+    schema.encoding, schema.encoding_evidence = sample.encoding, sample.encoding_evidence
+    return schema
+
+
+def _infer_text(sample: Sample, options: InferOptions, csv_hints: CsvHints | None) -> FileSchema:
     partial: tuple[float, FileSchema] | None = None
     rejections: list[str] = []
     if options.classifiers:
@@ -170,6 +186,10 @@ def infer_json(sample: Sample, max_records: int, narrow_ints: bool = False) -> F
             bad += 1
             first_bad = first_bad or f"line {lineno} column {exc.colno}: {exc.msg}"
             continue
+        except RecursionError:  # nested deeper than Python's parser goes: not a type to infer from
+            bad += 1
+            first_bad = first_bad or f"line {lineno}: nested too deep to parse"
+            continue
         if not isinstance(obj, dict):
             bad += 1
             first_bad = first_bad or f"line {lineno}: a JSON {type(obj).__name__}, not an object"
@@ -205,10 +225,63 @@ def schema_of_objects(sample: Sample, objects: list[dict[str, Any]], narrow_ints
     formats: dict[str, str] = {}
     java: list[str] = []
     record = _refine(record, list(objects), "", _Refine(narrow_ints, formats, java, notes))
+    renamed: dict[str, str] = {}
+    paths: dict[str, str] = {}
+    record = safe_struct(record, "", "", renamed, paths)
+    for path, raw in renamed.items():
+        notes.append(f"key {raw!r} becomes column {path} (not a plain identifier or a case-insensitive duplicate; "
+                     "records.safe_names); the original is kept in lakeglue.original_names")
+    record = _cap_depth(record, 0, "", notes)
     columns = list(zip(record.fields, record.children, strict=True))
     return FileSchema(path=sample.path, format="json", compression=sample.compression, columns=columns,
                       records=len(objects), stored_bytes=float(sample.size), bytes_read=sample.bytes_read,
-                      column_formats=formats, timestamp_formats=java, notes=notes)
+                      column_formats={paths.get(k, k): v for k, v in formats.items()}, timestamp_formats=java,
+                      notes=notes, original_names=renamed)
+
+
+#: Struct/array levels kept as nested types; deeper values are typed ``string`` (the JSON text: every
+#: reader gives a nested value to a string column as its JSON), so no type string grows without bound.
+MAX_NESTING = 128
+
+
+def _cap_depth(t: GlueType, depth: int, where: str, notes: list[str]) -> GlueType:
+    if t.name not in ("struct", "array", "map"):
+        return t
+    if depth >= MAX_NESTING:
+        notes.append(f"column {where}: nested deeper than {MAX_NESTING} levels; typed string (the JSON text)")
+        return STRING
+    if t.name == "struct":
+        return GlueType("struct", tuple(_cap_depth(c, depth + 1, f"{where}.{n}" if where else n, notes)
+                                        for n, c in zip(t.fields, t.children, strict=True)), t.fields)
+    return GlueType(t.name, tuple(_cap_depth(c, depth + 1, where, notes) for c in t.children))
+
+
+def safe_struct(t: GlueType, path: str, where: str, renamed: dict[str, str], paths: dict[str, str]) -> GlueType:
+    """Struct fields under :func:`lakeglue.records.safe_names`, at any depth.
+
+    ``renamed`` gets ``{"dotted.safe.path": raw key}`` for each renamed field; arrays and map values are
+    transparent in that path (a field of the structs in array ``items`` is ``items.a_b``), as the readers
+    apply it. ``paths`` maps the inference's raw paths (``items.element.When``) to the safe ones, so
+    layouts found under raw names follow the rename.
+    """
+    if t.name == "struct":
+        names = safe_names(list(t.fields))
+        children = []
+        for raw, safe, child in zip(t.fields, names, t.children, strict=True):
+            safe_path = f"{path}.{safe}" if path else safe
+            raw_where = f"{where}.{raw}" if where else raw
+            paths[raw_where] = f"{paths.get(where, where)}.{safe}" if where else safe
+            if safe != raw:
+                renamed[safe_path] = raw
+            children.append(safe_struct(child, safe_path, raw_where, renamed, paths))
+        return GlueType("struct", tuple(children), tuple(names))
+    if t.name == "array":
+        paths[f"{where}.element"] = f"{paths.get(where, where)}.element"
+        return GlueType("array", (safe_struct(t.children[0], path, f"{where}.element", renamed, paths),))
+    if t.name == "map":
+        paths[f"{where}.value"] = f"{paths.get(where, where)}.value"
+        return GlueType("map", (t.children[0], safe_struct(t.children[1], path, f"{where}.value", renamed, paths)))
+    return t
 
 
 def _whole_document(sample: Sample, first_bad: str) -> list[dict[str, Any]]:
@@ -235,7 +308,7 @@ def _arrow_record_type(raw_lines: list[str], notes: list[str]) -> GlueType:
     options = pj.ReadOptions(block_size=max(len(payload) + 1, 1 << 16))
     try:
         table = pj.read_json(io.BytesIO(payload), read_options=options)
-        return from_arrow(pa.struct(list(table.schema)))
+        return from_arrow(pa.struct(list(table.schema)), lower=False)
     except pa.ArrowInvalid as exc:
         notes.append(f"a field has values of different JSON types ({exc}); typed record by record")
     record = GlueType("struct")
@@ -244,7 +317,7 @@ def _arrow_record_type(raw_lines: list[str], notes: list[str]) -> GlueType:
         try:
             table = pj.read_json(io.BytesIO(data),
                                  read_options=pj.ReadOptions(block_size=max(len(data) + 1, 1 << 16)))
-            line_type = from_arrow(pa.struct(list(table.schema)))
+            line_type = from_arrow(pa.struct(list(table.schema)), lower=False)
         except pa.ArrowInvalid:  # mixed types inside one record (e.g. [1, "a"]): type the Python values
             line_type = python_type(json.loads(line), "", notes)
         record = widen(record, line_type, "", notes)
@@ -267,15 +340,15 @@ def python_type(value: object, where: str, notes: list[str]) -> GlueType:
             element = widen(element, python_type(item, f"{where}.element", notes), f"{where}.element", notes)
         return GlueType("array", (element,))
     if isinstance(value, dict):
-        names = [str(k).lower() for k in value]
+        names = [str(k) for k in value]
         types = [python_type(v, f"{where}.{k}" if where else k, notes)
                  for k, v in zip(names, value.values(), strict=True)]
         return GlueType("struct", tuple(types), tuple(names))
     return STRING
 
 
-def _lowered(obj: dict[str, Any]) -> dict[str, Any]:
-    return {str(k).lower(): v for k, v in obj.items()}
+def _keyed(obj: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): v for k, v in obj.items()}
 
 
 @dataclass
@@ -322,7 +395,7 @@ def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueTyp
             return GlueType("int")
         return t
     if t.name == "struct":
-        dicts = [_lowered(v) for v in present if isinstance(v, dict)]
+        dicts = [_keyed(v) for v in present if isinstance(v, dict)]
         return GlueType("struct", tuple(_refine(c, [d.get(n) for d in dicts], f"{where}.{n}" if where else n, ctx)
                                         for n, c in zip(t.fields, t.children, strict=True)), t.fields)
     if t.name == "array":

@@ -21,7 +21,9 @@ from lakeglue.crawler.classify import UnreadableFile
 from lakeglue.crawler.config import CrawlerConfig
 from lakeglue.crawler.csvinfer import delimiter_name
 from lakeglue.crawler.infer import CsvHints, FileSchema, InferOptions, infer_file
+from lakeglue.crawler.texttypes import marker_order
 from lakeglue.crawler.types import GlueType, widen
+from lakeglue.records import DEFAULT_ENCODING, normalise_encoding
 from lakeglue.storage.zones import FileInfo
 
 
@@ -44,6 +46,14 @@ class TableSchema:
     column_formats: dict[str, str] = field(default_factory=dict)
     timestamp_formats: list[str] = field(default_factory=list)
     classifier: str = ""
+    #: Text tables: ``records.ENCODING_PARAM`` (empty for Parquet/ORC/Avro).
+    encoding: str = ""
+    #: ``records.NULL_MARKERS_PARAM`` (CSV).
+    null_markers: list[str] = field(default_factory=list)
+    #: ``records.ORIGINAL_NAMES_PARAM``: dotted safe path → raw key or header.
+    original_names: dict[str, str] = field(default_factory=dict)
+    #: ``records.UNREADABLE_PARAM``: why the query engines cannot read the table ("" = they can).
+    unreadable: str = ""
 
 
 @dataclass
@@ -71,11 +81,15 @@ class ExistingOptions:
     quote_char: str = '"'
     #: The table's SerDe unquotes fields (OpenCSV): new unquoted files must not switch it back.
     quoted: bool = False
+    encoding: str = ""
+    null_markers: tuple[str, ...] = ()
+    original_names: dict[str, str] = field(default_factory=dict)
 
 
-def infer_options(config: CrawlerConfig) -> InferOptions:
+def infer_options(config: CrawlerConfig, table: str | None = None) -> InferOptions:
     return InferOptions(max_bytes=config.max_sample_bytes, max_records=config.max_sample_records,
-                        classifiers=config.classifiers, narrow_ints=config.narrow_text_integers)
+                        classifiers=config.classifiers, narrow_ints=config.narrow_text_integers,
+                        encoding=config.encoding_for(table))
 
 
 def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: InferOptions, hints: CsvHints,
@@ -95,7 +109,7 @@ def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: In
 
 def sample_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], config: CrawlerConfig, hints: CsvHints,
                  out: Inference, cache: dict[str, FileSchema | UnreadableFile] | None = None,
-                 ) -> tuple[list[FileSchema], int]:
+                 table: str | None = None) -> tuple[list[FileSchema], int]:
     """Up to ``sample_files_per_folder`` *readable* files per leaf folder: (schemas, folders capped).
 
     Reads go in rounds: the first N files of every folder at once, then replacements for
@@ -108,7 +122,7 @@ def sample_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], config: C
     taken = [0] * len(groups)
     readable = [0] * len(groups)
     found: dict[str, FileSchema] = {}
-    options = infer_options(config)
+    options = infer_options(config, table)
     while True:
         batch: list[FileInfo] = []
         for i, group in enumerate(groups):
@@ -162,7 +176,7 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     """
     out = Inference()
     hints = config_hints(config, existing)
-    sampled, capped = sample_files(fs, files, config, hints, out, cache)
+    sampled, capped = sample_files(fs, files, config, hints, out, cache, table)
     if capped:
         out.notes.append(f"table {table}: read {out.files_scanned} of {len(files)} files (at most "
                          f"{config.sample_files_per_folder} readable files in each folder; {capped} folders "
@@ -195,7 +209,73 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
         serde=first.serde,
         serde_parameters=dict(first.serde_parameters), table_parameters=dict(first.table_parameters),
         column_formats=formats, timestamp_formats=java, classifier=first.classifier)
+    carry = existing if existing is not None and merge_base else None
+    schema = out.schema
+    schema.encoding = vote_encoding(table, kept, config.encoding_for(table), carry, out)
+    schema.null_markers = table_null_markers(table, kept, config, carry, out)
+    schema.original_names = dict(carry.original_names) if carry else {}
+    for s in kept:
+        schema.original_names.update(s.original_names)
+    if compression == "zip":
+        schema.unreadable = ZIP_UNREADABLE
+        out.notes.append(f"table {table}: files are zip archives; {ZIP_UNREADABLE}")
     return out
+
+
+#: Why a raw table of zip archives is marked unreadable (``records.UNREADABLE_PARAM``).
+ZIP_UNREADABLE = ("zip archives: the query engines cannot read zip; query the bronze table (bronze jobs "
+                  "extract each archive's members)")
+
+
+def vote_encoding(table: str, kept: list[FileSchema], override: str, existing: ExistingOptions | None,
+                  out: Inference) -> str:
+    """The table's encoding: the config's; else an existing table's; else the majority of files that show one.
+
+    Files with evidence vote (a BOM, valid multi-byte UTF-8, or bytes that are not UTF-8); pure-ASCII
+    files fit every candidate and abstain; a tie goes to UTF-8. So one odd file cannot flip a UTF-8
+    table, and an existing table keeps its encoding on incremental crawls (a disagreeing new file is
+    named here; bronze quarantines its undecodable lines). Parquet/ORC/Avro: "" (no parameter).
+    """
+    if not kept or not kept[0].encoding:
+        return ""
+    if override:
+        chosen = normalise_encoding(override)
+        out.notes.append(f"table {table}: encoding {chosen} (set in the crawler config; not detected)")
+        return chosen
+    votes = Counter(s.encoding for s in kept if s.encoding_evidence in ("bom", "utf-8", "fallback", "config"))
+    if existing is not None and existing.encoding:
+        chosen, why = existing.encoding, "the existing table's (incremental crawl)"
+    elif not votes:
+        chosen, why = DEFAULT_ENCODING, f"all {len(kept)} sampled files are ASCII"
+    else:
+        top = max(votes.values())
+        leaders = [e for e, n in votes.items() if n == top]
+        chosen = DEFAULT_ENCODING if DEFAULT_ENCODING in leaders else leaders[0]
+        why = (f"{votes[chosen]} of {sum(votes.values())} sampled files with non-ASCII bytes "
+               f"({dict(votes)}; majority of files, ties to UTF-8)")
+    if set(votes) - {DEFAULT_ENCODING} or chosen != DEFAULT_ENCODING:  # plain UTF-8 needs no explaining
+        out.notes.append(f"table {table}: encoding {chosen} ({why})")
+    for s in kept:
+        if s.encoding != chosen and s.encoding_evidence != "ascii":
+            out.notes.append(f"{s.path}: decoded as {s.encoding}, but table {table} is {chosen}; its lines not "
+                             f"valid {chosen} are quarantined by bronze as undecodable")
+    return chosen
+
+
+def table_null_markers(table: str, kept: list[FileSchema], config: CrawlerConfig,
+                       existing: ExistingOptions | None, out: Inference) -> list[str]:
+    """The config's markers, else every marker a sampled file needed (plus an existing table's)."""
+    if config.null_markers is not None:
+        out.notes.append(f"table {table}: null markers {list(config.null_markers)} (set in the crawler config)")
+        return list(config.null_markers)
+    found = set(existing.null_markers) if existing else set()
+    for s in kept:
+        found.update(s.null_markers)
+    markers = marker_order(found)
+    if markers:
+        out.notes.append(f"table {table}: null markers {markers} (seen in columns typed other than string; "
+                         "recorded as lakeglue.null.markers and serialization.null.format)")
+    return markers
 
 
 def config_hints(config: CrawlerConfig, existing: ExistingOptions | None = None) -> CsvHints:
@@ -245,7 +325,7 @@ def _align_csv(fs: fsspec.AbstractFileSystem, table: str, kept: list[FileSchema]
         if s.delimiter == delimiter and s.header == header:
             aligned.append(s)
             continue
-        redo = _reinfer(fs, s, config, hints, out)
+        redo = _reinfer(fs, s, config, hints, out, table)
         if redo is not None:
             out.notes.append(f"{s.path}: re-read with the table's CSV options (on its own it looked like "
                              f"delimiter {delimiter_name(s.delimiter)}, header {s.header})")
@@ -260,11 +340,11 @@ def _header_reason(kept: list[FileSchema], header: bool) -> str:
 
 
 def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig, hints: CsvHints,
-             out: Inference) -> FileSchema | None:
+             out: Inference, table: str | None = None) -> FileSchema | None:
     size = int(fs.size(s.path) or 0)
     info = FileInfo(s.path, size, 0.0)
     try:
-        schema = infer_file(fs, info, infer_options(config), hints)
+        schema = infer_file(fs, info, infer_options(config, table), hints)
     except UnreadableFile as exc:
         out.errors.append((exc.path, exc.reason))
         return None

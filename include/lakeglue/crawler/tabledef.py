@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from lakeglue import records
 from lakeglue.catalog.model import FORMATS, Column, StorageDescriptor, Table
 from lakeglue.crawler.config import CrawlerConfig
 from lakeglue.crawler.custom import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
@@ -31,7 +32,9 @@ _MORE_FORMATS: dict[str, dict[str, str]] = {
              "serde": "org.apache.hadoop.hive.serde2.avro.AvroSerDe"},
 }
 #: Parameters a crawl rewrites every time; anything else on a table is the user's.
-_OWNED = ("delimiter", "skip.header.line.count", "jsonPath", COLUMN_FORMATS_PARAM, "DEPRECATED_BY_CRAWLER")
+_OWNED = ("delimiter", "skip.header.line.count", "jsonPath", COLUMN_FORMATS_PARAM, "DEPRECATED_BY_CRAWLER",
+          records.ENCODING_PARAM, records.NULL_FORMAT_PARAM, records.NULL_MARKERS_PARAM, records.UNREADABLE_PARAM,
+          records.ORIGINAL_NAMES_PARAM)
 
 
 def storage_descriptor(schema: TableSchema, columns: list[Column], location: str) -> StorageDescriptor:
@@ -70,7 +73,8 @@ def existing_options(table: Table) -> ExistingOptions:
         columns=[(c.name, parse_or_string(c.type)) for c in table.columns], delimiter=p.get("delimiter", ""),
         header=(header == "1") if p.get("classification") == "csv" else None,
         quote_char=table.storage.serde_parameters.get("quoteChar", '"'),
-        quoted=table.storage.serde == OPEN_CSV_SERDE)
+        quoted=table.storage.serde == OPEN_CSV_SERDE, encoding=p.get(records.ENCODING_PARAM, ""),
+        null_markers=tuple(records.null_markers(p)), original_names=records.original_names(p))
 
 
 def parse_or_string(text: str) -> GlueType:
@@ -93,7 +97,10 @@ def schema_of_table(table: Table) -> TableSchema:
                        serde_parameters={k: v for k, v in table.storage.serde_parameters.items()
                                          if k not in ("timestamp.formats",)},
                        table_parameters={k: table.parameters[k] for k in ("jsonPath",) if k in table.parameters},
-                       column_formats=formats, timestamp_formats=[t for t in timestamp.split(",") if t])
+                       column_formats=formats, timestamp_formats=[t for t in timestamp.split(",") if t],
+                       encoding=opts.encoding, null_markers=list(opts.null_markers),
+                       original_names=dict(opts.original_names),
+                       unreadable=table.parameters.get(records.UNREADABLE_PARAM, ""))
 
 
 def _default_serde(fmt: str) -> str:
@@ -129,13 +136,18 @@ def build_table(config: CrawlerConfig, lake: Lake, folder: TableFolder, schema: 
         inferred = True
     keys = tuple(Column(k, "string") for k in folder.layout.keys)
     comments = {c.name: c.comment for c in existing.columns} if existing else {}
+    kept_params = {c.name: {k: v for k, v in c.parameters.items() if k != records.ORIGINAL_NAME_PARAM}
+                   for c in existing.columns} if existing else {}
     columns: list[Column] = []
     for name, t in schema.columns:
         if name in folder.layout.keys:
             notes.append(f"table {folder.name}: data column {name} has the name of a partition key; dropped from "
                          "the data columns (query engines reject duplicate column names)")
             continue
-        columns.append(Column(name, format_type(t), comments.get(name, "")))
+        params = dict(kept_params.get(name, {}))
+        if name in schema.original_names:
+            params[records.ORIGINAL_NAME_PARAM] = schema.original_names[name]
+        columns.append(Column(name, format_type(t), comments.get(name, ""), params))
     avg = average_record_size(schema if inferred else None, existing)
     count, size = len(folder.files), sum(f.size for f in folder.files)
     if not complete_listing and existing is not None:
@@ -159,6 +171,12 @@ def build_table(config: CrawlerConfig, lake: Lake, folder: TableFolder, schema: 
         params["delimiter"] = schema.delimiter
         if schema.header:
             params["skip.header.line.count"] = "1"
+    if schema.encoding:
+        params[records.ENCODING_PARAM] = schema.encoding
+    params.update(records.encode_null_markers(schema.null_markers))
+    params.update(records.encode_original_names(schema.original_names))
+    if schema.unreadable:
+        params[records.UNREADABLE_PARAM] = schema.unreadable
     kept_formats = {c.name: schema.column_formats[c.name] for c in columns if c.name in schema.column_formats}
     if kept_formats:
         params[COLUMN_FORMATS_PARAM] = json.dumps(kept_formats, sort_keys=True)

@@ -124,10 +124,11 @@ def _parse(tokens: list[str], pos: int, text: str) -> tuple[int, GlueType]:
 
 
 # -- Arrow → Glue -------------------------------------------------------------------------------
-def from_arrow(t: pa.DataType) -> GlueType:
-    """Map an Arrow type onto the Hive vocabulary; struct field names are lower-cased like Hive does."""
+def from_arrow(t: pa.DataType, lower: bool = True) -> GlueType:
+    """Map an Arrow type onto the Hive vocabulary; struct field names are lower-cased like Hive does
+    (``lower=False`` keeps them: JSON keys, renamed later by ``records.safe_names``)."""
     if pa.types.is_dictionary(t):
-        return from_arrow(t.value_type)
+        return from_arrow(t.value_type, lower)
     if pa.types.is_null(t):
         return NULL
     if pa.types.is_boolean(t):
@@ -150,12 +151,13 @@ def from_arrow(t: pa.DataType) -> GlueType:
         return GlueType("timestamp")
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or \
             pa.types.is_list_view(t):
-        return GlueType("array", (from_arrow(t.value_type),))
+        return GlueType("array", (from_arrow(t.value_type, lower),))
     if pa.types.is_map(t):
-        return GlueType("map", (from_arrow(t.key_type), from_arrow(t.item_type)))
+        return GlueType("map", (from_arrow(t.key_type, lower), from_arrow(t.item_type, lower)))
     if pa.types.is_struct(t):
         fields = [t.field(i) for i in range(t.num_fields)]
-        return GlueType("struct", tuple(from_arrow(f.type) for f in fields), tuple(f.name.lower() for f in fields))
+        return GlueType("struct", tuple(from_arrow(f.type, lower) for f in fields),
+                        tuple(f.name.lower() if lower else f.name for f in fields))
     # time, duration, interval, unions: Hive has no equivalent; string keeps the data readable.
     return STRING
 
