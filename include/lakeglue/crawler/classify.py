@@ -77,6 +77,8 @@ def read_sample(fs: fsspec.AbstractFileSystem, info: FileInfo, max_bytes: int, e
     ``encoding`` (a crawler config override) decodes text samples instead of detecting.
     """
     if info.size == 0:
+        if not fs.exists(info.path):  # only 0-byte files pay for this check
+            raise UnreadableFile(info.path, "not found (a broken symbolic link, or deleted since the listing)")
         raise UnreadableFile(info.path, "empty file (0 bytes)")
     comp_ext, data_ext = split_extensions(info.path)
     try:

@@ -231,7 +231,8 @@ def schema_of_objects(sample: Sample, objects: list[dict[str, Any]], narrow_ints
     for path, raw in renamed.items():
         notes.append(f"key {raw!r} becomes column {path} (not a plain identifier or a case-insensitive duplicate; "
                      "records.safe_names); the original is kept in lakeglue.original_names")
-    record = _cap_depth(record, 0, "", notes)
+    record = GlueType("struct", tuple(_cap_depth(c, 0, n, notes) for n, c in zip(record.fields, record.children,
+                                                                                  strict=True)), record.fields)
     columns = list(zip(record.fields, record.children, strict=True))
     return FileSchema(path=sample.path, format="json", compression=sample.compression, columns=columns,
                       records=len(objects), stored_bytes=float(sample.size), bytes_read=sample.bytes_read,
@@ -239,8 +240,8 @@ def schema_of_objects(sample: Sample, objects: list[dict[str, Any]], narrow_ints
                       notes=notes, original_names=renamed)
 
 
-#: Struct/array levels kept as nested types; deeper values are typed ``string`` (the JSON text: every
-#: reader gives a nested value to a string column as its JSON), so no type string grows without bound.
+#: Struct/array levels a column keeps as nested types; deeper values are typed ``string`` (the JSON text:
+#: every reader gives a nested value to a string column as its JSON), so no type string grows unbounded.
 MAX_NESTING = 128
 
 

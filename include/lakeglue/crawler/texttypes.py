@@ -250,6 +250,7 @@ def _numeric(values: Sequence[str], narrow_ints: bool) -> tuple[TypeGuess | None
     if floats == n and finite:  # NaN/Infinity are doubles next to numbers ("Nan" alone may be a name)
         note = f"{n - finite} NaN/Infinity value(s): IEEE doubles, kept as values (not nulls)" if finite < n else ""
         return TypeGuess(GlueType("double"), 1.0, n, note=note), ("", 0)
+    floats = floats if finite else 0  # only NaN/Infinity-like words ("Nan" is also a name): not numbers
     best = ("integers", len(ints)) if len(ints) >= floats else ("double", floats)
     return None, best
 
