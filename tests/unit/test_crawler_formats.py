@@ -191,7 +191,7 @@ def test_unreadable_compressed_files_are_reported_with_the_reason(env: Env) -> N
         str(paths["lzo"]): "lzo compression is not supported by the lakeglue crawler (Glue reads gzip, bzip2, zstd, "
                            "lz4, snappy and zip)",
         str(paths["zip2"]): "zip archive holds 2 files (a.csv, b.csv); the crawler reads single-file archives, as "
-                            "Glue does",
+                            "Glue does (bronze quarantines it as an unreadable file)",
         str(paths["fake_snappy"]): "not snappy: neither the snappy framing format (no sNaPpY identifier) nor "
                                    "Hadoop's snappy block format (bad block length)",
         str(paths["cut_lz4"]): "lz4 stream ends early (truncated file): Compressed file ended before the "

@@ -256,6 +256,7 @@ def test_json_keys_that_are_not_identifiers_become_safe_names_with_originals(env
         "items.p_q": "p q"}
     by_name = {c.name: c for c in table.columns}
     assert by_name["col4"].parameters == {records.ORIGINAL_NAME_PARAM: "😀"}
+    assert table.storage.serde_parameters["mapping.with_space"] == "with space"  # Athena's OpenX JsonSerDe
     assert by_name["id"].parameters == {} and by_name["nest"].parameters == {}
     assert "key 'a.b' becomes column a_b_2 (not a plain identifier or a case-insensitive duplicate; " \
            "records.safe_names); the original is kept in lakeglue.original_names" in \
@@ -395,13 +396,24 @@ def test_zip_tables_are_catalogued_and_marked_unreadable_for_the_query_engines(e
     table = env.table("z")
     assert env.columns("z") == [("id", "bigint"), ("name", "string")]
     assert table.parameters["compressionType"] == "zip"
-    assert table.parameters[records.UNREADABLE_PARAM] == (
-        "zip archives: the query engines cannot read zip; query the bronze table (bronze jobs extract each "
-        "archive's members)")
-    assert "table z: files are zip archives; zip archives: the query engines cannot read zip; query the bronze " \
-           "table (bronze jobs extract each archive's members)" in result.decisions
+    reason = ("2 of 2 files are zip archives, which the query engines cannot read; query the bronze table instead "
+              "(bronze jobs extract single-member archives)")
+    assert table.parameters[records.UNREADABLE_PARAM] == reason
+    assert f"table z: marked lakeglue.unreadable: {reason}" in result.decisions
     assert result.errors == [(str(multi), "zip archive holds 2 files (part/m1.csv, part/m2.csv); the crawler reads "
-                                          "single-file archives, as Glue does")]
+                                          "single-file archives, as Glue does (bronze quarantines it as an "
+                                          "unreadable file)")]
+
+
+def test_one_zip_among_plain_files_marks_the_table_and_magic_bytes_count_too(env: Env) -> None:
+    env.write("y/a.csv", "id,name\n1,a\n2,b\n")
+    env.write("y/b.csv", "id,name\n3,c\n4,d\n")
+    env.write("y/c.zip", zip_bytes({"c.csv": b"id,name\n5,e\n6,f\n"}))
+    env.write("x/disguised.csv", zip_bytes({"d.csv": b"id,name\n5,e\n6,f\n"}))  # zip bytes, .csv name
+    env.crawl()
+    assert env.table("y").parameters["compressionType"] == "none"
+    assert env.table("y").parameters[records.UNREADABLE_PARAM].startswith("1 of 3 files are zip archives")
+    assert env.table("x").parameters[records.UNREADABLE_PARAM].startswith("sampled files are zip archives")
 
 
 def test_unreadable_mark_goes_when_the_files_are_no_longer_zip(env: Env) -> None:

@@ -52,7 +52,7 @@ class TableSchema:
     null_markers: list[str] = field(default_factory=list)
     #: ``records.ORIGINAL_NAMES_PARAM``: dotted safe path → raw key or header.
     original_names: dict[str, str] = field(default_factory=dict)
-    #: ``records.UNREADABLE_PARAM``: why the query engines cannot read the table ("" = they can).
+    #: ``zip`` when sampled files are zip archives (``tabledef`` turns it into ``records.UNREADABLE_PARAM``).
     unreadable: str = ""
 
 
@@ -216,15 +216,8 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     schema.original_names = dict(carry.original_names) if carry else {}
     for s in kept:
         schema.original_names.update(s.original_names)
-    if compression == "zip":
-        schema.unreadable = ZIP_UNREADABLE
-        out.notes.append(f"table {table}: files are zip archives; {ZIP_UNREADABLE}")
+    schema.unreadable = "zip" if compression == "zip" or any(s.compression == "zip" for s in kept) else ""
     return out
-
-
-#: Why a raw table of zip archives is marked unreadable (``records.UNREADABLE_PARAM``).
-ZIP_UNREADABLE = ("zip archives: the query engines cannot read zip; query the bronze table (bronze jobs "
-                  "extract each archive's members)")
 
 
 def vote_encoding(table: str, kept: list[FileSchema], override: str, existing: ExistingOptions | None,

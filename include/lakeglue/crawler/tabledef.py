@@ -57,6 +57,9 @@ def serde_parameters(schema: TableSchema, serde: str, columns: list[Column]) -> 
         params = {"field.delim": schema.delimiter, "serialization.format": schema.delimiter}
     elif schema.format == "json":
         params = {"paths": ",".join(sorted(c.name for c in columns))}
+        # the OpenX JsonSerDe (Athena, Hive) reads a renamed top-level key through mapping.<column>
+        params.update({f"mapping.{c.name}": schema.original_names[c.name] for c in columns
+                       if c.name in schema.original_names})
     else:
         params = {"serialization.format": "1"} if not schema.serde_parameters else {}
         params.update(schema.serde_parameters)
@@ -100,7 +103,24 @@ def schema_of_table(table: Table) -> TableSchema:
                        column_formats=formats, timestamp_formats=[t for t in timestamp.split(",") if t],
                        encoding=opts.encoding, null_markers=list(opts.null_markers),
                        original_names=dict(opts.original_names),
-                       unreadable=table.parameters.get(records.UNREADABLE_PARAM, ""))
+                       unreadable="zip" if records.UNREADABLE_PARAM in table.parameters else "")
+
+
+def zip_reason(folder: TableFolder, schema: TableSchema, existing: Table | None, complete_listing: bool) -> str:
+    """Why the query engines cannot read the table, when some of its files are zip archives ("" if none).
+
+    Bronze jobs extract single-member zips; DuckDB, Trino and Athena read no zip at all, so the raw
+    table is still catalogued (bronze needs it) but marked, and the query layer shows this reason.
+    Decided from the listing (``.zip`` names, no I/O) and from the sampled files' magic bytes.
+    """
+    zips = sum(1 for f in folder.files if f.path.lower().endswith(".zip"))
+    if not zips and schema.unreadable != "zip":
+        if complete_listing or existing is None:
+            return ""
+        return existing.parameters.get(records.UNREADABLE_PARAM, "")  # event mode sees only announced files
+    count = f"{zips} of {len(folder.files)} files are" if zips else "sampled files are"
+    return (f"{count} zip archives, which the query engines cannot read; query the bronze table instead "
+            "(bronze jobs extract single-member archives)")
 
 
 def _default_serde(fmt: str) -> str:
@@ -175,8 +195,10 @@ def build_table(config: CrawlerConfig, lake: Lake, folder: TableFolder, schema: 
         params[records.ENCODING_PARAM] = schema.encoding
     params.update(records.encode_null_markers(schema.null_markers))
     params.update(records.encode_original_names(schema.original_names))
-    if schema.unreadable:
-        params[records.UNREADABLE_PARAM] = schema.unreadable
+    unreadable = zip_reason(folder, schema, existing, complete_listing)
+    if unreadable:
+        params[records.UNREADABLE_PARAM] = unreadable
+        notes.append(f"table {folder.name}: marked {records.UNREADABLE_PARAM}: {unreadable}")
     kept_formats = {c.name: schema.column_formats[c.name] for c in columns if c.name in schema.column_formats}
     if kept_formats:
         params[COLUMN_FORMATS_PARAM] = json.dumps(kept_formats, sort_keys=True)
