@@ -128,6 +128,30 @@ def test_configured_encoding_overrides_detection(env: Env) -> None:
         CrawlerConfig(database=DB, encoding="klingon")
 
 
+def test_a_pipelines_crawler_takes_encoding_and_null_markers_from_the_bronze_options(env: Env) -> None:
+    """The bronze reader and the catalog must agree: bronze.<table>.options.encoding / null_markers
+    become the crawler's per-table overrides."""
+    from lakeglue.crawler import config_for_pipeline
+    from lakeglue.pipelines.spec import spec_from_dict
+
+    spec = spec_from_dict({"name": "shop", "database": "shop", "source": {"prefix": "ecommerce"}, "bronze": {
+        "people": {"format": "csv", "options": {"encoding": "latin1", "null_markers": '["NA", "?"]'}},
+        "orders": {"format": "csv", "options": {"null_markers": "NA"}}, "other": {"format": "json"}}})
+    config = config_for_pipeline(spec)
+    assert config.table_encodings == {"people": "latin1"}
+    assert (config.markers_for("people"), config.markers_for("orders"), config.markers_for("other")) == (
+        ("NA", "?"), ("NA",), None)
+    assert (config.encoding_for("people"), config.encoding_for("other")) == ("latin1", "")
+    assert CrawlerConfig.from_dict(config.to_dict()) == config
+    env.write("people/latin1.csv", latin1_csv())
+    from lakeglue.crawler import crawl
+
+    crawl(config, lake=env.lake, catalog=env.catalog, ledger=env.ledger)
+    people = env.catalog.get_table(config.database, "people")
+    assert people.parameters[records.ENCODING_PARAM] == "ISO-8859-1"
+    assert records.null_markers(people.parameters) == ("NA", "?")
+
+
 def test_encoding_of_parquet_tables_is_not_recorded(env: Env) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

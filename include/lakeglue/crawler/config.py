@@ -103,6 +103,8 @@ class CrawlerConfig:
     table_encodings: dict[str, str] = field(default_factory=dict, hash=False)
     #: Null markers of every CSV table (``records.NULL_MARKERS_PARAM``): overrides detection. None = detect.
     null_markers: tuple[str, ...] | None = None
+    #: Per-table null markers over ``null_markers``; filled from ``bronze.<table>.options.null_markers``.
+    table_null_markers: dict[str, list[str]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not self.database:
@@ -150,6 +152,7 @@ class CrawlerConfig:
                 raise CrawlerConfigError(f"CrawlerConfig.{option}={value!r} is not an encoding Python knows "
                                          "(e.g. UTF-8, ISO-8859-1, WINDOWS-1252, UTF-16)") from None
         set_(self, "table_encodings", dict(self.table_encodings))
+        set_(self, "table_null_markers", {t: list(m) for t, m in self.table_null_markers.items()})
         if self.null_markers is not None:
             set_(self, "null_markers", tuple(self.null_markers))
         set_(self, "prefix", self.prefix.strip("/"))
@@ -161,6 +164,12 @@ class CrawlerConfig:
     def encoding_for(self, table: str | None) -> str:
         """The configured encoding of ``table`` ("" = detect it from the files)."""
         return (self.table_encodings.get(table, "") if table else "") or self.encoding
+
+    def markers_for(self, table: str | None) -> tuple[str, ...] | None:
+        """The configured null markers of ``table`` (None = detect them from the files)."""
+        if table and table in self.table_null_markers:
+            return tuple(self.table_null_markers[table])
+        return self.null_markers
 
     def ledger_source(self, table: str) -> str:
         """Ledger source name of one table (``ecommerce/orders``)."""
@@ -200,13 +209,23 @@ class CrawlerConfig:
         return cls(**values)
 
 
+def _markers_option(value: str) -> list[str]:
+    """A bronze ``null_markers`` option: a JSON list, or one marker (as the bronze readers take it)."""
+    import json
+
+    return [str(m) for m in json.loads(value)] if value.startswith("[") else [value]
+
+
 def config_for_pipeline(spec: PipelineSpec, **overrides: Any) -> CrawlerConfig:
     """The crawler of a pipeline's raw source: ``raw/<prefix>/<table>/`` → ``<database>_raw``."""
     encodings = {table: t.options.get("encoding") or t.options.get("charset") or ""
                  for table, t in spec.bronze.items()}
+    markers = {table: _markers_option(t.options["null_markers"]) for table, t in spec.bronze.items()
+               if "null_markers" in t.options}
     values: dict[str, Any] = dict(database=spec.database_for("raw"), zone=spec.source.zone,
                                   prefix=spec.source.prefix, source_prefix=spec.name,
                                   excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler",
-                                  table_encodings={t: e for t, e in encodings.items() if e})
+                                  table_encodings={t: e for t, e in encodings.items() if e},
+                                  table_null_markers=markers)
     values.update(overrides)
     return CrawlerConfig(**values)

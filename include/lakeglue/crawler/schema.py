@@ -258,9 +258,10 @@ def vote_encoding(table: str, kept: list[FileSchema], override: str, existing: E
 def table_null_markers(table: str, kept: list[FileSchema], config: CrawlerConfig,
                        existing: ExistingOptions | None, out: Inference) -> list[str]:
     """The config's markers, else every marker a sampled file needed (plus an existing table's)."""
-    if config.null_markers is not None:
-        out.notes.append(f"table {table}: null markers {list(config.null_markers)} (set in the crawler config)")
-        return list(config.null_markers)
+    configured = config.markers_for(table)
+    if configured is not None:
+        out.notes.append(f"table {table}: null markers {list(configured)} (set in the crawler config)")
+        return list(configured)
     found = set(existing.null_markers) if existing else set()
     for s in kept:
         found.update(s.null_markers)
