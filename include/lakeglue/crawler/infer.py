@@ -348,10 +348,6 @@ def python_type(value: object, where: str, notes: list[str]) -> GlueType:
     return STRING
 
 
-def _keyed(obj: dict[str, Any]) -> dict[str, Any]:
-    return {str(k): v for k, v in obj.items()}
-
-
 @dataclass
 class _Refine:
     narrow_ints: bool
@@ -396,7 +392,7 @@ def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueTyp
             return GlueType("int")
         return t
     if t.name == "struct":
-        dicts = [_keyed(v) for v in present if isinstance(v, dict)]
+        dicts = [v for v in present if isinstance(v, dict)]  # decoded JSON: keys are already str
         return GlueType("struct", tuple(_refine(c, [d.get(n) for d in dicts], f"{where}.{n}" if where else n, ctx)
                                         for n, c in zip(t.fields, t.children, strict=True)), t.fields)
     if t.name == "array":

@@ -263,17 +263,22 @@ def guess_type(raw_values: Sequence[str], narrow_ints: bool = False, temporal_on
     quoted date is still a date. ``trim=False`` (a CSV classifier's DisableValueTrimming)
     keeps spaces, so `` 2`` is text: the SerDe will not trim it either.
     """
-    nulls = {v for v in raw_values if is_null(v, null_tokens)}
-    guess = _guess(raw_values, narrow_ints, temporal_only, trim, null_tokens)
+    values: list[str] = []
+    nulls: set[str] = set()
+    for raw in raw_values:  # one pass: this runs for every sampled value of every column
+        stripped = raw.strip()
+        if stripped in null_tokens:
+            nulls.add(raw)
+        else:
+            values.append(stripped if trim else raw)
+    guess = _guess(values, narrow_ints, temporal_only)
     if not nulls:
         return guess
     markers = nulls | {v.strip() for v in nulls}
     return replace(guess, nulls=tuple(marker_order(markers)))
 
 
-def _guess(raw_values: Sequence[str], narrow_ints: bool, temporal_only: bool, trim: bool,
-           null_tokens: frozenset[str]) -> TypeGuess:
-    values = [v.strip() if trim else v for v in raw_values if not is_null(v, null_tokens)]
+def _guess(values: list[str], narrow_ints: bool, temporal_only: bool) -> TypeGuess:
     if not values:
         return TypeGuess(NULL, 1.0, 0)
     n = len(values)
