@@ -310,18 +310,19 @@ def test_duplicate_csv_headers_get_unique_names_and_originals(env: Env) -> None:
     assert "duplicate column name 'name' renamed to 'name_2'" in decisions_of(result.decisions, path)
 
 
-def test_an_empty_header_field(env: Env) -> None:
-    """Glue's rule: row 1 with an empty field is not a header (col0, col1 …); with the header set PRESENT
-    the empty header becomes ``col<i>`` and its original (empty) is recorded."""
-    env.write("h/h.csv", "id,,qty\n1,b,2\n3,e,4\n")
+def test_an_empty_header_field_above_a_string_column_is_a_missing_name(env: Env) -> None:
+    """Glue's rule with empty fields: an empty row-1 field above a string column is a header without a
+    name (``col<i>``, original recorded); above a typed column it is a data row's missing value."""
+    path = env.write("h/h.csv", "id,name,name,,Qty,qty\n1,a,b,c,5,6\n2,d,e,f,7,8\n")
+    env.write("g/g.csv", "abc,,x\ndef,5,y\nghi,6,z\n")
     result = env.crawl()
-    assert env.columns("h") == [("col0", "string"), ("col1", "string"), ("col2", "string")]
-    assert "table h: CSV delimiter comma, header absent (1 of 1 sampled files agree; " \
-           f"{env.prefix_dir}/h/h.csv: no header: row 1 has non-string or empty fields)" in result.decisions
-    env.write("h2/h.csv", "id,,qty\n1,b,2\n3,e,4\n")
-    env.crawl(csv_header="PRESENT")  # a new table (an existing one keeps the header rule it has)
-    assert env.columns("h2") == [("id", "bigint"), ("col1", "string"), ("qty", "bigint")]
-    assert records.original_names(env.table("h2").parameters) == {"col1": ""}
+    assert [c for c, _ in env.columns("h")] == ["id", "name", "name_2", "col3", "qty", "qty_2"]
+    assert records.original_names(env.table("h").parameters) == {"name_2": "name", "col3": "", "qty": "Qty",
+                                                                 "qty_2": "qty"}
+    assert "table h: CSV delimiter comma, header present (1 of 1 sampled files agree; " \
+           f"{path}: header detected (Glue's rule): row 1 is all strings and column 0 below it is bigint " \
+           "(empty header field(s) in column(s) 3))" in result.decisions
+    assert env.columns("g") == [("col0", "string"), ("col1", "bigint"), ("col2", "string")]
 
 
 # -- shapes -----------------------------------------------------------------------------------------------

@@ -246,12 +246,17 @@ def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints, narrow_
     if hints.header is not None:
         return hints.header, f"header {'present' if hints.header else 'absent'} (set for the table)"
     first = column_guesses(rows[:1], columns, narrow_ints)
-    if not all(g.type.name == "string" for g in first):
-        return False, "no header: row 1 has non-string or empty fields"
-    typed = [i for i, g in enumerate(body) if g.type.name not in ("string", "null")]
+    typed = {i for i, g in enumerate(body) if g.type.name not in ("string", "null")}
+    # an empty field in row 1 is a missing header name (col<i>) above a string column; above a typed
+    # column it is more likely a missing value of a data row, so it keeps Glue's rule strict there
+    empty = [i for i, g in enumerate(first) if g.type.name == "null"]
+    if any(g.type.name not in ("string", "null") for g in first) or any(i in typed for i in empty) or \
+            len(empty) == columns:
+        return False, "no header: row 1 has non-string fields, or empty fields above typed columns"
     if typed:
-        return True, (f"header detected (Glue's rule): row 1 is all strings and column {typed[0]} below it is "
-                      f"{body[typed[0]].type}")
+        blank = f" (empty header field(s) in column(s) {', '.join(map(str, empty))})" if empty else ""
+        return True, (f"header detected (Glue's rule): row 1 is all strings and column {min(typed)} below it is "
+                      f"{body[min(typed)].type}{blank}")
     found, why = looks_like_header(rows[0], rows[1:])
     return found, f"{'header detected' if found else 'no header'} in an all-string file: {why}"
 
