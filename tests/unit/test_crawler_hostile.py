@@ -204,7 +204,8 @@ def test_a_marker_needed_by_a_typed_column_is_said_to_hit_string_columns_too(env
 def test_nan_and_infinity_are_doubles_not_nulls(env: Env) -> None:
     """NaN/Infinity are IEEE doubles every reader casts: the column is double, nothing recorded as null."""
     env.write("m/m.csv", "id,v,w\n1,1.5,3\n2,NaN,-Infinity\n3,inf,4\n")
-    env.write("j/j.jsonl", b'{"id": 1, "v": NaN}\n{"id": 2, "v": Infinity}\n{"id": 3, "v": 2.5}\n')
+    env.write("j/j.jsonl", b'{"id": 1, "v": NaN}\n{"id": 2, "v": Infinity}\n{"id": 3, "v": 2.5}\n'
+                           b'{"id": 4, "v": "NaN"}\n{"id": 5, "v": -Infinity}\n')  # quoted too: Spark reads it
     env.crawl()
     assert env.columns("m") == [("id", "bigint"), ("v", "double"), ("w", "double")]
     assert records.NULL_MARKERS_PARAM not in env.table("m").parameters

@@ -348,6 +348,16 @@ def python_type(value: object, where: str, notes: list[str]) -> GlueType:
     return STRING
 
 
+#: JSON strings Spark's JSON reader (Jackson's non-numeric numbers) reads into a double column.
+JSON_NON_FINITE_STRINGS = frozenset({"NaN", "Infinity", "+Infinity", "-Infinity", "INF", "+INF", "-INF"})
+
+
+def _numbers_with_quoted_non_finite(present: list[Any]) -> bool:
+    numbers = [v for v in present if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return bool(numbers) and all(isinstance(v, str) and v in JSON_NON_FINITE_STRINGS for v in present
+                                 if not (isinstance(v, (int, float)) and not isinstance(v, bool)))
+
+
 @dataclass
 class _Refine:
     narrow_ints: bool
@@ -361,6 +371,11 @@ def _refine(t: GlueType, values: list[Any], where: str, ctx: _Refine) -> GlueTyp
     layout) become date/timestamp; integers beyond 64 bits become ``decimal(38,0)`` (``string`` past
     38 digits); ``bigint`` becomes ``int`` only with the ``narrow_ints`` opt-in."""
     present = [v for v in values if v is not None]
+    if t.name == "string" and _numbers_with_quoted_non_finite(present):
+        ctx.notes[:] = [n for n in ctx.notes if not n.startswith(f"column {where}: values of type ")]  # not kept
+        ctx.notes.append(f"column {where}: numbers and quoted NaN/Infinity; double (Spark's JSON reader and the "
+                         "DuckDB engine read those strings as doubles)")
+        return GlueType("double")
     if t.name in ("string", "timestamp"):
         texts = [v for v in present if isinstance(v, str)]
         if not texts or len(texts) != len(present):
