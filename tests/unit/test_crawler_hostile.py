@@ -463,3 +463,14 @@ def test_symlinks_are_read_as_their_target_and_a_broken_one_is_reported(env: Env
     assert env.columns("events") == [("id", "bigint"), ("name", "string")]
     assert result.errors == [(str(folder / "dangling.jsonl"),
                               "not found (a broken symbolic link, or deleted since the listing)")]
+
+
+def test_mixed_line_endings_with_a_lone_cr(env: Env) -> None:
+    """Rule: \\n, \\r\\n and a lone \\r (old Mac) each end a row, as Hadoop's line reader does (the csv
+    module raised 'new-line character seen in unquoted field' and ended the crawl)."""
+    env.write("m/mixed.csv", b"id,name,qty\n6,f,6\r\n7,g,7\r8,h,8\n")
+    env.write("m/cr.csv", b"id,name,qty\r1,a,1\r2,b,2\r")
+    result = env.crawl()
+    assert result.errors == []
+    assert env.columns("m") == [("id", "bigint"), ("name", "string"), ("qty", "bigint")]
+    assert env.table("m").parameters["recordCount"] == "5"

@@ -46,7 +46,8 @@ def sniff_delimiter(text: str, truncated: bool, preferred: str = ",", quote_char
     order = [only] if only else [preferred, *[d for d in DELIMITERS if d != preferred]]
     best: tuple[tuple[bool, int, int], str, int] | None = None
     for rank, delimiter in enumerate(order):
-        reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar=quote_char)
+        # newline="": \n, \r\n and a lone \r (old Mac) all end a row, as in Hadoop's line reader
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter, quotechar=quote_char)
         rows = [r for r in itertools.islice(reader, _SNIFF_ROWS) if r]
         if cut and len(rows) > 1:
             rows = rows[:-1]
@@ -74,7 +75,7 @@ def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int,
     When the byte limit cut the sample, the last parsed row is incomplete and dropped
     before anything is counted, so a cut row is neither data nor a "bad row".
     """
-    buffer = io.StringIO(sample.text)
+    buffer = io.StringIO(sample.text, newline="")
     reader = csv.reader(buffer, delimiter=delimiter, quotechar=quote_char, strict=False)
     parsed: list[tuple[list[str], int, int]] = []  # (row, end position, line number)
     good = 0

@@ -100,6 +100,8 @@ def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: In
             return infer_file(fs, info, options, hints)
         except UnreadableFile as exc:
             return exc
+        except Exception as exc:  # a file no rule foresaw: reported with its name, never the end of the crawl
+            return UnreadableFile(info.path, f"cannot infer a schema ({type(exc).__name__}: {exc})")
 
     if parallelism <= 1 or len(files) <= 1:
         return [one(f) for f in files]
