@@ -217,7 +217,11 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     schema.null_markers = table_null_markers(table, kept, config, carry, out)
     schema.original_names = dict(carry.original_names) if carry else {}
     for s in kept:
-        schema.original_names.update(s.original_names)
+        for path, raw in s.original_names.items():
+            if schema.original_names.get(path, raw) != raw:  # files name keys apart differently (rare)
+                out.notes.append(f"table {table}: column {path} is key {schema.original_names[path]!r} in earlier "
+                                 f"files but {raw!r} in {s.path}; readers use {raw!r} (the last file's)")
+            schema.original_names[path] = raw
     schema.unreadable = "zip" if compression == "zip" or any(s.compression == "zip" for s in kept) else ""
     return out
 
