@@ -474,3 +474,23 @@ def test_mixed_line_endings_with_a_lone_cr(env: Env) -> None:
     assert result.errors == []
     assert env.columns("m") == [("id", "bigint"), ("name", "string"), ("qty", "bigint")]
     assert env.table("m").parameters["recordCount"] == "5"
+
+
+def test_recrawls_keep_what_readers_need_and_change_nothing(env: Env) -> None:
+    """Encoding, markers, original names and the zip mark survive a recrawl that reads nothing (the
+    ledger says unchanged) and one that rereads everything: neither updates a table."""
+    env.write("people/latin1.csv", latin1_csv())
+    env.write("nulls/n.csv", "id,qty\n1,NA\n2,3\n")
+    env.write("keys/k.jsonl", jsonl({"Order Id": 1, "nest": {"a.b": 2}}))
+    env.write("z/one.zip", zip_bytes({"one.csv": b"id,name\n1,alpha\n2,beta\n"}))
+    env.crawl()
+    before = {t.name: t for t in env.catalog.list_tables(DB)}
+    assert before["keys"].columns[0].parameters == {records.ORIGINAL_NAME_PARAM: "Order Id"}
+    for policy in ("CRAWL_INCREMENTAL", "CRAWL_EVERYTHING"):
+        result = env.crawl(recrawl_policy=policy)
+        assert (result.tables_updated, sorted(result.tables_unchanged)) == ([], sorted(before)), policy
+        assert {t.name: t for t in env.catalog.list_tables(DB)} == before
+    env.write("keys/k2.jsonl", jsonl({"Order Id": 3, "nest": {"a.b": 4}, "New Key": 5}))
+    env.crawl()
+    assert records.original_names(env.table("keys").parameters) == {
+        "order_id": "Order Id", "nest.a_b": "a.b", "new_key": "New Key"}
