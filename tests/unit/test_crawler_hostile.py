@@ -459,10 +459,16 @@ def test_symlinks_are_read_as_their_target_and_a_broken_one_is_reported(env: Env
     folder.mkdir(parents=True)
     os.symlink(outside / "target.jsonl", folder / "linked.jsonl")
     os.symlink(outside / "gone.jsonl", folder / "dangling.jsonl")
+    os.symlink(folder / "loop-b.jsonl", folder / "loop-a.jsonl")
+    os.symlink(folder / "loop-a.jsonl", folder / "loop-b.jsonl")
+    os.symlink(outside, folder / "to_a_dir.jsonl")
     result = env.crawl()
     assert env.columns("events") == [("id", "bigint"), ("name", "string")]
-    assert result.errors == [(str(folder / "dangling.jsonl"),
-                              "not found (a broken symbolic link, or deleted since the listing)")]
+    broken = "not found (a broken symbolic link, or deleted since the listing)"
+    errors = dict(result.errors)
+    assert {p.rsplit("/", 1)[1]: r for p, r in errors.items() if r == broken} == {
+        "dangling.jsonl": broken, "loop-a.jsonl": broken, "loop-b.jsonl": broken}
+    assert errors[str(folder / "to_a_dir.jsonl")].startswith("cannot read: ")
 
 
 def test_mixed_line_endings_with_a_lone_cr(env: Env) -> None:
