@@ -296,10 +296,11 @@ def test_many_json_records_go_through_arrow_and_get_the_same_safe_names(env: Env
     assert records.original_names(env.table("big").parameters) == {"order_id": "Order Id", "nest.a_b": "a.b"}
 
 
-def test_emoji_and_rtl_values_are_strings(env: Env) -> None:
-    env.write("v/v.csv", "id,text\n1,שלום עולם 😀\n2,مرحبا\n".encode())
+def test_emoji_and_rtl_values_are_strings_and_headers_get_positional_names(env: Env) -> None:
+    env.write("v/v.csv", "id,text,😀,שלום\n1,שלום עולם 😀,a,b\n2,مرحبا,c,d\n".encode())
     env.crawl()
-    assert env.columns("v") == [("id", "bigint"), ("text", "string")]
+    assert env.columns("v") == [("id", "bigint"), ("text", "string"), ("col2", "string"), ("col3", "string")]
+    assert records.original_names(env.table("v").parameters) == {"col2": "😀", "col3": "שלום"}
 
 
 def test_duplicate_csv_headers_get_unique_names_and_originals(env: Env) -> None:
