@@ -13,6 +13,7 @@ import json
 import os
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -501,3 +502,31 @@ def test_recrawls_keep_what_readers_need_and_change_nothing(env: Env) -> None:
     env.crawl()
     assert records.original_names(env.table("keys").parameters) == {
         "order_id": "Order Id", "nest.a_b": "a.b", "new_key": "New Key"}
+
+
+def test_a_table_catalogued_with_lowercased_json_keys_is_not_given_case_twins(env: Env) -> None:
+    """Before safe names, JSON keys were lower-cased (``OrderId`` → ``orderid``). A new file's ``OrderId``
+    is that column (Hive folds case; two would be a duplicate), and its key is recorded for readers."""
+    from lakeglue.catalog.model import Column
+
+    env.write("o/a.jsonl", jsonl({"OrderId": 1, "nest": {"Inner": 1}}))
+    env.crawl()
+    old = env.table("o")
+    legacy = old.evolve(storage=replace(old.storage, columns=(Column("orderid", "bigint"),
+                                                              Column("nest", "struct<inner:bigint>"))),
+                        parameters={k: v for k, v in old.parameters.items() if k != records.ORIGINAL_NAMES_PARAM})
+    env.catalog.update_table(legacy)
+    env.write("o/b.jsonl", jsonl({"OrderId": 2, "nest": {"Inner": 2, "More": "x"}, "Extra": True}))
+    result = env.crawl()
+    assert env.columns("o") == [("orderid", "bigint"), ("nest", "struct<inner:bigint,More:string>"),
+                                ("Extra", "boolean")]
+    assert records.original_names(env.table("o").parameters) == {"orderid": "OrderId"}
+    assert any(d.startswith("table o: column OrderId of ") and d.endswith(
+        "is column orderid (names that differ only in case are one column)") for d in result.decisions)
+
+
+def test_keys_differing_only_in_case_across_files_are_one_column(env: Env) -> None:
+    env.write("o/a.jsonl", jsonl({"OrderId": 1}))
+    env.write("o/b.jsonl", jsonl({"orderid": 2}))
+    env.crawl()
+    assert env.columns("o") == [("OrderId", "bigint")]

@@ -194,7 +194,8 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     out.files = kept
     compression = _vote_compression(table, kept, out)
     base = list(existing.columns) if existing and merge_base else []
-    columns = merge_columns(table, base, kept, out.notes)
+    aliases: dict[str, str] = {}
+    columns = merge_columns(table, base, kept, out.notes, aliases)
     first = kept[0]
     formats: dict[str, str] = {}
     java: list[str] = []
@@ -222,6 +223,9 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
                 out.notes.append(f"table {table}: column {path} is key {schema.original_names[path]!r} in earlier "
                                  f"files but {raw!r} in {s.path}; readers use {raw!r} (the last file's)")
             schema.original_names[path] = raw
+    for column, raw in aliases.items():  # an existing column a file spells in another case
+        if column not in schema.original_names and raw != column:
+            schema.original_names[column] = raw
     schema.unreadable = "zip" if compression == "zip" or any(s.compression == "zip" for s in kept) else ""
     return out
 
@@ -353,20 +357,36 @@ def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig
 
 
 def merge_columns(table: str, base: list[tuple[str, GlueType]], schemas: list[FileSchema],
-                  notes: list[str]) -> list[tuple[str, GlueType]]:
-    """Widen column by column in file order; columns first seen in a later file are appended."""
+                  notes: list[str], case_aliases: dict[str, str] | None = None) -> list[tuple[str, GlueType]]:
+    """Widen column by column in file order; columns first seen in a later file are appended.
+
+    Names differing only in case are one column (Hive and Athena fold case), under the first spelling;
+    ``case_aliases`` gets ``{base column: raw key}`` where a file spells a *base* column otherwise (a
+    table catalogued before JSON keys kept their case: readers need the key as the files spell it).
+    """
     names = [n for n, _ in base]
     types = {n: t for n, t in base}
+    lowered = {n.lower(): n for n in names}
+    in_base = set(names)
     for index, schema in enumerate(schemas):
         widened: list[str] = []
         for name, t in schema.columns:
+            if name not in types and name.lower() in lowered:
+                target = lowered[name.lower()]
+                raw = schema.original_names.get(name, name)
+                notes.append(f"table {table}: column {name} of {schema.path} is column {target} (names that differ "
+                             "only in case are one column)")
+                if target in in_base and case_aliases is not None:
+                    case_aliases.setdefault(target, raw)
+                name = target
             if name in types:
-                types[name] = widen(types[name], t, name, widened)
+                types[name] = widen(types[name], t, name, widened, fold_case=True)
                 continue
             if base or index > 0:
                 notes.append(f"table {table}: column {name} ({t}) first seen in {schema.path}; appended "
                              "(earlier files do not have it)")
             names.append(name)
+            lowered[name.lower()] = name
             types[name] = t
         notes.extend(f"table {table}: {n} (merging {schema.path})" for n in dict.fromkeys(widened))
     return [(n, types[n]) for n in names]
