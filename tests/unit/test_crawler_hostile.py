@@ -523,6 +523,9 @@ def test_a_table_catalogued_with_lowercased_json_keys_is_not_given_case_twins(en
     assert records.original_names(env.table("o").parameters) == {"orderid": "OrderId"}
     assert any(d.startswith("table o: column OrderId of ") and d.endswith(
         "is column orderid (names that differ only in case are one column)") for d in result.decisions)
+    env.crawl(recrawl_policy="CRAWL_EVERYTHING")  # rebuilt from the files: the catalogued spelling stays
+    assert [c for c, _ in env.columns("o")] == ["orderid", "nest", "Extra"]
+    assert records.original_names(env.table("o").parameters) == {"orderid": "OrderId"}
 
 
 def test_keys_differing_only_in_case_across_files_are_one_column(env: Env) -> None:

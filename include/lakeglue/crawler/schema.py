@@ -195,7 +195,8 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     compression = _vote_compression(table, kept, out)
     base = list(existing.columns) if existing and merge_base else []
     aliases: dict[str, str] = {}
-    columns = merge_columns(table, base, kept, out.notes, aliases)
+    columns = merge_columns(table, base, kept, out.notes, aliases,
+                            spellings=tuple(n for n, _ in existing.columns) if existing else ())
     first = kept[0]
     formats: dict[str, str] = {}
     java: list[str] = []
@@ -357,17 +358,19 @@ def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig
 
 
 def merge_columns(table: str, base: list[tuple[str, GlueType]], schemas: list[FileSchema],
-                  notes: list[str], case_aliases: dict[str, str] | None = None) -> list[tuple[str, GlueType]]:
+                  notes: list[str], case_aliases: dict[str, str] | None = None,
+                  spellings: tuple[str, ...] = ()) -> list[tuple[str, GlueType]]:
     """Widen column by column in file order; columns first seen in a later file are appended.
 
     Names differing only in case are one column (Hive and Athena fold case), under the first spelling;
     ``case_aliases`` gets ``{base column: raw key}`` where a file spells a *base* column otherwise (a
     table catalogued before JSON keys kept their case: readers need the key as the files spell it).
+    ``spellings``: an existing table's column names, kept when its schema is rebuilt (CRAWL_EVERYTHING).
     """
     names = [n for n, _ in base]
     types = {n: t for n, t in base}
-    lowered = {n.lower(): n for n in names}
-    in_base = set(names)
+    lowered = {n.lower(): n for n in (*spellings, *names)}
+    in_base = {*names, *spellings}
     for index, schema in enumerate(schemas):
         widened: list[str] = []
         for name, t in schema.columns:
