@@ -385,8 +385,20 @@ def test_deep_nesting_stays_struct_to_128_levels_then_string(env: Env) -> None:
     assert t100.count("struct<") == 100 and t100.endswith("v:bigint" + ">" * 100)
     t300 = dict(env.columns("deeper"))["d"]
     assert t300.count("struct<") == 128 and "d:string" in t300
-    assert any(d.startswith("column d.d.d.") and d.endswith("nested deeper than 128 levels; typed string (the JSON "
-                                                            "text)") for d in decisions_of(result.decisions, path))
+    assert "values nested deeper than 128 levels (first at line 1): typed string below that level (the JSON " \
+           "text)" in decisions_of(result.decisions, path)
+
+
+def test_nesting_the_parser_takes_but_typing_would_not_is_clipped(env: Env) -> None:
+    """900 levels: json.loads parses it, recursive typing would exhaust the stack; values below 128
+    levels are typed string (the file was an error 'cannot infer a schema (RecursionError …)')."""
+    path = env.write("x/x.jsonl", '{"id": 1}\n{"id": 2, "d": ' + '{"d": ' * 900 + "1" + "}" * 900 + "}\n")
+    result = env.crawl()
+    assert result.errors == []
+    t = dict(env.columns("x"))["d"]
+    assert t.count("struct<") == 128 and "d:string" in t
+    assert "values nested deeper than 128 levels (first at line 2): typed string below that level (the JSON " \
+           "text)" in decisions_of(result.decisions, path)
 
 
 def test_nesting_beyond_the_parser_skips_the_line_not_the_crawl(env: Env) -> None:

@@ -174,6 +174,7 @@ def infer_json(sample: Sample, max_records: int, narrow_ints: bool = False) -> F
     objects: list[dict[str, Any]] = []
     bad = 0
     first_bad = ""
+    deep = ""
     consumed = 0
     for lineno, line in enumerate(lines, 1):
         consumed += len(line) + 1
@@ -194,6 +195,9 @@ def infer_json(sample: Sample, max_records: int, narrow_ints: bool = False) -> F
             bad += 1
             first_bad = first_bad or f"line {lineno}: a JSON {type(obj).__name__}, not an object"
             continue
+        if stripped.count("{") + stripped.count("[") > MAX_NESTING:  # cheap test before a walk
+            obj, clipped = clip_depth(obj)
+            deep = deep or (f"line {lineno}" if clipped else "")
         objects.append(obj)
         if len(objects) >= max_records:
             break
@@ -203,6 +207,9 @@ def infer_json(sample: Sample, max_records: int, narrow_ints: bool = False) -> F
         notes.append("one JSON object spread over several lines (not JSON lines); read as one record")
     elif bad:
         notes.append(f"{bad} malformed line(s) skipped (first at {first_bad})")
+    if deep:
+        notes.append(f"values nested deeper than {MAX_NESTING} levels (first at {deep}): typed string below that "
+                     "level (the JSON text)")
     schema = schema_of_objects(sample, objects, narrow_ints, notes)
     schema.stored_bytes = covered_stored_bytes(sample, consumed)
     return schema
@@ -243,6 +250,36 @@ def schema_of_objects(sample: Sample, objects: list[dict[str, Any]], narrow_ints
 #: Struct/array levels a column keeps as nested types; deeper values are typed ``string`` (the JSON text:
 #: every reader gives a nested value to a string column as its JSON), so no type string grows unbounded.
 MAX_NESTING = 128
+
+
+#: What stands for a value nested below :data:`MAX_NESTING` while typing (it is typed string anyway).
+_TOO_DEEP = "<nested too deep>"
+
+
+def clip_depth(obj: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``obj`` with containers below :data:`MAX_NESTING` + 1 levels replaced by a string, without recursion.
+
+    Typing recurses once per level; a 900-level object (which ``json.loads`` still parses) would
+    exhaust Python's stack in the typing, not in the parser.
+    """
+    root: dict[str, Any] = {}
+    clipped = False
+    stack: list[tuple[Any, Any, int]] = [(obj, root, 0)]
+    while stack:
+        source, target, depth = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                if depth + 1 > MAX_NESTING:
+                    value_out: Any = _TOO_DEEP
+                    clipped = True
+                else:
+                    value_out = {} if isinstance(value, dict) else [None] * len(value)
+                    stack.append((value, value_out, depth + 1))
+            else:
+                value_out = value
+            target[key] = value_out
+    return root, clipped
 
 
 def _cap_depth(t: GlueType, depth: int, where: str, notes: list[str]) -> GlueType:
