@@ -32,8 +32,12 @@ ORIGINAL_NAMES_PARAM = "lakeglue.original_names"
 COLUMN_FORMATS_PARAM = "lakeglue.column.formats"
 
 DEFAULT_ENCODING = "UTF-8"
-#: Markers the crawler recognises as "no value" in text tables, in the order it prefers them.
-NULL_MARKER_CANDIDATES: tuple[str, ...] = ("", "NA", "N/A", "null", "NULL", "\\N", "-", "None", "nan", "NaN")
+#: Markers the crawler recognises as "no value" in text tables, in the order it prefers them (the one
+#: list: the crawler ignores exactly these while typing a column and records those it ignored).
+#: ``NaN``/``nan``/``Infinity`` are not markers: they are IEEE doubles, and every reader casts them to
+#: one, so a column holding them is typed ``double`` and keeps them (pandas' missing-int idiom too).
+NULL_MARKER_CANDIDATES: tuple[str, ...] = ("", "NA", "N/A", "null", "NULL", "\\N", "-", "None", "Null", "n/a",
+                                           "#N/A")
 
 # -- lineage and quarantine ------------------------------------------------------------------
 BATCH_KEY = "_batch_id"

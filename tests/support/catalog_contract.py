@@ -131,6 +131,27 @@ class CatalogContract:
         assert catalog.get_table(DB, "customers").storage == storage
         assert catalog.get_table(DB, "customers").partition_keys == ()
 
+    def test_column_parameters_round_trip(self, catalog: Catalog) -> None:
+        """Column parameters (the crawler's ``lakeglue.original_name``) survive create, update, versions,
+        partitions; a changed column parameter is a changed table."""
+        catalog.ensure_database(DB)
+        renamed = Column("order_items", "bigint", "", {"lakeglue.original_name": 'Order "Items" 🚀'})
+        storage = replace(make_table().storage, columns=(Column("order_id", "bigint"), renamed))
+        v1 = catalog.create_table(make_table().evolve(storage=storage))
+        assert catalog.get_table(DB, "orders").columns == (Column("order_id", "bigint"), renamed)
+        assert catalog.get_table(DB, "orders").columns[1].parameters == {
+            "lakeglue.original_name": 'Order "Items" 🚀'}
+        relabelled = Column("order_items", "bigint", "", {"lakeglue.original_name": "Order Items"})
+        assert relabelled != renamed and hash(relabelled) == hash(renamed)  # compared, not hashed
+        v2 = catalog.update_table(v1.evolve(storage=replace(v1.storage, columns=(Column("order_id", "bigint"),
+                                                                                 relabelled))))
+        assert v2 != v1
+        versions = catalog.get_table_versions(DB, "orders")
+        assert versions[0].table.columns[1].parameters == {"lakeglue.original_name": 'Order "Items" 🚀'}
+        assert catalog.get_table(DB, "orders").columns[1] == relabelled
+        catalog.batch_create_partitions([make_partition(v2, "2026-11-01")])
+        assert catalog.get_partition(DB, "orders", ("2026-11-01",)).storage.columns[1] == relabelled
+
     def test_create_errors(self, catalog: Catalog) -> None:
         with pytest.raises(EntityNotFound, match=re.escape("database 'sales_raw' not found")):
             catalog.create_table(make_table())
@@ -528,6 +549,16 @@ sa.Table("lg_partitions", LEGACY_METADATA,
          sa.Column("body", sa.Text, nullable=False))
 
 
+def _foundation_body(obj: Table | Partition | Database) -> str:
+    """The JSON body as the foundation wrote it: columns had no ``parameters`` key then."""
+    data = to_dict(obj)
+    for holder in (data.get("storage", {}), data):
+        for key in ("columns", "partition_keys"):
+            for column in holder.get(key, []):
+                column.pop("parameters", None)
+    return json.dumps(data)
+
+
 def create_legacy_catalog(url: str) -> tuple[Table, Table]:
     """A catalog as the foundation left it: ``create_all`` tables, no version table, and data
     (a database, ``orders`` at version 2 with its archived version 1, one partition).
@@ -542,13 +573,13 @@ def create_legacy_catalog(url: str) -> tuple[Table, Table]:
     tables = LEGACY_METADATA.tables
     LEGACY_METADATA.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(tables["lg_databases"].insert().values(name=DB, body=json.dumps(to_dict(db)), create_time=now))
+        conn.execute(tables["lg_databases"].insert().values(name=DB, body=_foundation_body(db), create_time=now))
         conn.execute(tables["lg_tables"].insert().values(database=DB, name="orders", version=2,
-                                                         body=json.dumps(to_dict(v2)), update_time=now))
+                                                         body=_foundation_body(v2), update_time=now))
         conn.execute(tables["lg_table_versions"].insert().values(database=DB, name="orders", version=1,
-                                                                 body=json.dumps(to_dict(v1)), archived_at=now))
+                                                                 body=_foundation_body(v1), archived_at=now))
         conn.execute(tables["lg_partitions"].insert().values(database=DB, table_name="orders",
                                                              values_key=json.dumps(["2026-11-01"]),
-                                                             body=json.dumps(to_dict(part))))
+                                                             body=_foundation_body(part)))
     engine.dispose()
     return v1, v2

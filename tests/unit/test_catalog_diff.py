@@ -67,3 +67,16 @@ def test_every_table_field_is_compared() -> None:
         "storage parameters:",
         "  + EXTERNAL = TRUE",
     ]
+
+
+def test_column_parameters_are_compared() -> None:
+    """A renamed key's original (``lakeglue.original_name``) is part of the column: its change is a diff."""
+    renamed = Column("order_id", "bigint", "", {"lakeglue.original_name": "Order Id"})
+    diff = diff_columns((Column("order_id", "bigint"),), (renamed,))
+    assert diff.changed == (ColumnChange("order_id", "bigint", "bigint", "", "", {},
+                                         {"lakeglue.original_name": "Order Id"}),)
+    new = BASE.evolve(version=5, storage=replace(BASE.storage, columns=(renamed, *BASE.storage.columns[1:])))
+    old = BASE.evolve(storage=replace(BASE.storage, columns=(Column("order_id", "bigint"), *BASE.storage.columns[1:])))
+    assert diff_tables(old, new).lines() == [
+        "shop.orders: v4 -> v5", "columns:",
+        "  ~ order_id parameters: {} -> {'lakeglue.original_name': 'Order Id'}"]

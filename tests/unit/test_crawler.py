@@ -95,7 +95,7 @@ def test_csv_with_header_and_messy_values(env: Env) -> None:
     assert result.tables_created == ["customers"]
     assert result.errors == []
     assert env.columns("customers") == [
-        ("customer_id", "int"), ("full_name", "string"), ("signup_date", "date"),
+        ("customer_id", "bigint"), ("full_name", "string"), ("signup_date", "date"),
         ("score", "double"), ("active", "boolean"), ("updated_at", "timestamp"),
     ]
     table = env.table("customers")
@@ -106,14 +106,22 @@ def test_csv_with_header_and_messy_values(env: Env) -> None:
         "averageRecordSize": str(round(size / 4)), "recordCount": "4",
         "UPDATED_BY_CRAWLER": "ecommerce_raw_crawler", "CrawlerSchemaDeserializerVersion": "1.0",
         "CrawlerSchemaSerializerVersion": "1.0",
+        # what every reader needs: the encoding, the markers the typed columns hold (score N/A and
+        # NULL, updated_at empty), and the headers the lower snake case names came from
+        "serialization.encoding": "UTF-8", "serialization.null.format": "N/A",
+        "lakeglue.null.markers": '["", "N/A", "NULL"]',
+        "lakeglue.original_names": json.dumps({
+            "active": "Active", "customer_id": "Customer ID", "full_name": "Full Name", "score": "Score",
+            "signup_date": "Signup Date", "updated_at": "Updated At"}),
     }
+    assert table.columns[0].parameters == {"lakeglue.original_name": "Customer ID"}
     assert table.partition_keys == ()
     assert table.storage.location == env.uri("customers")
     # quoted fields ("Smith, Alice"): LazySimpleSerDe would split them, so the table gets OpenCSVSerde
     assert table.storage.serde == "org.apache.hadoop.hive.serde2.OpenCSVSerde"
     assert table.storage.serde_parameters == {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"}
     assert table.storage.compressed is False
-    assert any("header detected (Glue's rule): row 1 is all strings and column 0 below it is int" in d
+    assert any("header detected (Glue's rule): row 1 is all strings and column 0 below it is bigint" in d
                for d in result.decisions)
 
 
@@ -124,10 +132,10 @@ def test_csv_delimiter_sniffing_and_headerless_columns(env: Env) -> None:
     env.crawl()
 
     payments = env.table("payments")
-    assert env.columns("payments") == [("col0", "int"), ("col1", "string"), ("col2", "double")]
+    assert env.columns("payments") == [("col0", "bigint"), ("col1", "string"), ("col2", "double")]
     assert payments.parameters["delimiter"] == "|"
     assert "skip.header.line.count" not in payments.parameters
-    assert env.columns("stock") == [("sku", "string"), ("qty", "int")]
+    assert env.columns("stock") == [("sku", "string"), ("qty", "bigint")]
     assert env.table("stock").parameters["delimiter"] == "\t"
     assert env.columns("eu") == [("name", "string"), ("amount", "string")]
     assert env.table("eu").parameters["delimiter"] == ";"
@@ -185,8 +193,8 @@ def test_json_lines_nested_types_and_malformed_lines(env: Env) -> None:
     result = env.crawl()
 
     assert env.columns("orders") == [
-        ("order_id", "int"), ("order_ts", "timestamp"), ("order_date", "date"), ("paid", "boolean"),
-        ("items", "array<struct<product_id:int,quantity:int,unit_price:double>>"),
+        ("order_id", "bigint"), ("order_ts", "timestamp"), ("order_date", "date"), ("paid", "boolean"),
+        ("items", "array<struct<product_id:bigint,quantity:bigint,unit_price:double>>"),
         ("address", "struct<city:string,zip:string>"), ("tags", "array<string>"),
     ]
     table = env.table("orders")
@@ -206,7 +214,7 @@ def test_json_conflicting_types_widen_with_a_note(env: Env) -> None:
     file_a, file_b = f"{env.prefix_dir}/events/a.json", f"{env.prefix_dir}/events/b.json"
     assert result.decisions == [
         f"{file_a}: column v: values of type bigint and string seen; kept string",
-        f"table events: column v: values of type int and string seen; kept string (merging {file_b})",
+        f"table events: column v: values of type bigint and string seen; kept string (merging {file_b})",
     ]
 
 
@@ -215,7 +223,7 @@ def test_json_large_sample_goes_through_arrow_with_the_same_types(env: Env) -> N
     records[50]["v"] = "high"
     path = env.write("events/big.json", jsonl(*records))
     result = env.crawl()
-    assert env.columns("events") == [("id", "int"), ("v", "string"), ("at", "date"), ("tags", "array<string>")]
+    assert env.columns("events") == [("id", "bigint"), ("v", "string"), ("at", "date"), ("tags", "array<string>")]
     assert result.decisions == [
         f"{path}: a field has values of different JSON types (JSON parse error: Column(/v) changed from number "
         "to string in row 50); typed record by record",
@@ -242,7 +250,7 @@ def test_drift_column_in_later_partition_is_merged(env: Env) -> None:
     later = write_orders(env, "2026-11-02", [{"order_id": 2, "status": "paid", "channel": "web"}])
     result = env.crawl()
 
-    assert env.columns("orders") == [("order_id", "int"), ("status", "string"), ("channel", "string")]
+    assert env.columns("orders") == [("order_id", "bigint"), ("status", "string"), ("channel", "string")]
     assert (f"table orders: column channel (string) first seen in {later}; appended (earlier files do not "
             "have it)") in result.decisions
 
@@ -256,7 +264,7 @@ def test_hive_partitions_registered_with_locations(env: Env) -> None:
     assert result.partitions_added == 2
     table = env.table("orders")
     assert table.partition_keys == (Column("dt", "string"),)
-    assert table.columns == (Column("order_id", "int"),)
+    assert table.columns == (Column("order_id", "bigint"),)
     parts = env.catalog.get_partitions(DB, "orders")
     assert [(p.values, p.location) for p in parts] == [
         (("2026-11-01",), env.uri("orders/dt=2026-11-01")),
@@ -285,7 +293,7 @@ def test_unnamed_partitions(env: Env) -> None:
 def test_partition_key_named_like_a_data_column_is_dropped_from_data(env: Env) -> None:
     write_orders(env, "2026-11-01", [{"order_id": 1, "dt": "2026-11-01"}])
     result = env.crawl()
-    assert env.columns("orders") == [("order_id", "int")]
+    assert env.columns("orders") == [("order_id", "bigint")]
     assert ("table orders: data column dt has the name of a partition key; dropped from the data columns "
             "(query engines reject duplicate column names)") in result.decisions
 
@@ -311,7 +319,7 @@ def test_gzip_and_zstd_json_lines(env: Env) -> None:
     assert result.errors == []
     for name, codec in (("sales", "gzip"), ("returns", "zstd")):
         table = env.table(name)
-        assert env.columns(name) == [("id", "int"), ("amount", "double")]
+        assert env.columns(name) == [("id", "bigint"), ("amount", "double")]
         assert table.parameters["classification"] == "json"
         assert table.parameters["compressionType"] == codec
         assert table.storage.compressed is True
@@ -323,7 +331,7 @@ def test_gzip_csv_detected_by_magic_bytes(env: Env) -> None:
     env.write("legacy/export.csv.gz", gzip.compress(b"id,when\n1,2026-01-01\n2,2026-01-02\n"))
     env.write("legacy/bad.csv.gz", b"id,when\nnot gzip at all\n")
     result = env.crawl()
-    assert env.columns("legacy") == [("id", "int"), ("when", "date")]
+    assert env.columns("legacy") == [("id", "bigint"), ("when", "date")]
     assert env.table("legacy").parameters["compressionType"] == "gzip"
     assert result.errors == [(f"{env.prefix_dir}/legacy/bad.csv.gz",
                               "extension .gz says gzip but the file does not start with its magic bytes "
@@ -400,7 +408,7 @@ def test_bad_files_reported_and_not_tables(env: Env) -> None:
     ])
     assert result.tables_created == ["customers"]
     assert env.catalog.list_tables(DB) == [env.table("customers")]
-    assert env.columns("customers") == [("id", "int"), ("name", "string")]
+    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
     assert result.skipped == [(str(root_file), f"file directly in the crawl root {env.prefix_dir}; tables are the "
                                                "folders below it")]
     assert f"folder {env.prefix_dir}/junk: no readable file among 2; no table" in result.decisions
@@ -433,9 +441,9 @@ def test_dry_run_writes_nothing(env: Env) -> None:
     assert env.ledger.entries("ecommerce/orders") == []
     assert env.ledger.entries("ecommerce/customers") == []
     assert result.changes == [
-        f"table {DB}.customers: create (csv, compression none; columns id int, name string) from new folder "
+        f"table {DB}.customers: create (csv, compression none; columns id bigint, name string) from new folder "
         f"{env.prefix_dir}/customers with 1 files (1 not in the ledger)",
-        f"table {DB}.orders: create (json, compression none; columns order_id int, status string; "
+        f"table {DB}.orders: create (json, compression none; columns order_id bigint, status string; "
         f"partitioned by dt) from new folder {env.prefix_dir}/orders with 2 files (2 not in the ledger)",
         f"partition dt=2026-11-01 of orders: add (folder {env.uri('orders/dt=2026-11-01')})",
         f"partition dt=2026-11-02 of orders: add (folder {env.uri('orders/dt=2026-11-02')})",
@@ -479,7 +487,7 @@ def test_new_partition_folder_is_added(env: Env) -> None:
     assert result.files_scanned == 1  # only the new file is read
     assert result.tables_updated == ["orders"]
     assert result.tables_unchanged == ["customers"]
-    assert env.columns("orders") == [("order_id", "int"), ("status", "string"), ("channel", "string")]
+    assert env.columns("orders") == [("order_id", "bigint"), ("status", "string"), ("channel", "string")]
     assert env.table("orders").version == 2
     assert [p.values for p in env.catalog.get_partitions(DB, "orders")] == [
         ("2026-11-01",), ("2026-11-02",), ("2026-11-03",)]
@@ -606,7 +614,7 @@ def test_sampling_is_bounded_per_folder(env: Env) -> None:
     env.write("logs/part-9.json", jsonl({"n": 9, "late": True}))  # beyond the sample: not read
     result = env.crawl(sample_files_per_folder=3)
     assert result.files_scanned == 3
-    assert env.columns("logs") == [("n", "int")]
+    assert env.columns("logs") == [("n", "bigint")]
     assert env.table("logs").parameters["objectCount"] == "6"
     assert ("table logs: read 3 of 6 files (at most 3 readable files in each folder; 1 folders had more)"
             in result.decisions)
@@ -655,7 +663,7 @@ def test_new_csv_file_follows_the_tables_csv_options(env: Env) -> None:
     result = env.crawl()
     assert result.tables_updated == ["customers"]
     assert result.files_scanned == 1
-    assert env.columns("customers") == [("id", "int"), ("name", "string")]
+    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
     assert env.table("customers").parameters["skip.header.line.count"] == "1"
     assert result.changes == [
         f"table {DB}.customers: parameter objectCount '1' -> '2'",

@@ -88,7 +88,7 @@ def test_a_classifier_that_matches_nothing_leaves_the_built_ins_in_charge(env: E
     env.write("customers/c.csv", "id,name\n1,Ann\n2,Bob\n")
     result = env.crawl(classifiers=(APACHE,))
     assert env.table("customers").parameters["classification"] == "csv"
-    assert env.columns("customers") == [("id", "int"), ("name", "string")]
+    assert env.columns("customers") == [("id", "bigint"), ("name", "string")]
     assert (f"{env.prefix_dir}/customers/c.csv: classifier apache: certainty 0.00 (the pattern matches none of 3 "
             "lines (first: 'id,name'))") in result.decisions
 
@@ -100,7 +100,7 @@ def test_json_path_classifier_reads_a_top_level_array(env: Env) -> None:
     result = env.crawl(classifiers=(JsonClassifier(name="array", json_path="$[*]"),))
 
     assert result.errors == []
-    assert env.columns("stock") == [("sku", "string"), ("qty", "int"), ("price", "double")]
+    assert env.columns("stock") == [("sku", "string"), ("qty", "bigint"), ("price", "double")]
     t = env.table("stock")
     assert (t.parameters["classification"], t.parameters["jsonPath"], t.parameters["recordCount"]) == (
         "json", "$[*]", "3")
@@ -115,9 +115,9 @@ def test_json_path_into_a_document_and_a_sample_cut_mid_array(env: Env) -> None:
     classifiers = (JsonClassifier(name="data", json_path="$.data[*]"), JsonClassifier(name="arr", json_path="$[*]"))
     result = env.crawl(classifiers=classifiers, max_sample_bytes=4096)
 
-    assert env.columns("api") == [("id", "int"), ("ok", "boolean")]
+    assert env.columns("api") == [("id", "bigint"), ("ok", "boolean")]
     assert env.table("api").parameters["jsonPath"] == "$.data[*]"
-    assert env.columns("bulk") == [("id", "int"), ("name", "string")]
+    assert env.columns("bulk") == [("id", "bigint"), ("name", "string")]
     assert env.table("bulk").parameters["jsonPath"] == "$[*]"
     assert [d for d in result.decisions if "classifier data" in d] == [
         f"{env.prefix_dir}/api/page1.json: classified by custom classifier data (certainty 1.00)",
@@ -142,7 +142,7 @@ def test_csv_classifier_delimiter_quote_header_and_names(tmp_path: Path) -> None
     named_env.write("noheader/a.csv", "1|x\n2|y\n")
     named_env.crawl(classifiers=(CsvClassifier(name="named", delimiter="|", contains_header="ABSENT",
                                                header=("Code", "Label")),))
-    assert named_env.columns("noheader") == [("code", "int"), ("label", "string")]
+    assert named_env.columns("noheader") == [("code", "bigint"), ("label", "string")]
     assert "skip.header.line.count" not in named_env.table("noheader").parameters
     assert named_env.table("noheader").storage.serde == "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 

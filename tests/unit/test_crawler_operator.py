@@ -59,7 +59,7 @@ def test_runs_a_crawler_config_and_returns_its_metrics_for_xcom(lake: Path) -> N
     assert json.loads(json.dumps(metrics)) == metrics  # XCom stores JSON
     assert (metrics["engine"], metrics["database"], metrics["tables_created"], metrics["partitions_added"],
             metrics["files_listed"], metrics["errors"]) == ("lakeglue", "shop_raw", ["orders"], 2, 2, [])
-    assert metrics["tables"][0]["columns"] == [["order_id", "int"], ["amount", "double"]]
+    assert metrics["tables"][0]["columns"] == [["order_id", "bigint"], ["amount", "double"]]
     catalog = open_catalog(get_settings())
     assert [p.values for p in catalog.get_partitions("shop_raw", "orders")] == [("2026-11-01",), ("2026-11-02",)]
     again = op.execute({})

@@ -60,12 +60,12 @@ def test_plan_on_the_sample_lake_prints_tables_columns_partitions_and_writes_not
     tables = out[out.index("tables:") + 1: out.index("changes:")]
     assert tables == [
         f"  - customers [create] csv — new folder {root}/customers with 1 files (1 not in the ledger)",
-        "      customer_id int", "      name string", "      email string", "      country string",
+        "      customer_id bigint", "      name string", "      email string", "      country string",
         "      signup_date date",
         f"  - orders [create] json partitioned by dt (7 partitions) — new folder {root}/orders with 11 files "
         "(11 not in the ledger)",
-        "      order_id bigint", "      customer_id int", "      order_ts timestamp", "      updated_at timestamp",
-        "      status string", "      items array<struct<product_id:int,quantity:int,unit_price:double>>",
+        "      order_id bigint", "      customer_id bigint", "      order_ts timestamp", "      updated_at timestamp",
+        "      status string", "      items array<struct<product_id:bigint,quantity:bigint,unit_price:double>>",
         "      channel string",
         f"  - products [create] parquet — new folder {root}/products with 1 files (1 not in the ledger)",
         "      product_id bigint", "      name string", "      category string", "      list_price double",

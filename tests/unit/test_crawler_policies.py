@@ -36,7 +36,7 @@ def test_incremental_by_default_reads_only_new_files_and_keeps_old_columns(env: 
     day(env, "orders", "2026-11-02", {"id": 2}, name="part-1.json")
     result = env.crawl()
     assert (result.recrawl_policy, result.files_scanned) == ("CRAWL_INCREMENTAL", 2)
-    assert env.columns("orders") == [("id", "int"), ("note", "string")]  # only new files seen: nothing dropped
+    assert env.columns("orders") == [("id", "bigint"), ("note", "string")]  # only new files seen: nothing dropped
 
 
 def test_crawl_everything_rebuilds_the_schema_from_all_files(env: Env) -> None:
@@ -48,7 +48,7 @@ def test_crawl_everything_rebuilds_the_schema_from_all_files(env: Env) -> None:
     result = env.crawl(recrawl_policy="CRAWL_EVERYTHING")
 
     assert result.files_scanned == 2
-    assert env.columns("orders") == [("id", "int"), ("amount", "double")]
+    assert env.columns("orders") == [("id", "bigint"), ("amount", "double")]
     reason = "CRAWL_EVERYTHING: all 2 files re-sampled"
     assert result.tables[0]["reason"] == reason
     assert f"table {DB}.orders: add column amount double (seen in {reason})" in result.changes
@@ -65,7 +65,7 @@ def test_crawl_new_folders_only_reads_new_folders_and_logs_schema_changes(env: E
     assert result.files_scanned == 1
     assert result.partitions_added == 1
     assert [p.values for p in env.catalog.get_partitions(DB, "orders")] == [("2026-11-01",), ("2026-11-02",)]
-    assert env.columns("orders") == [("id", "int")]  # UpdateBehavior LOG: the table itself does not change
+    assert env.columns("orders") == [("id", "bigint")]  # UpdateBehavior LOG: the table itself does not change
     assert env.table("orders").version == 1
     assert ("table orders: 1 new file(s) in already crawled folders not read (CRAWL_NEW_FOLDERS_ONLY)"
             in result.decisions)
@@ -87,7 +87,7 @@ def test_update_behavior_log_keeps_the_table_and_adds_new_partitions(env: Env) -
                                 "(ingestion ledger)) [not applied: update_behavior=LOG]")
     assert env.table("orders").version == 1
     new = env.catalog.get_partitions(DB, "orders")[1]
-    assert new.storage.columns == (Column("id", "int"),)  # inherits the unchanged table schema
+    assert new.storage.columns == (Column("id", "bigint"),)  # inherits the unchanged table schema
 
 
 def test_merge_new_columns_adds_columns_but_never_retypes_or_drops(env: Env) -> None:
@@ -96,11 +96,11 @@ def test_merge_new_columns_adds_columns_but_never_retypes_or_drops(env: Env) -> 
     env.write("orders/dt=2026-11-01/part-0.json", jsonl({"id": 1, "qty": "two", "channel": "web"}))
     result = env.crawl(recrawl_policy="CRAWL_EVERYTHING", merge_new_columns=True)
 
-    assert env.columns("orders") == [("id", "int"), ("qty", "int"), ("note", "string"), ("channel", "string")]
+    assert env.columns("orders") == [("id", "bigint"), ("qty", "bigint"), ("note", "string"), ("channel", "string")]
     assert result.changes[0] == (f"table {DB}.orders: add column channel string (seen in CRAWL_EVERYTHING: all 1 "
                                  "files re-sampled)")
     assert result.logged == [
-        f"table {DB}.orders: column qty would change type int -> string; kept int [merge_new_columns: existing "
+        f"table {DB}.orders: column qty would change type bigint -> string; kept bigint [merge_new_columns: existing "
         "columns keep their type]",
         f"table {DB}.orders: column note is not in the inferred schema; kept [merge_new_columns: existing columns "
         "are never dropped]",
@@ -153,7 +153,7 @@ def test_event_mode_crawls_only_announced_files_then_hands_them_to_bronze(env: E
     result = env.crawl(**config_args)
     assert (result.files_listed, result.files_scanned) == (1, 1)
     assert [p.values for p in env.catalog.get_partitions(DB, "orders")] == [("2026-11-01",), ("2026-11-02",)]
-    assert env.columns("orders") == [("id", "int"), ("channel", "string")]
+    assert env.columns("orders") == [("id", "bigint"), ("channel", "string")]
     assert env.table("orders").parameters["objectCount"] == "2"  # grows from the existing count: no listing
     states = {e.path: e.state for e in env.ledger.entries("ecommerce/orders")}
     assert states[str(announced)] == "new"
@@ -270,7 +270,7 @@ def test_csv_partitions_with_reordered_or_missing_columns(env: Env) -> None:
     env.write("sales/dt=2026-11-02/a.csv", "id,amount,name\n3,1.5,c\n4,2.5,d\n")
     env.write("sales/dt=2026-11-03/a.csv", "id,name\n5,e\n6,f\n")
     result = env.crawl()
-    assert env.columns("sales") == [("id", "int"), ("name", "string"), ("amount", "double")]
+    assert env.columns("sales") == [("id", "bigint"), ("name", "string"), ("amount", "double")]
     assert [(i["partition"], i["kind"], i["column"]) for i in result.partition_issues] == [
         ("dt=2026-11-02", "mismatch", "id,amount,name"),
         ("dt=2026-11-03", "drift", "amount"),

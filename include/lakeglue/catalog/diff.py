@@ -17,13 +17,15 @@ from lakeglue.catalog.model import Column, Table
 
 @dataclass(frozen=True)
 class ColumnChange:
-    """A column present in both versions whose type or comment differs."""
+    """A column present in both versions whose type, comment or parameters differ."""
 
     name: str
     old_type: str
     new_type: str
     old_comment: str = ""
     new_comment: str = ""
+    old_parameters: dict[str, str] = field(default_factory=dict, hash=False)
+    new_parameters: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def type_changed(self) -> bool:
@@ -117,8 +119,9 @@ def diff_columns(old: tuple[Column, ...], new: tuple[Column, ...]) -> ColumnsDif
         before = old_by.get(col.name.lower())
         if before is None:
             continue
-        change = ColumnChange(col.name, before.type, col.type, before.comment, col.comment)
-        if change.type_changed or before.comment != col.comment:
+        change = ColumnChange(col.name, before.type, col.type, before.comment, col.comment,
+                              dict(before.parameters), dict(col.parameters))
+        if change.type_changed or before.comment != col.comment or before.parameters != col.parameters:
             changed.append(change)
     shared_old = [c.name.lower() for c in old if c.name.lower() in new_by]
     shared_new = [c.name.lower() for c in new if c.name.lower() in old_by]
@@ -168,6 +171,8 @@ def _columns_lines(title: str, diff: ColumnsDiff) -> list[str]:
             out.append(f"  ~ {ch.name}: {ch.old_type} -> {ch.new_type}")
         if ch.old_comment != ch.new_comment:
             out.append(f"  ~ {ch.name} comment: {ch.old_comment!r} -> {ch.new_comment!r}")
+        if ch.old_parameters != ch.new_parameters:
+            out.append(f"  ~ {ch.name} parameters: {ch.old_parameters!r} -> {ch.new_parameters!r}")
     if diff.reordered:
         out.append("  ~ order of the existing columns changed")
     return out

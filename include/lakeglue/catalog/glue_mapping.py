@@ -26,12 +26,15 @@ def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v != ""}
 
 
-def column_to_glue(column: Column) -> dict[str, str]:
-    return _drop_empty({"Name": column.name, "Type": column.type, "Comment": column.comment})
+def column_to_glue(column: Column) -> dict[str, Any]:
+    out: dict[str, Any] = _drop_empty({"Name": column.name, "Type": column.type, "Comment": column.comment})
+    if column.parameters:  # Glue's Column.Parameters; left out when empty like the other optional fields
+        out["Parameters"] = dict(column.parameters)
+    return out
 
 
 def column_from_glue(data: Mapping[str, Any]) -> Column:
-    return Column(data["Name"], data.get("Type", ""), data.get("Comment", ""))
+    return Column(data["Name"], data.get("Type", ""), data.get("Comment", ""), dict(data.get("Parameters") or {}))
 
 
 def storage_to_glue(storage: StorageDescriptor) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class Column:
     name: str
     type: str
     comment: str = ""
+    #: Glue's Column.Parameters (e.g. ``lakeglue.original_name``: the raw key or header the column came
+    #: from). Compared, so a changed parameter is a table change, but not hashed (a dict cannot be).
+    parameters: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,15 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return convert(asdict(obj))
 
 
+def column_from_dict(data: dict[str, Any]) -> Column:
+    """A stored column; bodies written before columns had parameters simply have none."""
+    return Column(name=data["name"], type=data.get("type", ""), comment=data.get("comment", ""),
+                  parameters=dict(data.get("parameters") or {}))
+
+
 def storage_from_dict(data: dict[str, Any]) -> StorageDescriptor:
     return StorageDescriptor(
-        columns=tuple(Column(**c) for c in data.get("columns", [])),
+        columns=tuple(column_from_dict(c) for c in data.get("columns", [])),
         location=data.get("location", ""),
         input_format=data.get("input_format", ""),
         output_format=data.get("output_format", ""),
@@ -161,7 +170,7 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         database=data["database"],
         name=data["name"],
         storage=storage_from_dict(data.get("storage", {})),
-        partition_keys=tuple(Column(**c) for c in data.get("partition_keys", [])),
+        partition_keys=tuple(column_from_dict(c) for c in data.get("partition_keys", [])),
         table_type=data.get("table_type", "EXTERNAL_TABLE"),
         parameters=dict(data.get("parameters", {})),
         description=data.get("description", ""),

@@ -167,7 +167,7 @@ def _zip_member(fh: IO[bytes]) -> tuple[Any, str]:
     if len(members) != 1:
         names = ", ".join(i.filename for i in members[:5]) or "none"
         raise CompressionError(f"zip archive holds {len(members)} files ({names}); the crawler reads single-file "
-                               "archives, as Glue does")
+                               "archives, as Glue does (bronze quarantines it as an unreadable file)")
     return archive.open(members[0]), members[0].filename
 
 

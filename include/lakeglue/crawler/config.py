@@ -91,10 +91,20 @@ class CrawlerConfig:
     delete_behavior: str = "LOG"
     #: Glue's "add new columns only": existing columns keep their type, nothing is dropped.
     merge_new_columns: bool = False
-    #: Text integers that fit 32 bits become ``int`` (else ``bigint`` always, as Glue does).
-    narrow_text_integers: bool = True
+    #: Opt-in: text integers whose *sampled* values fit 32 bits become ``int``. Off by default, as in
+    #: Glue: a sample is not the file, and a later value past 2^31 would fail every reader's cast.
+    narrow_text_integers: bool = False
     parallelism: int = DEFAULT_PARALLELISM
     description: str = field(default="", compare=False)
+    #: Character encoding of every text table (``records.ENCODING_PARAM``): overrides detection. "" = detect.
+    encoding: str = ""
+    #: Per-table encodings (table name → encoding), over ``encoding``; filled from the pipeline spec's
+    #: ``bronze.<table>.options.encoding`` so the catalog and the bronze reader agree.
+    table_encodings: dict[str, str] = field(default_factory=dict, hash=False)
+    #: Null markers of every CSV table (``records.NULL_MARKERS_PARAM``): overrides detection. None = detect.
+    null_markers: tuple[str, ...] | None = None
+    #: Per-table null markers over ``null_markers``; filled from ``bronze.<table>.options.null_markers``.
+    table_null_markers: dict[str, list[str]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not self.database:
@@ -132,11 +142,34 @@ class CrawlerConfig:
             raise CrawlerConfigError(f"CrawlerConfig.classifiers: names must be unique, got {names}")
         set_(self, "classifiers", classifiers)
         set_(self, "excludes", tuple(self.excludes))
+        from lakeglue.records import normalise_encoding
+
+        for option, value in (("encoding", self.encoding), *((f"table_encodings[{t!r}]", e)
+                                                              for t, e in self.table_encodings.items())):
+            try:
+                normalise_encoding(value) if value else None
+            except LookupError:
+                raise CrawlerConfigError(f"CrawlerConfig.{option}={value!r} is not an encoding Python knows "
+                                         "(e.g. UTF-8, ISO-8859-1, WINDOWS-1252, UTF-16)") from None
+        set_(self, "table_encodings", dict(self.table_encodings))
+        set_(self, "table_null_markers", {t: list(m) for t, m in self.table_null_markers.items()})
+        if self.null_markers is not None:
+            set_(self, "null_markers", tuple(self.null_markers))
         set_(self, "prefix", self.prefix.strip("/"))
         if not self.source_prefix:
             set_(self, "source_prefix", self.prefix)
         if not self.name:
             set_(self, "name", f"{self.database}_crawler")
+
+    def encoding_for(self, table: str | None) -> str:
+        """The configured encoding of ``table`` ("" = detect it from the files)."""
+        return (self.table_encodings.get(table, "") if table else "") or self.encoding
+
+    def markers_for(self, table: str | None) -> tuple[str, ...] | None:
+        """The configured null markers of ``table`` (None = detect them from the files)."""
+        if table and table in self.table_null_markers:
+            return tuple(self.table_null_markers[table])
+        return self.null_markers
 
     def ledger_source(self, table: str) -> str:
         """Ledger source name of one table (``ecommerce/orders``)."""
@@ -171,13 +204,28 @@ class CrawlerConfig:
         for key in ("excludes", "classifiers"):
             if key in values:
                 values[key] = tuple(values[key])
+        if values.get("null_markers") is not None:
+            values["null_markers"] = tuple(values["null_markers"])
         return cls(**values)
+
+
+def _markers_option(value: str) -> list[str]:
+    """A bronze ``null_markers`` option: a JSON list, or one marker (as the bronze readers take it)."""
+    import json
+
+    return [str(m) for m in json.loads(value)] if value.startswith("[") else [value]
 
 
 def config_for_pipeline(spec: PipelineSpec, **overrides: Any) -> CrawlerConfig:
     """The crawler of a pipeline's raw source: ``raw/<prefix>/<table>/`` → ``<database>_raw``."""
+    encodings = {table: t.options.get("encoding") or t.options.get("charset") or ""
+                 for table, t in spec.bronze.items()}
+    markers = {table: _markers_option(t.options["null_markers"]) for table, t in spec.bronze.items()
+               if "null_markers" in t.options}
     values: dict[str, Any] = dict(database=spec.database_for("raw"), zone=spec.source.zone,
                                   prefix=spec.source.prefix, source_prefix=spec.name,
-                                  excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler")
+                                  excludes=tuple(spec.source.excludes), name=f"{spec.name}_raw_crawler",
+                                  table_encodings={t: e for t, e in encodings.items() if e},
+                                  table_null_markers=markers)
     values.update(overrides)
     return CrawlerConfig(**values)

@@ -16,7 +16,7 @@ from collections import Counter
 from lakeglue.crawler.classify import Sample, UnreadableFile
 from lakeglue.crawler.infer import CSV_EXTENSIONS, CsvHints, FileSchema, covered_stored_bytes
 from lakeglue.crawler.names import dedupe, sanitize_name
-from lakeglue.crawler.texttypes import TypeGuess, guess_type
+from lakeglue.crawler.texttypes import TypeGuess, guess_type, marker_order
 
 #: Glue's CSV classifier delimiters: comma, pipe, tab, semicolon, Ctrl-A.
 DELIMITERS = (",", "|", "\t", ";", "\x01")
@@ -46,7 +46,8 @@ def sniff_delimiter(text: str, truncated: bool, preferred: str = ",", quote_char
     order = [only] if only else [preferred, *[d for d in DELIMITERS if d != preferred]]
     best: tuple[tuple[bool, int, int], str, int] | None = None
     for rank, delimiter in enumerate(order):
-        reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar=quote_char)
+        # newline="": \n, \r\n and a lone \r (old Mac) all end a row, as in Hadoop's line reader
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter, quotechar=quote_char)
         rows = [r for r in itertools.islice(reader, _SNIFF_ROWS) if r]
         if cut and len(rows) > 1:
             rows = rows[:-1]
@@ -74,7 +75,7 @@ def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int,
     When the byte limit cut the sample, the last parsed row is incomplete and dropped
     before anything is counted, so a cut row is neither data nor a "bad row".
     """
-    buffer = io.StringIO(sample.text)
+    buffer = io.StringIO(sample.text, newline="")
     reader = csv.reader(buffer, delimiter=delimiter, quotechar=quote_char, strict=False)
     parsed: list[tuple[list[str], int, int]] = []  # (row, end position, line number)
     good = 0
@@ -103,7 +104,7 @@ def read_rows(sample: Sample, delimiter: str, columns: int, max_rows: int,
     return rows, bad, first_bad, consumed
 
 
-def column_guesses(rows: list[list[str]], columns: int, narrow_ints: bool = True,
+def column_guesses(rows: list[list[str]], columns: int, narrow_ints: bool = False,
                    trim: bool = True) -> list[TypeGuess]:
     """Each column's type from all its sampled values."""
     return [guess_type([r[i] for r in rows], narrow_ints, trim=trim) for i in range(columns)]
@@ -161,7 +162,7 @@ def looks_like_header(first: list[str], body: list[list[str]]) -> tuple[bool, st
     return False, f"row 1 looks like the data below it ({differing} of {len(fields)} columns differ)"
 
 
-def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bool = True) -> FileSchema:
+def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bool = False) -> FileSchema:
     notes = list(sample.notes)
     preferred = _preferred_delimiter(sample.data_ext)
     delimiter, columns = sniff_delimiter(sample.text, sample.truncated, hints.delimiter or preferred,
@@ -192,9 +193,14 @@ def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bo
     else:
         names, renames = [f"col{i}" for i in range(columns)], []
     notes.extend(renames)
+    originals = {n: f for n, f in zip(names, rows[0], strict=True) if header and not hints.names and n != f}
+    if originals:
+        notes.append("header names changed to lower snake case (crawler.names.sanitize_name), originals kept in "
+                     f"lakeglue.original_names: {', '.join(f'{f!r} -> {n}' for n, f in originals.items())}")
     guesses = below if header else column_guesses(body, columns, narrow_ints, hints.trim)
     formats: dict[str, str] = {}
     java: list[str] = []
+    markers = null_markers(names, guesses, notes)
     for name, guess in zip(names, guesses, strict=True):
         if guess.note:
             notes.append(f"column {name}: {guess.note}")
@@ -208,7 +214,31 @@ def infer_csv(sample: Sample, max_records: int, hints: CsvHints, narrow_ints: bo
                       stored_bytes=covered_stored_bytes(sample, consumed), bytes_read=sample.bytes_read,
                       delimiter=delimiter, header=header, header_reason=reason,
                       quoted=_quoted(sample.text, delimiter, hints.quote_char), column_formats=formats,
-                      timestamp_formats=java, notes=notes)
+                      timestamp_formats=java, notes=notes, null_markers=markers, original_names=originals)
+
+
+def null_markers(names: list[str], guesses: list[TypeGuess], notes: list[str]) -> list[str]:
+    """The markers readers must read as NULL: those ignored while typing a column as other than string.
+
+    ``NA`` in an otherwise integer column is a marker (without it every reader fails to cast ``NA`` to
+    bigint); ``NA`` in a string column alone is data (a country code). Markers are table-wide (Hive's
+    ``serialization.null.format``, DuckDB's ``nullstr``), so a string column holding one reads NULL
+    there too: said in the plan.
+    """
+    found: set[str] = set()
+    for name, guess in zip(names, guesses, strict=True):
+        if guess.nulls and guess.type.name not in ("string", "null"):
+            found.update(guess.nulls)
+            notes.append(f"column {name}: {guess.type} with null marker(s) "
+                         f"{', '.join(repr(m) for m in guess.nulls)} (ignored while typing; recorded as "
+                         "lakeglue.null.markers / serialization.null.format)")
+    markers = marker_order(found)
+    for name, guess in zip(names, guesses, strict=True):
+        shared = [m for m in guess.nulls if m in found]
+        if shared and guess.type.name == "string":
+            notes.append(f"column {name}: string values {', '.join(repr(m) for m in shared)} read as NULL too "
+                         "(null markers are table-wide)")
+    return markers
 
 
 def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints, narrow_ints: bool,
@@ -217,12 +247,17 @@ def _decide_header(rows: list[list[str]], columns: int, hints: CsvHints, narrow_
     if hints.header is not None:
         return hints.header, f"header {'present' if hints.header else 'absent'} (set for the table)"
     first = column_guesses(rows[:1], columns, narrow_ints)
-    if not all(g.type.name == "string" for g in first):
-        return False, "no header: row 1 has non-string or empty fields"
-    typed = [i for i, g in enumerate(body) if g.type.name not in ("string", "null")]
+    typed = {i for i, g in enumerate(body) if g.type.name not in ("string", "null")}
+    # an empty field in row 1 is a missing header name (col<i>) above a string column; above a typed
+    # column it is more likely a missing value of a data row, so it keeps Glue's rule strict there
+    empty = [i for i, g in enumerate(first) if g.type.name == "null"]
+    if any(g.type.name not in ("string", "null") for g in first) or any(i in typed for i in empty) or \
+            len(empty) == columns:
+        return False, "no header: row 1 has non-string fields, or empty fields above typed columns"
     if typed:
-        return True, (f"header detected (Glue's rule): row 1 is all strings and column {typed[0]} below it is "
-                      f"{body[typed[0]].type}")
+        blank = f" (empty header field(s) in column(s) {', '.join(map(str, empty))})" if empty else ""
+        return True, (f"header detected (Glue's rule): row 1 is all strings and column {min(typed)} below it is "
+                      f"{body[min(typed)].type}{blank}")
     found, why = looks_like_header(rows[0], rows[1:])
     return found, f"{'header detected' if found else 'no header'} in an all-string file: {why}"
 

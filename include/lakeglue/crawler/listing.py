@@ -116,7 +116,10 @@ def _list_local(root: str, matcher: ExcludeMatcher) -> list[FileInfo]:
             if matcher.excluded_file(child, entry.name):
                 continue
             st = entry.stat(follow_symlinks=False)
-            size = entry.stat().st_size if entry.is_symlink() else st.st_size
+            try:
+                size = entry.stat().st_size if entry.is_symlink() else st.st_size
+            except OSError:  # a broken symlink: listed with size 0, reported when read (never a crash)
+                size = 0
             out.append(FileInfo(path=entry.path, size=int(size), mtime=st.st_mtime))
     return sorted(out, key=lambda f: f.path)
 

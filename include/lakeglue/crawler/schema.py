@@ -21,7 +21,9 @@ from lakeglue.crawler.classify import UnreadableFile
 from lakeglue.crawler.config import CrawlerConfig
 from lakeglue.crawler.csvinfer import delimiter_name
 from lakeglue.crawler.infer import CsvHints, FileSchema, InferOptions, infer_file
+from lakeglue.crawler.texttypes import marker_order
 from lakeglue.crawler.types import GlueType, widen
+from lakeglue.records import DEFAULT_ENCODING, normalise_encoding
 from lakeglue.storage.zones import FileInfo
 
 
@@ -44,6 +46,14 @@ class TableSchema:
     column_formats: dict[str, str] = field(default_factory=dict)
     timestamp_formats: list[str] = field(default_factory=list)
     classifier: str = ""
+    #: Text tables: ``records.ENCODING_PARAM`` (empty for Parquet/ORC/Avro).
+    encoding: str = ""
+    #: ``records.NULL_MARKERS_PARAM`` (CSV).
+    null_markers: list[str] = field(default_factory=list)
+    #: ``records.ORIGINAL_NAMES_PARAM``: dotted safe path → raw key or header.
+    original_names: dict[str, str] = field(default_factory=dict)
+    #: ``zip`` when sampled files are zip archives (``tabledef`` turns it into ``records.UNREADABLE_PARAM``).
+    unreadable: str = ""
 
 
 @dataclass
@@ -71,11 +81,15 @@ class ExistingOptions:
     quote_char: str = '"'
     #: The table's SerDe unquotes fields (OpenCSV): new unquoted files must not switch it back.
     quoted: bool = False
+    encoding: str = ""
+    null_markers: tuple[str, ...] = ()
+    original_names: dict[str, str] = field(default_factory=dict)
 
 
-def infer_options(config: CrawlerConfig) -> InferOptions:
+def infer_options(config: CrawlerConfig, table: str | None = None) -> InferOptions:
     return InferOptions(max_bytes=config.max_sample_bytes, max_records=config.max_sample_records,
-                        classifiers=config.classifiers, narrow_ints=config.narrow_text_integers)
+                        classifiers=config.classifiers, narrow_ints=config.narrow_text_integers,
+                        encoding=config.encoding_for(table))
 
 
 def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: InferOptions, hints: CsvHints,
@@ -86,6 +100,8 @@ def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: In
             return infer_file(fs, info, options, hints)
         except UnreadableFile as exc:
             return exc
+        except Exception as exc:  # a file no rule foresaw: reported with its name, never the end of the crawl
+            return UnreadableFile(info.path, f"cannot infer a schema ({type(exc).__name__}: {exc})")
 
     if parallelism <= 1 or len(files) <= 1:
         return [one(f) for f in files]
@@ -95,7 +111,7 @@ def read_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], options: In
 
 def sample_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], config: CrawlerConfig, hints: CsvHints,
                  out: Inference, cache: dict[str, FileSchema | UnreadableFile] | None = None,
-                 ) -> tuple[list[FileSchema], int]:
+                 table: str | None = None) -> tuple[list[FileSchema], int]:
     """Up to ``sample_files_per_folder`` *readable* files per leaf folder: (schemas, folders capped).
 
     Reads go in rounds: the first N files of every folder at once, then replacements for
@@ -108,7 +124,7 @@ def sample_files(fs: fsspec.AbstractFileSystem, files: list[FileInfo], config: C
     taken = [0] * len(groups)
     readable = [0] * len(groups)
     found: dict[str, FileSchema] = {}
-    options = infer_options(config)
+    options = infer_options(config, table)
     while True:
         batch: list[FileInfo] = []
         for i, group in enumerate(groups):
@@ -162,7 +178,7 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     """
     out = Inference()
     hints = config_hints(config, existing)
-    sampled, capped = sample_files(fs, files, config, hints, out, cache)
+    sampled, capped = sample_files(fs, files, config, hints, out, cache, table)
     if capped:
         out.notes.append(f"table {table}: read {out.files_scanned} of {len(files)} files (at most "
                          f"{config.sample_files_per_folder} readable files in each folder; {capped} folders "
@@ -178,7 +194,9 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
     out.files = kept
     compression = _vote_compression(table, kept, out)
     base = list(existing.columns) if existing and merge_base else []
-    columns = merge_columns(table, base, kept, out.notes)
+    aliases: dict[str, str] = {}
+    columns = merge_columns(table, base, kept, out.notes, aliases,
+                            spellings=tuple(n for n, _ in existing.columns) if existing else ())
     first = kept[0]
     formats: dict[str, str] = {}
     java: list[str] = []
@@ -195,7 +213,74 @@ def infer_table(fs: fsspec.AbstractFileSystem, table: str, files: list[FileInfo]
         serde=first.serde,
         serde_parameters=dict(first.serde_parameters), table_parameters=dict(first.table_parameters),
         column_formats=formats, timestamp_formats=java, classifier=first.classifier)
+    carry = existing if existing is not None and merge_base else None
+    schema = out.schema
+    schema.encoding = vote_encoding(table, kept, config.encoding_for(table), carry, out)
+    schema.null_markers = table_null_markers(table, kept, config, carry, out)
+    schema.original_names = dict(carry.original_names) if carry else {}
+    for s in kept:
+        for path, raw in s.original_names.items():
+            if schema.original_names.get(path, raw) != raw:  # files name keys apart differently (rare)
+                out.notes.append(f"table {table}: column {path} is key {schema.original_names[path]!r} in earlier "
+                                 f"files but {raw!r} in {s.path}; readers use {raw!r} (the last file's)")
+            schema.original_names[path] = raw
+    for column, raw in aliases.items():  # an existing column a file spells in another case
+        if column not in schema.original_names and raw != column:
+            schema.original_names[column] = raw
+    schema.unreadable = "zip" if compression == "zip" or any(s.compression == "zip" for s in kept) else ""
     return out
+
+
+def vote_encoding(table: str, kept: list[FileSchema], override: str, existing: ExistingOptions | None,
+                  out: Inference) -> str:
+    """The table's encoding: the config's; else an existing table's; else the majority of files that show one.
+
+    Files with evidence vote (a BOM, valid multi-byte UTF-8, or bytes that are not UTF-8); pure-ASCII
+    files fit every candidate and abstain; a tie goes to UTF-8. So one odd file cannot flip a UTF-8
+    table, and an existing table keeps its encoding on incremental crawls (a disagreeing new file is
+    named here; bronze quarantines its undecodable lines). Parquet/ORC/Avro: "" (no parameter).
+    """
+    if not kept or not kept[0].encoding:
+        return ""
+    if override:
+        chosen = normalise_encoding(override)
+        out.notes.append(f"table {table}: encoding {chosen} (set in the crawler config; not detected)")
+        return chosen
+    votes = Counter(s.encoding for s in kept if s.encoding_evidence in ("bom", "utf-8", "fallback", "config"))
+    if existing is not None and existing.encoding:
+        chosen, why = existing.encoding, "the existing table's (incremental crawl)"
+    elif not votes:
+        chosen, why = DEFAULT_ENCODING, f"all {len(kept)} sampled files are ASCII"
+    else:
+        top = max(votes.values())
+        leaders = [e for e, n in votes.items() if n == top]
+        chosen = DEFAULT_ENCODING if DEFAULT_ENCODING in leaders else leaders[0]
+        why = (f"{votes[chosen]} of {sum(votes.values())} sampled files with non-ASCII bytes "
+               f"({dict(votes)}; majority of files, ties to UTF-8)")
+    if set(votes) - {DEFAULT_ENCODING} or chosen != DEFAULT_ENCODING:  # plain UTF-8 needs no explaining
+        out.notes.append(f"table {table}: encoding {chosen} ({why})")
+    for s in kept:
+        if s.encoding != chosen and s.encoding_evidence != "ascii":
+            out.notes.append(f"{s.path}: decoded as {s.encoding}, but table {table} is {chosen}; its lines not "
+                             f"valid {chosen} are quarantined by bronze as undecodable")
+    return chosen
+
+
+def table_null_markers(table: str, kept: list[FileSchema], config: CrawlerConfig,
+                       existing: ExistingOptions | None, out: Inference) -> list[str]:
+    """The config's markers, else every marker a sampled file needed (plus an existing table's)."""
+    configured = config.markers_for(table)
+    if configured is not None:
+        out.notes.append(f"table {table}: null markers {list(configured)} (set in the crawler config)")
+        return list(configured)
+    found = set(existing.null_markers) if existing else set()
+    for s in kept:
+        found.update(s.null_markers)
+    markers = marker_order(found)
+    if markers:
+        out.notes.append(f"table {table}: null markers {markers} (seen in columns typed other than string; "
+                         "recorded as lakeglue.null.markers and serialization.null.format)")
+    return markers
 
 
 def config_hints(config: CrawlerConfig, existing: ExistingOptions | None = None) -> CsvHints:
@@ -245,7 +330,7 @@ def _align_csv(fs: fsspec.AbstractFileSystem, table: str, kept: list[FileSchema]
         if s.delimiter == delimiter and s.header == header:
             aligned.append(s)
             continue
-        redo = _reinfer(fs, s, config, hints, out)
+        redo = _reinfer(fs, s, config, hints, out, table)
         if redo is not None:
             out.notes.append(f"{s.path}: re-read with the table's CSV options (on its own it looked like "
                              f"delimiter {delimiter_name(s.delimiter)}, header {s.header})")
@@ -260,11 +345,11 @@ def _header_reason(kept: list[FileSchema], header: bool) -> str:
 
 
 def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig, hints: CsvHints,
-             out: Inference) -> FileSchema | None:
+             out: Inference, table: str | None = None) -> FileSchema | None:
     size = int(fs.size(s.path) or 0)
     info = FileInfo(s.path, size, 0.0)
     try:
-        schema = infer_file(fs, info, infer_options(config), hints)
+        schema = infer_file(fs, info, infer_options(config, table), hints)
     except UnreadableFile as exc:
         out.errors.append((exc.path, exc.reason))
         return None
@@ -273,20 +358,38 @@ def _reinfer(fs: fsspec.AbstractFileSystem, s: FileSchema, config: CrawlerConfig
 
 
 def merge_columns(table: str, base: list[tuple[str, GlueType]], schemas: list[FileSchema],
-                  notes: list[str]) -> list[tuple[str, GlueType]]:
-    """Widen column by column in file order; columns first seen in a later file are appended."""
+                  notes: list[str], case_aliases: dict[str, str] | None = None,
+                  spellings: tuple[str, ...] = ()) -> list[tuple[str, GlueType]]:
+    """Widen column by column in file order; columns first seen in a later file are appended.
+
+    Names differing only in case are one column (Hive and Athena fold case), under the first spelling;
+    ``case_aliases`` gets ``{base column: raw key}`` where a file spells a *base* column otherwise (a
+    table catalogued before JSON keys kept their case: readers need the key as the files spell it).
+    ``spellings``: an existing table's column names, kept when its schema is rebuilt (CRAWL_EVERYTHING).
+    """
     names = [n for n, _ in base]
     types = {n: t for n, t in base}
+    lowered = {n.lower(): n for n in (*spellings, *names)}
+    in_base = {*names, *spellings}
     for index, schema in enumerate(schemas):
         widened: list[str] = []
         for name, t in schema.columns:
+            if name not in types and name.lower() in lowered:
+                target = lowered[name.lower()]
+                raw = schema.original_names.get(name, name)
+                notes.append(f"table {table}: column {name} of {schema.path} is column {target} (names that differ "
+                             "only in case are one column)")
+                if target in in_base and case_aliases is not None:
+                    case_aliases.setdefault(target, raw)
+                name = target
             if name in types:
-                types[name] = widen(types[name], t, name, widened)
+                types[name] = widen(types[name], t, name, widened, fold_case=True)
                 continue
             if base or index > 0:
                 notes.append(f"table {table}: column {name} ({t}) first seen in {schema.path}; appended "
                              "(earlier files do not have it)")
             names.append(name)
+            lowered[name.lower()] = name
             types[name] = t
         notes.extend(f"table {table}: {n} (merging {schema.path})" for n in dict.fromkeys(widened))
     return [(n, types[n]) for n in names]

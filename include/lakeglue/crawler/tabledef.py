@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from lakeglue import records
 from lakeglue.catalog.model import FORMATS, Column, StorageDescriptor, Table
 from lakeglue.crawler.config import CrawlerConfig
 from lakeglue.crawler.custom import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
@@ -31,7 +32,9 @@ _MORE_FORMATS: dict[str, dict[str, str]] = {
              "serde": "org.apache.hadoop.hive.serde2.avro.AvroSerDe"},
 }
 #: Parameters a crawl rewrites every time; anything else on a table is the user's.
-_OWNED = ("delimiter", "skip.header.line.count", "jsonPath", COLUMN_FORMATS_PARAM, "DEPRECATED_BY_CRAWLER")
+_OWNED = ("delimiter", "skip.header.line.count", "jsonPath", COLUMN_FORMATS_PARAM, "DEPRECATED_BY_CRAWLER",
+          records.ENCODING_PARAM, records.NULL_FORMAT_PARAM, records.NULL_MARKERS_PARAM, records.UNREADABLE_PARAM,
+          records.ORIGINAL_NAMES_PARAM)
 
 
 def storage_descriptor(schema: TableSchema, columns: list[Column], location: str) -> StorageDescriptor:
@@ -54,6 +57,9 @@ def serde_parameters(schema: TableSchema, serde: str, columns: list[Column]) -> 
         params = {"field.delim": schema.delimiter, "serialization.format": schema.delimiter}
     elif schema.format == "json":
         params = {"paths": ",".join(sorted(c.name for c in columns))}
+        # the OpenX JsonSerDe (Athena, Hive) reads a renamed top-level key through mapping.<column>
+        params.update({f"mapping.{c.name}": schema.original_names[c.name] for c in columns
+                       if c.name in schema.original_names})
     else:
         params = {"serialization.format": "1"} if not schema.serde_parameters else {}
         params.update(schema.serde_parameters)
@@ -70,7 +76,8 @@ def existing_options(table: Table) -> ExistingOptions:
         columns=[(c.name, parse_or_string(c.type)) for c in table.columns], delimiter=p.get("delimiter", ""),
         header=(header == "1") if p.get("classification") == "csv" else None,
         quote_char=table.storage.serde_parameters.get("quoteChar", '"'),
-        quoted=table.storage.serde == OPEN_CSV_SERDE)
+        quoted=table.storage.serde == OPEN_CSV_SERDE, encoding=p.get(records.ENCODING_PARAM, ""),
+        null_markers=tuple(records.null_markers(p)), original_names=records.original_names(p))
 
 
 def parse_or_string(text: str) -> GlueType:
@@ -93,7 +100,27 @@ def schema_of_table(table: Table) -> TableSchema:
                        serde_parameters={k: v for k, v in table.storage.serde_parameters.items()
                                          if k not in ("timestamp.formats",)},
                        table_parameters={k: table.parameters[k] for k in ("jsonPath",) if k in table.parameters},
-                       column_formats=formats, timestamp_formats=[t for t in timestamp.split(",") if t])
+                       column_formats=formats, timestamp_formats=[t for t in timestamp.split(",") if t],
+                       encoding=opts.encoding, null_markers=list(opts.null_markers),
+                       original_names=dict(opts.original_names),
+                       unreadable="zip" if records.UNREADABLE_PARAM in table.parameters else "")
+
+
+def zip_reason(folder: TableFolder, schema: TableSchema, existing: Table | None, complete_listing: bool) -> str:
+    """Why the query engines cannot read the table, when some of its files are zip archives ("" if none).
+
+    Bronze jobs extract single-member zips; DuckDB, Trino and Athena read no zip at all, so the raw
+    table is still catalogued (bronze needs it) but marked, and the query layer shows this reason.
+    Decided from the listing (``.zip`` names, no I/O) and from the sampled files' magic bytes.
+    """
+    zips = sum(1 for f in folder.files if f.path.lower().endswith(".zip"))
+    if not zips and schema.unreadable != "zip":
+        if complete_listing or existing is None:
+            return ""
+        return existing.parameters.get(records.UNREADABLE_PARAM, "")  # event mode sees only announced files
+    count = f"{zips} of {len(folder.files)} files are" if zips else "sampled files are"
+    return (f"{count} zip archives, which the query engines cannot read; query the bronze table instead "
+            "(bronze jobs extract single-member archives)")
 
 
 def _default_serde(fmt: str) -> str:
@@ -129,13 +156,18 @@ def build_table(config: CrawlerConfig, lake: Lake, folder: TableFolder, schema: 
         inferred = True
     keys = tuple(Column(k, "string") for k in folder.layout.keys)
     comments = {c.name: c.comment for c in existing.columns} if existing else {}
+    kept_params = {c.name: {k: v for k, v in c.parameters.items() if k != records.ORIGINAL_NAME_PARAM}
+                   for c in existing.columns} if existing else {}
     columns: list[Column] = []
     for name, t in schema.columns:
         if name in folder.layout.keys:
             notes.append(f"table {folder.name}: data column {name} has the name of a partition key; dropped from "
                          "the data columns (query engines reject duplicate column names)")
             continue
-        columns.append(Column(name, format_type(t), comments.get(name, "")))
+        params = dict(kept_params.get(name, {}))
+        if name in schema.original_names:
+            params[records.ORIGINAL_NAME_PARAM] = schema.original_names[name]
+        columns.append(Column(name, format_type(t), comments.get(name, ""), params))
     avg = average_record_size(schema if inferred else None, existing)
     count, size = len(folder.files), sum(f.size for f in folder.files)
     if not complete_listing and existing is not None:
@@ -159,6 +191,14 @@ def build_table(config: CrawlerConfig, lake: Lake, folder: TableFolder, schema: 
         params["delimiter"] = schema.delimiter
         if schema.header:
             params["skip.header.line.count"] = "1"
+    if schema.encoding:
+        params[records.ENCODING_PARAM] = schema.encoding
+    params.update(records.encode_null_markers(schema.null_markers))
+    params.update(records.encode_original_names(schema.original_names))
+    unreadable = zip_reason(folder, schema, existing, complete_listing)
+    if unreadable:
+        params[records.UNREADABLE_PARAM] = unreadable
+        notes.append(f"table {folder.name}: marked {records.UNREADABLE_PARAM}: {unreadable}")
     kept_formats = {c.name: schema.column_formats[c.name] for c in columns if c.name in schema.column_formats}
     if kept_formats:
         params[COLUMN_FORMATS_PARAM] = json.dumps(kept_formats, sort_keys=True)

@@ -1,39 +1,46 @@
 """Types of text values (CSV fields, JSON strings), decided from samples with a stated confidence.
 
 Glue types text as bigint / double / string only, which turns money into ``double`` and
-every non-ISO date into ``string``. Here a column's type is the narrowest one that *every*
-sampled value fits — ``int`` before ``bigint``, ``decimal(p,s)`` for fixed-point text,
-``date`` / ``timestamp`` in ISO 8601 or one of the common formats below — and when most
-but not all values fit a type, the column stays ``string`` and a note says which value
-broke it. ``confidence`` is the share of non-null sampled values that fit the type.
+every non-ISO date into ``string``. Here a column's type is the most specific one that *every*
+sampled value fits — ``decimal(38,s)`` for fixed-point text, ``date`` / ``timestamp`` in ISO
+8601 or one of the common formats below — and when most but not all values fit a type, the
+column stays ``string`` and a note says which value broke it. ``confidence`` is the share of
+non-null sampled values that fit the type.
+
+Never narrower than later data can be (a sample is not the file): integers are ``bigint`` as
+in Glue (``int`` only with ``narrow_ints``, an explicit opt-in), integers beyond 64 bits are
+``decimal(38,0)`` (beyond 38 digits: ``string``), fixed-point text is ``decimal(38,s)`` (the
+sampled scale, the widest precision: a later value with more integer digits still fits), and
+``NaN``/``Infinity`` make a column ``double``. Values in :data:`NULL_TOKENS` are ignored while
+typing and reported in :attr:`TypeGuess.nulls`, so the crawler can record them as null markers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from lakeglue.crawler.types import NULL, STRING, GlueType
+from lakeglue.records import NULL_MARKER_CANDIDATES
 
-#: Field values read as "no value" (pyarrow's defaults plus Hive's ``\N``).
-NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "N/A", "n/a", "NA", "#N/A", "#NA", "NaN", "nan", "-NaN",
-                         "-nan", "\\N"})
+#: Field values read as "no value" while typing (records.py holds the one list; readers get the ones seen).
+NULL_TOKENS = frozenset(NULL_MARKER_CANDIDATES)
 #: A type that fits at least this share of values (but not all) is reported as a near miss.
 NEAR_MISS = 0.9
 #: Fixed-point text needs at least this many decimals to be read as decimal: one decimal
 #: (``4.5``, ``3.0``) is what float printers produce, two or more with a constant scale is not.
 MIN_DECIMAL_SCALE = 2
 MAX_DECIMAL_SCALE = 9
-#: Integer digits a decimal column gets at least, so values beyond the sample still fit.
-DECIMAL_INTEGER_HEADROOM = 10
 #: Hive's LazySimpleSerDe reads ``yyyy-MM-dd HH:mm:ss[.f…]`` without a ``timestamp.formats`` hint.
 HIVE_DEFAULT_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$")
 
 _INT = re.compile(r"^[+-]?(\d+)$")
 _FIXED = re.compile(r"^[+-]?(\d+)\.(\d+)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: IEEE non-finite values as Python, numpy, pandas, Spark and DuckDB print and parse them.
+_NON_FINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})([T ])(\d{2}:\d{2})(:\d{2})?(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$")
@@ -106,10 +113,22 @@ class TypeGuess:
     #: Joda spelling for Hive/Athena ``timestamp.formats``; set when Hive's default cannot read the values.
     java: str = ""
     note: str = ""
+    #: The raw values ignored as "no value" (null markers), in :data:`NULL_MARKER_CANDIDATES` order.
+    nulls: tuple[str, ...] = ()
 
 
-def is_null(value: str) -> bool:
-    return value.strip() in NULL_TOKENS
+def is_null(value: str, tokens: frozenset[str] = NULL_TOKENS) -> bool:
+    return value.strip() in tokens
+
+
+def marker_order(markers: set[str] | frozenset[str]) -> list[str]:
+    """Markers in the preferred order (the candidates' order, then exact spellings with spaces)."""
+    rank = {m: i for i, m in enumerate(NULL_MARKER_CANDIDATES)}
+    return sorted(markers, key=lambda m: (rank.get(m.strip(), len(rank)), m != m.strip(), m))
+
+
+def _is_double(value: str) -> bool:
+    return bool(_FLOAT.match(value) or _NON_FINITE.match(value))
 
 
 def _is_int(value: str) -> bool:
@@ -208,9 +227,11 @@ def _numeric(values: Sequence[str], narrow_ints: bool) -> tuple[TypeGuess | None
             return TypeGuess(GlueType("bigint"), 1.0, n), ("", 0)
         digits = max(len(v.lstrip("+-")) for v in values)
         if digits <= 38:
-            return TypeGuess(GlueType("decimal", precision=digits, scale=0), 1.0, n,
-                             note="integers beyond 64 bits"), ("", 0)
-        return None, ("", 0)
+            return TypeGuess(GlueType("decimal", precision=38, scale=0), 1.0, n,
+                             note="integers beyond 64 bits: decimal(38,0), the widest exact type every "
+                                  "engine has"), ("", 0)
+        return TypeGuess(STRING, 1.0, n, note=f"integers of {digits} digits: beyond decimal(38,0), kept string "
+                                              "so no digit is lost"), ("", 0)
     fixed = [_FIXED.match(v) for v in values]
     if all(m is not None or _is_int(v) for m, v in zip(fixed, values, strict=True)):
         scales = {len(m.group(2)) for m in fixed if m is not None}
@@ -220,26 +241,44 @@ def _numeric(values: Sequence[str], narrow_ints: bool) -> tuple[TypeGuess | None
             share = with_scale / n
             int_digits = max(len((m.group(1) if m else v).lstrip("+-")) for m, v in zip(fixed, values, strict=True))
             if MIN_DECIMAL_SCALE <= scale <= MAX_DECIMAL_SCALE and share >= NEAR_MISS and int_digits + scale <= 38:
-                precision = min(38, max(int_digits, DECIMAL_INTEGER_HEADROOM) + scale)
+                precision = 38  # the sampled integer digits say nothing of later values
                 return TypeGuess(GlueType("decimal", precision=precision, scale=scale), share, n,
                                  note=f"{with_scale} of {n} values have exactly {scale} decimals "
                                       "(fixed-point text)"), ("", 0)
-    floats = sum(1 for v in values if _FLOAT.match(v))
-    if floats == n:
-        return TypeGuess(GlueType("double"), 1.0, n), ("", 0)
+    floats = sum(1 for v in values if _is_double(v))
+    finite = sum(1 for v in values if _FLOAT.match(v))
+    if floats == n and finite:  # NaN/Infinity are doubles next to numbers ("Nan" alone may be a name)
+        note = f"{n - finite} NaN/Infinity value(s): IEEE doubles, kept as values (not nulls)" if finite < n else ""
+        return TypeGuess(GlueType("double"), 1.0, n, note=note), ("", 0)
+    floats = floats if finite else 0  # only NaN/Infinity-like words ("Nan" is also a name): not numbers
     best = ("integers", len(ints)) if len(ints) >= floats else ("double", floats)
     return None, best
 
 
-def guess_type(raw_values: Sequence[str], narrow_ints: bool = True, temporal_only: bool = False,
-               trim: bool = True) -> TypeGuess:
+def guess_type(raw_values: Sequence[str], narrow_ints: bool = False, temporal_only: bool = False,
+               trim: bool = True, null_tokens: frozenset[str] = NULL_TOKENS) -> TypeGuess:
     """The type of a column from its sampled text values (nulls ignored; surrounding spaces trimmed).
 
     ``temporal_only`` is for JSON strings: a quoted ``"00123"`` is text on purpose, but a
     quoted date is still a date. ``trim=False`` (a CSV classifier's DisableValueTrimming)
     keeps spaces, so `` 2`` is text: the SerDe will not trim it either.
     """
-    values = [v.strip() if trim else v for v in raw_values if not is_null(v)]
+    values: list[str] = []
+    nulls: set[str] = set()
+    for raw in raw_values:  # one pass: this runs for every sampled value of every column
+        stripped = raw.strip()
+        if stripped in null_tokens:
+            nulls.add(raw)
+        else:
+            values.append(stripped if trim else raw)
+    guess = _guess(values, narrow_ints, temporal_only)
+    if not nulls:
+        return guess
+    markers = nulls | {v.strip() for v in nulls}
+    return replace(guess, nulls=tuple(marker_order(markers)))
+
+
+def _guess(values: list[str], narrow_ints: bool, temporal_only: bool) -> TypeGuess:
     if not values:
         return TypeGuess(NULL, 1.0, 0)
     n = len(values)
@@ -268,7 +307,7 @@ def _matches_family(name: str, value: str) -> bool:
     if name == "integers":
         return _is_int(value)
     if name == "double":
-        return bool(_FLOAT.match(value))
+        return _is_double(value)
     if name.startswith("ISO 8601"):
         kind = name.rsplit(" ", 1)[1]
         pattern = _ISO_DATE if kind == "date" else _ISO_TIMESTAMP

@@ -124,10 +124,11 @@ def _parse(tokens: list[str], pos: int, text: str) -> tuple[int, GlueType]:
 
 
 # -- Arrow → Glue -------------------------------------------------------------------------------
-def from_arrow(t: pa.DataType) -> GlueType:
-    """Map an Arrow type onto the Hive vocabulary; struct field names are lower-cased like Hive does."""
+def from_arrow(t: pa.DataType, lower: bool = True) -> GlueType:
+    """Map an Arrow type onto the Hive vocabulary; struct field names are lower-cased like Hive does
+    (``lower=False`` keeps them: JSON keys, renamed later by ``records.safe_names``)."""
     if pa.types.is_dictionary(t):
-        return from_arrow(t.value_type)
+        return from_arrow(t.value_type, lower)
     if pa.types.is_null(t):
         return NULL
     if pa.types.is_boolean(t):
@@ -150,12 +151,13 @@ def from_arrow(t: pa.DataType) -> GlueType:
         return GlueType("timestamp")
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or \
             pa.types.is_list_view(t):
-        return GlueType("array", (from_arrow(t.value_type),))
+        return GlueType("array", (from_arrow(t.value_type, lower),))
     if pa.types.is_map(t):
-        return GlueType("map", (from_arrow(t.key_type), from_arrow(t.item_type)))
+        return GlueType("map", (from_arrow(t.key_type, lower), from_arrow(t.item_type, lower)))
     if pa.types.is_struct(t):
         fields = [t.field(i) for i in range(t.num_fields)]
-        return GlueType("struct", tuple(from_arrow(f.type) for f in fields), tuple(f.name.lower() for f in fields))
+        return GlueType("struct", tuple(from_arrow(f.type, lower) for f in fields),
+                        tuple(f.name.lower() if lower else f.name for f in fields))
     # time, duration, interval, unions: Hive has no equivalent; string keeps the data readable.
     return STRING
 
@@ -172,7 +174,7 @@ def _arrow_integer(t: pa.DataType) -> str:
 
 
 # -- widening -----------------------------------------------------------------------------------
-def widen(a: GlueType, b: GlueType, where: str, notes: list[str]) -> GlueType:
+def widen(a: GlueType, b: GlueType, where: str, notes: list[str], fold_case: bool = False) -> GlueType:
     """The narrowest type that holds values of both; incompatible types become string (noted).
 
     ``where`` names the column (``items.element.price``) for the note, so a reader of the
@@ -185,12 +187,12 @@ def widen(a: GlueType, b: GlueType, where: str, notes: list[str]) -> GlueType:
     if b.name == "null":
         return a
     if a.name == "struct" and b.name == "struct":
-        return _widen_struct(a, b, where, notes)
+        return _widen_struct(a, b, where, notes, fold_case)
     if a.name == "array" and b.name == "array":
-        return GlueType("array", (widen(a.children[0], b.children[0], f"{where}.element", notes),))
+        return GlueType("array", (widen(a.children[0], b.children[0], f"{where}.element", notes, fold_case),))
     if a.name == "map" and b.name == "map":
-        return GlueType("map", (widen(a.children[0], b.children[0], f"{where}.key", notes),
-                                widen(a.children[1], b.children[1], f"{where}.value", notes)))
+        return GlueType("map", (widen(a.children[0], b.children[0], f"{where}.key", notes, fold_case),
+                                widen(a.children[1], b.children[1], f"{where}.value", notes, fold_case)))
     numeric = _widen_numeric(a, b)
     if numeric is not None:
         return numeric
@@ -205,15 +207,21 @@ def widen(a: GlueType, b: GlueType, where: str, notes: list[str]) -> GlueType:
     return STRING
 
 
-def _widen_struct(a: GlueType, b: GlueType, where: str, notes: list[str]) -> GlueType:
+def _widen_struct(a: GlueType, b: GlueType, where: str, notes: list[str], fold_case: bool) -> GlueType:
+    """With ``fold_case``, fields match case-insensitively (Hive folds case: ``Id`` and ``id`` are one field;
+    first spelling kept): for merging files' *safe* schemas. Raw JSON keys keep case (``a`` and ``A`` are
+    two keys until ``records.safe_names`` tells them apart)."""
     names = list(a.fields)
     types = list(a.children)
+    lowered = [n.lower() if fold_case else n for n in names]
     for name, child in zip(b.fields, b.children, strict=True):
-        if name in names:
-            i = names.index(name)
-            types[i] = widen(types[i], child, f"{where}.{name}" if where else name, notes)
+        key = name.lower() if fold_case else name
+        if key in lowered:
+            i = lowered.index(key)
+            types[i] = widen(types[i], child, f"{where}.{names[i]}" if where else names[i], notes, fold_case)
         else:
             names.append(name)
+            lowered.append(key)
             types.append(child)
     return GlueType("struct", tuple(types), tuple(names))
 
