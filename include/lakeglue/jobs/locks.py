@@ -142,13 +142,16 @@ def _pg_lock(url: str, name: str, wait: float | None, ttl: float) -> Iterator[No
     lock_key = advisory_key(name)
     conn = engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
+        # who we are, for the message a waiter gets (pg_stat_activity only knows the server's pid)
+        conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
+                     {"n": f"lakeglue-lock {socket.gethostname()} {os.getpid()}"[:63]})
         conn.execute(sa.text(f"SET lock_timeout = {int(wait * 1000) if wait else 0}"))
         try:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key})
         except sa.exc.OperationalError as exc:
             holder = pg_lock_holder(url, name)
             raise WriterLockTimeout(
-                f"writer lock {name!r} is still held by {_describe(holder)} after waiting {wait:.0f}s; "
+                f"writer lock {name!r} is still held by {_describe(holder)} after waiting {wait or 0:.1f}s; "
                 "another run is writing this table") from exc
         conn.execute(sa.text("SET lock_timeout = 0"))
     except BaseException:
@@ -170,12 +173,17 @@ def pg_lock_holder(url: str, name: str) -> LockHolder | None:
     unsigned = advisory_key(name) & 0xFFFFFFFFFFFFFFFF
     with engine_for(url).connect() as conn:
         row = conn.execute(sa.text(
-            "SELECT a.pid, coalesce(a.client_hostname, host(a.client_addr), 'local') AS host, "
+            "SELECT a.pid, a.application_name, coalesce(a.client_hostname, host(a.client_addr), 'local') AS host, "
             "extract(epoch FROM a.backend_start) AS since FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
             "AND l.classid::bigint = :hi AND l.objid::bigint = :lo"),
             {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).first()
-    return None if row is None else LockHolder(name, str(row.host), int(row.pid), float(row.since))
+    if row is None:
+        return None
+    parts = str(row.application_name or "").split(" ")
+    if len(parts) == 3 and parts[0] == "lakeglue-lock" and parts[2].isdigit():
+        return LockHolder(name, parts[1], int(parts[2]), float(row.since))
+    return LockHolder(name, f"{row.host} (server pid {row.pid})", None, float(row.since))
 
 
 # -- SQLite (and any other SQL database): lock rows with a heartbeat ----------------------
@@ -226,7 +234,7 @@ def _row_lock(url: str, name: str, wait: float | None, ttl: float) -> Iterator[N
     while not _try_take(engine, name, owner, here, ttl):
         if deadline is not None and time.monotonic() > deadline:
             raise WriterLockTimeout(f"writer lock {name!r} is still held by {_describe(row_lock_holder(url, name))} "
-                                    f"after waiting {wait:.0f}s; another run is writing this table")
+                                    f"after waiting {wait or 0:.1f}s; another run is writing this table")
         time.sleep(pause)
         pause = min(pause * 1.5, 0.5)
     stop = threading.Event()
@@ -256,7 +264,8 @@ def _describe(holder: LockHolder | None) -> str:
     if holder is None:
         return "another process"
     since = "" if holder.since is None else time.strftime(" since %Y-%m-%d %H:%M:%SZ", time.gmtime(holder.since))
-    return f"pid {holder.pid} on {holder.host}{since}"
+    who = holder.host if holder.pid is None else f"pid {holder.pid} on {holder.host}"
+    return f"{who}{since}"
 
 
 def lock_holder(url: str, name: str) -> LockHolder | None:
