@@ -96,6 +96,9 @@ def engine_for(url: str) -> Engine:
     return _ENGINES[url]
 
 
+_COLUMNS_CHECKED: set[tuple[str, str]] = set()
+
+
 def add_missing_columns(engine: Engine, table: sa.Table) -> None:
     """Add the nullable columns a bookkeeping table gained since a database created it.
 
@@ -103,6 +106,8 @@ def add_missing_columns(engine: Engine, table: sa.Table) -> None:
     existing table; an older SQLite file or Postgres schema gets the new columns here (with
     their server default, if any) the first time a newer lakeglue opens it.
     """
+    if (engine.url.render_as_string(), table.name) in _COLUMNS_CHECKED:
+        return  # once per process: ledgers are opened on every sensor poke
     present = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
     for column in table.columns:
         if column.name in present:
@@ -117,6 +122,7 @@ def add_missing_columns(engine: Engine, table: sa.Table) -> None:
         except sa.exc.DBAPIError:  # a concurrent process added it first
             if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
                 raise
+    _COLUMNS_CHECKED.add((engine.url.render_as_string(), table.name))
 
 
 def _now() -> datetime:
