@@ -137,10 +137,20 @@ def writer_lock(url: str, name: str, *, wait: float | None = DEFAULT_WAIT_S,
 
 
 # -- Postgres: advisory locks -------------------------------------------------------------
+_LOCK_ENGINES: dict[str, sa.Engine] = {}
+
+
+def _lock_engine(url: str) -> sa.Engine:
+    """Lock sessions live for a whole job, one per table: unpooled, so they never starve the job's pool."""
+    if url not in _LOCK_ENGINES:
+        _LOCK_ENGINES[url] = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    return _LOCK_ENGINES[url]
+
+
 @contextmanager
 def _pg_lock(url: str, name: str, wait: float | None, ttl: float) -> Iterator[None]:
     lock_key = advisory_key(name)
-    conn = engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT")
+    conn = _lock_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         # who we are, for the message a waiter gets (pg_stat_activity only knows the server's pid)
         conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
