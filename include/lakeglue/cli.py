@@ -207,14 +207,22 @@ def cmd_bookmark(args: argparse.Namespace) -> int:
             print("\n".join(_bookmark_status(spec.source_key(table), spec.bronze[table].format == "jdbc",
                                               ledger, marks)))
         return 0
+    from contextlib import ExitStack
+
+    from lakeglue.jobs.locks import writer_lock
+
     for table in tables:
         source = spec.source_key(table)
-        if spec.bronze[table].format == "jdbc":
-            print(f"{source}: {marks.reset(source)} high-water marks cleared; the next batch reads the whole table")
-        else:
-            print(f"{source}: {ledger.reset(source)} files will be reprocessed")
-        for silver_name, silver in spec.silver.items():
-            if silver.from_ == table:  # silver must re-absorb what bronze re-reads
+        readers = sorted(name for name, silver in spec.silver.items() if silver.from_ == table)
+        with ExitStack() as held:  # not under a running job's feet: its commit would undo the reset
+            for lock in [f"{spec.database_for('bronze')}.{table}",
+                         *(f"{spec.database_for('silver')}.{name}" for name in readers)]:
+                held.enter_context(writer_lock(url, lock))
+            if spec.bronze[table].format == "jdbc":
+                print(f"{source}: {marks.reset(source)} high-water marks cleared; the next batch reads the whole table")
+            else:
+                print(f"{source}: {ledger.reset(source)} files will be reprocessed")
+            for silver_name in readers:  # silver must re-absorb what bronze re-reads
                 consumed.replace(f"{spec.name}/silver/{silver_name}", set())
     return 0
 

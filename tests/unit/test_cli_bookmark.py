@@ -63,3 +63,33 @@ def test_bookmark_status_lists_files_per_batch_and_state_with_the_error(
         assert "no bronze table 'nope'" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_bookmark_reset_waits_for_a_job_writing_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from lakeglue.jobs.locks import writer_lock
+
+    monkeypatch.setenv("LAKEGLUE_HOME", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    try:
+        url = get_settings().catalog_url
+        Ledger(url).record_seen("ecommerce/orders", [FileInfo("/raw/a.json", 1, 1.0)])
+        held, done = threading.Event(), []
+
+        def silver_job() -> None:  # a silver run of orders: its commit would overwrite a reset bookmark
+            with writer_lock(url, "ecommerce_silver.orders"):
+                held.set()
+                time.sleep(0.5)
+                done.append(time.monotonic())
+
+        job = threading.Thread(target=silver_job)
+        job.start()
+        held.wait(5)
+        assert main(["bookmark", "reset", "ecommerce", "orders"]) == 0
+        reset_at = time.monotonic()
+        job.join()
+        assert done and done[0] <= reset_at
+    finally:
+        get_settings.cache_clear()
