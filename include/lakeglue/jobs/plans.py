@@ -18,7 +18,7 @@ from lakeglue.jobs.bookmarks import ConsumedBatches
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.locks import active_write
 from lakeglue.jobs.metrics import TableMetrics
-from lakeglue.ledger import UNFINISHED, LedgerEntry
+from lakeglue.ledger import NEW, UNFINISHED, LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def claim_bronze_files(ctx: JobContext, table: str, result: TableMetrics) -> Bro
     locked = write is not None  # only the lock holder may take what other batches left unfinished
     if locked:
         _settle_committed_batches(ctx, table, source)
-    candidates = ctx.ledger.claimable(source, ctx.batch_id) if locked else ctx.ledger.entries(source, state="new")
+    candidates = ctx.ledger.claimable(source, ctx.batch_id) if locked else ctx.ledger.entries(source, state=NEW)
     wanted = [e.path for e in candidates if ctx.in_date_range(e.path)]
     entries = ctx.ledger.claim(source, ctx.batch_id, paths=wanted, take_stale=locked)
     if not entries:
