@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,50 @@ def test_sql_swap_rolls_back_the_table_when_its_bookkeeping_fails(tmp_path: Path
     assert catalog.get_table(DB, "orders").version == 1
     assert [p.values for p in catalog.get_partitions(DB, "orders")] == [("2026-11-01",)]
     assert [v.version for v in catalog.get_table_versions(DB, "orders")] == [1]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_every_job_of_both_engines_writes_under_its_tables_locks(engine: str, tmp_path: Path) -> None:
+    """Each engine's bronze/silver/gold entry waits for a table lock another run holds."""
+    import importlib
+
+    from lakeglue.jobs.context import JobContext
+    from lakeglue.ledger import Ledger
+    from lakeglue.pipelines import load_pipeline
+    from lakeglue.settings import Settings
+    from lakeglue.storage import Lake
+
+    settings = Settings(lake_root=str(tmp_path / "lake"))
+    spec = load_pipeline("ecommerce")
+    ctx = JobContext(spec=spec, settings=settings, lake=Lake(settings), catalog=SqlCatalog(settings.catalog_url),
+                     ledger=Ledger(settings.catalog_url), batch_id="b1")
+    for layer in ("bronze", "silver", "gold"):
+        run = getattr(importlib.import_module(f"lakeglue.jobs.{engine}.{layer}"), f"run_{layer}")
+        table = sorted(getattr(spec, layer))[0]
+        held, release = threading.Event(), threading.Event()
+
+        def other_run(lock: str = f"{spec.database_for(layer)}.{table}", held: threading.Event = held,
+                      release: threading.Event = release) -> None:
+            with writer_lock(settings.catalog_url, lock):
+                held.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        held.wait(5)
+        try:
+            with pytest.raises(WriterLockTimeout, match=f"{spec.database_for(layer)}.{table}"), \
+                    _short_waits():
+                run(None, ctx)  # never reaches the engine: it queues behind the other run first
+        finally:
+            release.set()
+            thread.join()
+
+
+@contextmanager
+def _short_waits() -> Iterator[None]:
+    from lakeglue.jobs import locks
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(locks, "DEFAULT_WAIT_S", 0.3)
+        yield

@@ -390,7 +390,7 @@ def holds_writer_locks(layer: str) -> Callable[[F], F]:
     def decorate(run: F) -> F:
         @functools.wraps(run)
         def locked(handle: Any, ctx: JobContext, *args: Any, **kwargs: Any) -> Any:
-            with table_writers(ctx, layer):
+            with table_writers(ctx, layer, wait=DEFAULT_WAIT_S):  # read now: tests and operators may change it
                 return run(handle, ctx, *args, **kwargs)
         return locked  # type: ignore[return-value]
     return decorate
