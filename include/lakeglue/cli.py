@@ -201,19 +201,54 @@ def cmd_bookmark(args: argparse.Namespace) -> int:
     from lakeglue.settings import get_settings
 
     spec = load_pipeline(args.pipeline)
+    if args.table and args.table not in spec.bronze:
+        raise ValueError(f"pipeline {spec.name} has no bronze table {args.table!r}; tables: {', '.join(spec.bronze)}")
     tables = [args.table] if args.table else list(spec.bronze)
     url = get_settings().catalog_url
     ledger, marks, consumed = Ledger(url), Bookmarks(url), ConsumedBatches(url)
+    if args.action == "status":
+        for table in tables:
+            print("\n".join(_bookmark_status(spec.source_key(table), spec.bronze[table].format == "jdbc",
+                                              ledger, marks)))
+        return 0
+    from contextlib import ExitStack
+
+    from lakeglue.jobs.locks import writer_lock
+
     for table in tables:
         source = spec.source_key(table)
-        if spec.bronze[table].format == "jdbc":
-            print(f"{source}: {marks.reset(source)} high-water marks cleared; the next batch reads the whole table")
-        else:
-            print(f"{source}: {ledger.reset(source)} files will be reprocessed")
-        for silver_name, silver in spec.silver.items():
-            if silver.from_ == table:  # silver must re-absorb what bronze re-reads
+        readers = sorted(name for name, silver in spec.silver.items() if silver.from_ == table)
+        with ExitStack() as held:  # not under a running job's feet: its commit would undo the reset
+            for lock in [f"{spec.database_for('bronze')}.{table}",
+                         *(f"{spec.database_for('silver')}.{name}" for name in readers)]:
+                held.enter_context(writer_lock(url, lock))
+            if spec.bronze[table].format == "jdbc":
+                print(f"{source}: {marks.reset(source)} high-water marks cleared; the next batch reads the whole table")
+            else:
+                print(f"{source}: {ledger.reset(source)} files will be reprocessed")
+            for silver_name in readers:  # silver must re-absorb what bronze re-reads
                 consumed.replace(f"{spec.name}/silver/{silver_name}", set())
     return 0
+
+
+def _bookmark_status(source: str, jdbc: bool, ledger: Any, marks: Any) -> list[str]:
+    """Lines of ``bookmark status`` for one source: files per batch and state (or JDBC ranges)."""
+    if jdbc:
+        ranges = marks.ranges(source)
+        lines = [f"{source}: {len(ranges)} JDBC ranges"]
+        lines += [f"  batch {b}: ({low or '-'}, {high or '-'}] {state}" for b, low, high, state in ranges]
+        return lines
+    batches = ledger.status(source)
+    waiting = sum(n for b in batches if b.batch_id is None for n in b.counts.values())
+    lines = [f"{source}: {waiting} files waiting for a batch"]
+    for b in batches:
+        if b.batch_id is None:
+            continue
+        counts = ", ".join(f"{b.counts[s]} {s}" for s in ("claimed", "failed", "done", "new", "announced")
+                           if b.counts.get(s))
+        lines.append(f"  batch {b.batch_id}: {counts}")
+        lines += [f"    error: {e}" for e in sorted(set(b.errors))]
+    return lines
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
@@ -287,8 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["generate", "check"])
     p.set_defaults(func=cmd_dags)
 
-    p = sub.add_parser("bookmark", help="job bookmarks (ingestion ledger)")
-    p.add_argument("action", choices=["reset"])
+    p = sub.add_parser("bookmark", help="job bookmarks (ingestion ledger): reset, or status of files per batch")
+    p.add_argument("action", choices=["reset", "status"])
     p.add_argument("pipeline")
     p.add_argument("table", nargs="?")
     p.set_defaults(func=cmd_bookmark)

@@ -4,18 +4,22 @@ It is what makes the lake incremental and exactly-once: the crawler records obje
 a job *claims* the new ones for its batch in one transaction, and a rerun of the same
 batch gets exactly the same objects back (so output is replaced, never duplicated).
 State moves ``new → claimed → done``; an object whose size or mtime changes goes back to
-``new``. The table lives in the catalog database.
+``new``. A batch whose job fails has its files marked ``failed`` (with the error); bronze
+claims under its table's writer lock, so the next batch takes ``failed`` files — and
+``claimed`` ones of a run that died without saying so — again (docs/events.md). The table
+lives in the catalog database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from lakeglue.catalog.sql import engine_for
+from lakeglue.catalog.base import SqlWrite
+from lakeglue.catalog.sql import add_missing_columns, engine_for
 from lakeglue.settings import Settings, get_settings
 from lakeglue.storage.zones import FileInfo
 
@@ -29,9 +33,15 @@ ledger_t = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("batch_id", sa.String(255), nullable=True),
     sa.Column("state", sa.String(16), nullable=False),
+    # added after the first release: ledgers created before it gain the column on open (add_missing_columns)
+    sa.Column("error", sa.Text, nullable=True),
 )
 
 NEW, CLAIMED, DONE = "new", "claimed", "done"
+#: The batch's job failed; the next batch takes the file again (``error`` says why it failed).
+FAILED = "failed"
+#: States of a file given to a batch that has not committed it: stale once another batch holds the lock.
+UNFINISHED = (CLAIMED, FAILED)
 #: Announced by an event, not yet read by a crawler (CRAWL_EVENT_MODE); bronze claims only ``new``.
 ANNOUNCED = "announced"
 
@@ -44,14 +54,30 @@ class LedgerEntry:
     mtime: float
     batch_id: str | None
     state: str
+    error: str | None = field(default=None, compare=False)
+
+
+def _entry(r: sa.Row) -> LedgerEntry:
+    return LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state, r.error)
+
+
+@dataclass
+class BatchStatus:
+    """Files of one source by state, per batch (``bookmark status``)."""
+
+    batch_id: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
 
 class Ledger:
     """Ingestion ledger over the catalog's SQL database."""
 
     def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
-        self.engine = engine_for(url or (settings or get_settings()).catalog_url)
+        self.url = url or (settings or get_settings()).catalog_url
+        self.engine = engine_for(self.url)
         ledger_metadata.create_all(self.engine)
+        add_missing_columns(self.engine, ledger_t)
 
     def record_seen(self, source: str, files: Iterable[FileInfo]) -> list[FileInfo]:
         """Record objects of ``source``; return those that are new or changed since last seen."""
@@ -87,31 +113,81 @@ class Ledger:
                      "batch_id": None, "state": state} for f in fresh])
             for f in changed:
                 conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.path == f.path)
-                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=state))
+                             .values(size=f.size, mtime=f.mtime, batch_id=None, state=state, error=None))
         return fresh + changed
 
-    def claim(self, source: str, batch_id: str, paths: Sequence[str] | None = None) -> list[LedgerEntry]:
+    def claim(self, source: str, batch_id: str, paths: Sequence[str] | None = None, *,
+              take_stale: bool = False) -> list[LedgerEntry]:
         """Atomically give every unclaimed object of ``source`` (or only ``paths``) to ``batch_id``.
 
         Returns all objects of the batch, including those it claimed in an earlier attempt,
-        so a retried batch processes exactly the same input.
+        so a retried batch processes exactly the same input (its ``failed`` files are claimed
+        again). With ``take_stale`` — only for a caller holding the source's bronze writer
+        lock — files another batch claimed or failed and never committed are taken too: no
+        run can still be working on them, since the lock holder is the only one that runs.
         """
         with self.engine.begin() as conn:
             already_claimed = conn.execute(sa.select(ledger_t.c.path).where(
                 ledger_t.c.source == source, ledger_t.c.batch_id == batch_id).limit(1)).first()
             if already_claimed is None:  # a retry must not absorb files that arrived after its first attempt
-                stmt = ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.state == NEW)
+                claimable = ledger_t.c.state == NEW
+                if take_stale:
+                    claimable = sa.or_(claimable, sa.and_(ledger_t.c.state.in_(UNFINISHED),
+                                                          ledger_t.c.batch_id != batch_id))
+                stmt = ledger_t.update().where(ledger_t.c.source == source, claimable)
                 if paths is not None:
                     stmt = stmt.where(ledger_t.c.path.in_(list(paths)))
-                conn.execute(stmt.values(batch_id=batch_id, state=CLAIMED))
+                conn.execute(stmt.values(batch_id=batch_id, state=CLAIMED, error=None))
+            else:
+                conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.batch_id == batch_id,
+                                                     ledger_t.c.state == FAILED).values(state=CLAIMED, error=None))
         return self.batch(source, batch_id)
+
+    def claimable(self, source: str, batch_id: str) -> list[LedgerEntry]:
+        """What :meth:`claim` with ``take_stale`` could give ``batch_id``: new files, and unfinished
+        ones of other batches (for the caller to filter, e.g. by date range)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source, sa.or_(
+                ledger_t.c.state == NEW,
+                sa.and_(ledger_t.c.state.in_(UNFINISHED), ledger_t.c.batch_id != batch_id)))
+                .order_by(ledger_t.c.path)).all()
+        return [_entry(r) for r in rows]
+
+    def mark_failed(self, source: str, batch_id: str, error: str) -> int:
+        """The batch's job failed: its uncommitted files become ``failed`` (the next batch takes them)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(ledger_t.update().where(
+                ledger_t.c.source == source, ledger_t.c.batch_id == batch_id, ledger_t.c.state == CLAIMED)
+                .values(state=FAILED, error=error[:4000])).rowcount)
+
+    def done_write(self, source: str, batch_id: str) -> SqlWrite:
+        """:meth:`mark_done` as a write the bronze commit runs in its own transaction."""
+        def apply(conn: sa.Connection) -> None:
+            conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.batch_id == batch_id)
+                         .values(state=DONE, error=None))
+        return SqlWrite(self.url, apply, f"ledger: files of batch {batch_id} of {source} done")
+
+    def status(self, source: str) -> list[BatchStatus]:
+        """Per batch (``None`` first: files waiting for one), how many files are in each state."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ledger_t.c.batch_id, ledger_t.c.state, sa.func.count().label("n"),
+                                          sa.func.max(ledger_t.c.error).label("error"))
+                                .where(ledger_t.c.source == source)
+                                .group_by(ledger_t.c.batch_id, ledger_t.c.state)).all()
+        batches: dict[str | None, BatchStatus] = {}
+        for r in rows:
+            status = batches.setdefault(r.batch_id, BatchStatus(r.batch_id))
+            status.counts[r.state] = status.counts.get(r.state, 0) + int(r.n)
+            if r.error:
+                status.errors.append(r.error)
+        return sorted(batches.values(), key=lambda b: (b.batch_id is not None, b.batch_id or ""))
 
     def batch(self, source: str, batch_id: str) -> list[LedgerEntry]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source,
                                                           ledger_t.c.batch_id == batch_id)
                                 .order_by(ledger_t.c.path)).all()
-        return [LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state) for r in rows]
+        return [_entry(r) for r in rows]
 
     def lookup(self, source: str, paths: Sequence[str]) -> dict[str, LedgerEntry]:
         """Entries of just these paths (chunked IN lookups), for event watchers polling a big prefix."""
@@ -122,7 +198,7 @@ class Ledger:
                 rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source,
                                                               ledger_t.c.path.in_(unique[start:start + 400])))
                 for r in rows:
-                    found[r.path] = LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state)
+                    found[r.path] = _entry(r)
         return found
 
     def entries(self, source: str, state: str | None = None) -> list[LedgerEntry]:
@@ -131,19 +207,19 @@ class Ledger:
             if state:
                 stmt = stmt.where(ledger_t.c.state == state)
             rows = conn.execute(stmt.order_by(ledger_t.c.path)).all()
-        return [LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state) for r in rows]
+        return [_entry(r) for r in rows]
 
     def mark_done(self, source: str, batch_id: str) -> int:
         with self.engine.begin() as conn:
             return int(conn.execute(ledger_t.update().where(ledger_t.c.source == source,
                                                             ledger_t.c.batch_id == batch_id)
-                                    .values(state=DONE)).rowcount)
+                                    .values(state=DONE, error=None)).rowcount)
 
     def reset(self, source: str) -> int:
         """Forget what was processed (a bookmark reset): every object becomes new again."""
         with self.engine.begin() as conn:
             return int(conn.execute(ledger_t.update().where(ledger_t.c.source == source)
-                                    .values(batch_id=None, state=NEW)).rowcount)
+                                    .values(batch_id=None, state=NEW, error=None)).rowcount)
 
     def versions(self, source: str) -> dict[str, tuple[int, float]]:
         """path → (size, mtime) of every object of ``source``: what a recrawl compares a listing with."""
@@ -172,7 +248,7 @@ class Ledger:
                                      ledger_t.c.source.startswith(source_prefix + "/", autoescape=True)))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(ledger_t.c.source, ledger_t.c.path)).all()
-        return [LedgerEntry(r.source, r.path, r.size, r.mtime, r.batch_id, r.state) for r in rows]
+        return [_entry(r) for r in rows]
 
     def mark_crawled(self, source: str, paths: Sequence[str]) -> int:
         """Announced objects a crawler has catalogued become ``new`` (claimable by bronze)."""

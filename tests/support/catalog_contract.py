@@ -16,6 +16,7 @@ import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from lakeglue.catalog import (
     StorageDescriptor,
     Table,
 )
+from lakeglue.catalog.base import SqlWrite
 from lakeglue.catalog.model import to_dict
 
 DB = "sales_raw"
@@ -522,6 +524,59 @@ class CatalogContract:
             "year": "2026", "region": "eu"}
         assert catalog.batch_delete_partitions(DB, "orders", [("2026", "eu")]) == 1
         assert [p.values for p in catalog.get_partitions(DB, "orders")] == [("2025", "eu"), ("2026", "us")]
+
+
+    # -- a job's commit: version check, table, partitions and bookkeeping together -----------------
+    def test_swap_table_commits_table_partitions_and_bookkeeping(self, catalog: Catalog, tmp_path: Path) -> None:
+        catalog.ensure_database(DB)
+        marks = _Bookkeeping(tmp_path)
+        created = catalog.swap_table(make_table(), [make_partition(make_table(), "2026-11-01")], expected_version=0,
+                                     writes=[marks.write("b1")])
+        assert created.version == 1 and marks.rows() == ["b1"]
+        second = catalog.swap_table(make_table(recordCount="5"), [make_partition(created, "2026-11-02")],
+                                    expected_version=1, replace_partitions=False, writes=[marks.write("b2")])
+        assert second.version == 2 and catalog.get_table(DB, "orders").parameters["recordCount"] == "5"
+        assert [p.values for p in catalog.get_partitions(DB, "orders")] == [("2026-11-01",), ("2026-11-02",)]
+        catalog.swap_table(make_table(), [make_partition(created, "2026-11-03")], expected_version=2)
+        assert [p.values for p in catalog.get_partitions(DB, "orders")] == [("2026-11-03",)]  # replaced
+        assert marks.rows() == ["b1", "b2"]
+
+    def test_swap_table_planned_from_a_replaced_version_writes_nothing(self, catalog: Catalog,
+                                                                       tmp_path: Path) -> None:
+        catalog.ensure_database(DB)
+        marks = _Bookkeeping(tmp_path)
+        catalog.swap_table(make_table(), [make_partition(make_table(), "2026-11-01")], expected_version=0)
+        self.second_writer(catalog).swap_table(make_table(writer="other"), [], expected_version=1,
+                                               replace_partitions=False)
+        with pytest.raises(ConcurrentModification, match=r"sales_raw\.orders is at version 2.*version 1"):
+            catalog.swap_table(make_table(writer="stale"), [make_partition(make_table(), "2026-11-09")],
+                               expected_version=1, writes=[marks.write("lost")])
+        with pytest.raises(ConcurrentModification, match="did not exist"):
+            catalog.swap_table(make_table(writer="stale"), [], expected_version=0, writes=[marks.write("lost")])
+        current = catalog.get_table(DB, "orders")
+        assert (current.version, current.parameters.get("writer")) == (2, "other")
+        assert [p.values for p in catalog.get_partitions(DB, "orders")] == [("2026-11-01",)]
+        assert marks.rows() == []
+
+
+class _Bookkeeping:
+    """A bookkeeping table in its own SQLite file: what a job commits next to its table version."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from lakeglue.catalog.sql import engine_for
+
+        self.url = f"sqlite:///{tmp_path / 'bookkeeping.db'}"
+        self.meta = sa.MetaData()
+        self.t = sa.Table("marks", self.meta, sa.Column("batch", sa.String(64), primary_key=True))
+        self.engine = engine_for(self.url)
+        self.meta.create_all(self.engine)
+
+    def write(self, batch: str) -> SqlWrite:
+        return SqlWrite(self.url, lambda conn: conn.execute(self.t.insert().values(batch=batch)), f"mark {batch}")
+
+    def rows(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return sorted(r.batch for r in conn.execute(sa.select(self.t)))
 
 
 # -- the foundation's schema (commit 4e0014b), frozen: pre-migration catalogs are built with it -------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakeglue.ledger import CLAIMED, DONE, NEW, Ledger, LedgerEntry
+from lakeglue.ledger import CLAIMED, DONE, FAILED, NEW, Ledger, LedgerEntry
 from lakeglue.storage.zones import FileInfo
 
 SOURCE = "ecommerce/orders"
@@ -144,3 +144,72 @@ def test_reset_makes_everything_new_again(ledger: Ledger) -> None:
     assert ledger.record_seen(SOURCE, [f("a.json"), f("b.json")]) == []  # reset is not "unseen"
     assert paths(ledger.claim(SOURCE, "b2")) == ["a.json", "b.json"]
     assert ledger.reset("nothing/here") == 0
+
+
+# -- claims never get stuck ----------------------------------------------------------------------
+def test_a_failed_batch_keeps_its_files_for_its_retry(ledger: Ledger) -> None:
+    ledger.record_seen(SOURCE, [f("a.json"), f("b.json")])
+    ledger.claim(SOURCE, "b1", take_stale=True)
+    assert ledger.mark_failed(SOURCE, "b1", "RuntimeError: disk full") == 2
+    assert [(e.state, e.error) for e in ledger.batch(SOURCE, "b1")] == [(FAILED, "RuntimeError: disk full")] * 2
+    ledger.record_seen(SOURCE, [f("late.json")])
+    retry = ledger.claim(SOURCE, "b1", take_stale=True)  # the same batch again (an Airflow retry)
+    assert [(paths([e])[0], e.state, e.error) for e in retry] == [("a.json", CLAIMED, None), ("b.json", CLAIMED, None)]
+
+
+def test_the_next_batch_takes_failed_and_abandoned_files_of_other_batches(ledger: Ledger) -> None:
+    ledger.record_seen(SOURCE, [f("a.json"), f("b.json"), f("c.json")])
+    ledger.claim(SOURCE, "failed_run", paths=[f("a.json").path], take_stale=True)
+    ledger.mark_failed(SOURCE, "failed_run", "boom")
+    ledger.claim(SOURCE, "killed_run", paths=[f("b.json").path], take_stale=True)  # SIGKILLed: stays claimed
+    ledger.claim(SOURCE, "good_run", paths=[f("c.json").path], take_stale=True)
+    ledger.mark_done(SOURCE, "good_run")
+    ledger.record_seen(SOURCE, [f("d.json")])
+    assert paths(ledger.claim(SOURCE, "without_lock")) == ["d.json"]  # without the writer lock: only new files
+    # under the lock, every batch but the holder's is finished: what they left unfinished is taken
+    assert paths(ledger.claimable(SOURCE, "next")) == ["a.json", "b.json", "d.json"]
+    taken = ledger.claim(SOURCE, "next", take_stale=True)
+    assert [(paths([e])[0], e.state) for e in taken] == [("a.json", CLAIMED), ("b.json", CLAIMED), ("d.json", CLAIMED)]
+    assert ledger.batch(SOURCE, "failed_run") == [] and ledger.batch(SOURCE, "killed_run") == []
+    assert [e.state for e in ledger.batch(SOURCE, "good_run")] == [DONE]  # committed work is never re-taken
+
+
+def test_done_write_commits_the_batch_in_the_callers_transaction(ledger: Ledger) -> None:
+    ledger.record_seen(SOURCE, [f("a.json")])
+    ledger.claim(SOURCE, "b1")
+    write = ledger.done_write(SOURCE, "b1")
+    with pytest.raises(RuntimeError), ledger.engine.begin() as conn:
+        write.apply(conn)
+        raise RuntimeError("the catalog swap failed")
+    assert [e.state for e in ledger.batch(SOURCE, "b1")] == [CLAIMED]
+    with ledger.engine.begin() as conn:
+        write.apply(conn)
+    assert [e.state for e in ledger.batch(SOURCE, "b1")] == [DONE]
+
+
+def test_status_counts_files_per_batch_and_state(ledger: Ledger) -> None:
+    ledger.record_seen(SOURCE, [f("a.json"), f("b.json"), f("c.json"), f("d.json")])
+    ledger.claim(SOURCE, "b1", paths=[f("a.json").path])
+    ledger.mark_done(SOURCE, "b1")
+    ledger.claim(SOURCE, "b2", paths=[f("b.json").path, f("c.json").path])
+    ledger.mark_failed(SOURCE, "b2", "ValueError: bad")
+    assert [(s.batch_id, s.counts, s.errors) for s in ledger.status(SOURCE)] == [
+        (None, {NEW: 1}, []), ("b1", {DONE: 1}, []), ("b2", {FAILED: 2}, ["ValueError: bad"])]
+
+
+def test_a_ledger_created_before_the_error_column_gains_it(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with old.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE lg_ingestion_ledger (source VARCHAR(255) NOT NULL, path VARCHAR(2048) "
+                             "NOT NULL, size BIGINT NOT NULL, mtime FLOAT NOT NULL, first_seen DATETIME NOT NULL, "
+                             "batch_id VARCHAR(255), state VARCHAR(16) NOT NULL, PRIMARY KEY (source, path))"))
+        conn.execute(sa.text("INSERT INTO lg_ingestion_ledger VALUES ('ecommerce/orders', '/old.json', 1, 1.0, "
+                             "'2026-11-01 00:00:00', 'b0', 'claimed')"))
+    old.dispose()
+    ledger = Ledger(url)
+    assert [(e.path, e.state, e.error) for e in ledger.entries(SOURCE)] == [("/old.json", CLAIMED, None)]
+    ledger.mark_failed(SOURCE, "b0", "boom")
+    assert [e.error for e in Ledger(url).entries(SOURCE)] == ["boom"]

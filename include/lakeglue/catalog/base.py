@@ -10,8 +10,9 @@ checks every method on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lakeglue.catalog.model import Database, Partition, Table, TableVersion
 
@@ -39,6 +40,20 @@ class ConcurrentModification(CatalogError):
     """Raised when an update was based on a version that is no longer current."""
 
 
+@dataclass(frozen=True)
+class SqlWrite:
+    """Bookkeeping a job commits together with a table version (ledger states, consumed batches).
+
+    ``apply`` gets a SQLAlchemy connection inside a transaction on the database at ``url``.
+    A SQL catalog on the same database runs it inside the transaction of the table swap (so
+    both land or neither does); other backends run it right after the swap succeeded.
+    """
+
+    url: str
+    apply: Callable[[Any], None]
+    what: str
+
+
 @runtime_checkable
 class Catalog(Protocol):
     # databases
@@ -56,6 +71,8 @@ class Catalog(Protocol):
     def update_table(self, table: Table, expected_version: int | None = None) -> Table: ...
     def upsert_table(self, table: Table) -> Table: ...
     def delete_table(self, database: str, name: str) -> None: ...
+    def swap_table(self, table: Table, partitions: Sequence[Partition], *, expected_version: int | None = None,
+                   replace_partitions: bool = True, writes: Sequence[SqlWrite] = ()) -> Table: ...
     def search_tables(self, text: str | None = None, parameters: Mapping[str, str | None] | None = None,
                       database: str | None = None) -> list[Table]: ...
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound
+from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound, SqlWrite
 from lakeglue.catalog.diff import TableDiff, diff_tables
 from lakeglue.catalog.model import Database, Partition, Table, TableVersion
 
@@ -53,6 +53,24 @@ def version_not_found(database: str, name: str, version: int, available: Sequenc
     return EntityNotFound(f"table {database}.{name} has no version {version}; versions: {listed}")
 
 
+def table_conflict(qualified_name: str, expected: int, current: int | None) -> ConcurrentModification:
+    """The error of a commit planned from a version that is no longer current."""
+    planned = "did not exist" if expected == 0 else f"was at version {expected}"
+    now = "exists" if current is None else ("does not exist" if current == 0 else f"is at version {current}")
+    return ConcurrentModification(
+        f"table {qualified_name} {now}, but this job planned from it when it {planned}: another run committed "
+        "in between (or the table was dropped); nothing was written — rerun the job to plan from the current version")
+
+
+def run_writes_apart(writes: Sequence[SqlWrite]) -> None:
+    """Run bookkeeping writes each in its own transaction on its own database."""
+    from lakeglue.catalog.sql import engine_for
+
+    for write in writes:
+        with engine_for(write.url).begin() as conn:
+            write.apply(conn)
+
+
 class CatalogOps:
     """Mixin with the derived operations; the backend class provides the primitives."""
 
@@ -85,6 +103,36 @@ class CatalogOps:
                 continue
         raise ConcurrentModification(
             f"table {table.qualified_name}: gave up after {UPSERT_ATTEMPTS} conflicting writers")
+
+    def swap_table(self: Catalog, table: Table, partitions: Sequence[Partition], *,
+                   expected_version: int | None = None, replace_partitions: bool = True,
+                   writes: Sequence[SqlWrite] = ()) -> Table:
+        """Make ``table`` (with ``partitions``) the current version, if the current one is ``expected_version``.
+
+        ``expected_version`` is the version the job planned from (0: the table must not exist
+        yet; ``None``: on top of whatever is current). A mismatch raises
+        :class:`ConcurrentModification` and writes nothing. This generic form is what backends
+        without multi-object transactions (Glue) guarantee: the version check is the backend's
+        own (Glue's ``VersionId``), the partitions are written after the table, and ``writes``
+        run after both, each in its own transaction — a crash in between leaves the table
+        committed and the bookkeeping behind (the next plan reconciles it, see docs/events.md).
+        The SQL backend overrides this with one transaction for all of it.
+        """
+        if expected_version is None:
+            stored = self.upsert_table(table)
+        elif expected_version == 0:
+            try:
+                stored = self.create_table(table)
+            except AlreadyExists as exc:
+                raise table_conflict(table.qualified_name, expected_version, None) from exc
+        else:
+            stored = self.update_table(table.evolve(version=expected_version), expected_version=expected_version)
+        if replace_partitions:
+            self.replace_partitions(table.database, table.name, partitions)
+        else:
+            self.batch_upsert_partitions(partitions)
+        run_writes_apart(writes)
+        return stored
 
     def get_table_version(self: Catalog, database: str, name: str, version: int) -> TableVersion:
         versions = self.get_table_versions(database, name)

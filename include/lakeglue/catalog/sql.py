@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound
-from lakeglue.catalog.common import CatalogOps, check_partition_arity
+from lakeglue.catalog.base import AlreadyExists, ConcurrentModification, EntityNotFound, SqlWrite
+from lakeglue.catalog.common import CatalogOps, check_partition_arity, run_writes_apart, table_conflict
 from lakeglue.catalog.migrate import upgrade_catalog
 from lakeglue.catalog.model import (
     Database,
@@ -94,6 +94,35 @@ def engine_for(url: str) -> Engine:
             engine = sa.create_engine(url, pool_pre_ping=True)
         _ENGINES[url] = engine
     return _ENGINES[url]
+
+
+_COLUMNS_CHECKED: set[tuple[str, str]] = set()
+
+
+def add_missing_columns(engine: Engine, table: sa.Table) -> None:
+    """Add the nullable columns a bookkeeping table gained since a database created it.
+
+    The ledger and bookmark tables are created with ``create_all``, which never alters an
+    existing table; an older SQLite file or Postgres schema gets the new columns here (with
+    their server default, if any) the first time a newer lakeglue opens it.
+    """
+    if (engine.url.render_as_string(), table.name) in _COLUMNS_CHECKED:
+        return  # once per process: ledgers are opened on every sensor poke
+    present = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+    for column in table.columns:
+        if column.name in present:
+            continue
+        kind = column.type.compile(engine.dialect)
+        default = column.server_default
+        clause = f" DEFAULT '{default.arg}'" if isinstance(default, sa.DefaultClause) and isinstance(default.arg, str) \
+            else ""
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"))
+        except sa.exc.DBAPIError:  # a concurrent process added it first
+            if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+                raise
+    _COLUMNS_CHECKED.add((engine.url.render_as_string(), table.name))
 
 
 def _now() -> datetime:
@@ -239,6 +268,63 @@ class SqlCatalog(CatalogOps):
                 database=table.database, name=table.name, version=current.version,
                 body=row.body, archived_at=now))
             _write_parameters(conn, stored)
+        return stored
+
+    def swap_table(self, table: Table, partitions: Sequence[Partition], *, expected_version: int | None = None,
+                   replace_partitions: bool = True, writes: Sequence[SqlWrite] = ()) -> Table:
+        """The new version, its partitions and the job's bookkeeping in ONE transaction.
+
+        ``expected_version`` is the version the job planned from (0: the table must not exist;
+        ``None``: whatever is current). The version check is the ``UPDATE … WHERE version =``
+        itself (or the primary key, for a new table), so it holds across processes and on
+        SQLite; on a mismatch :class:`ConcurrentModification` is raised and nothing is written.
+        ``writes`` on this database run inside the transaction, others right after it.
+        """
+        check_partition_arity(partitions, {(table.database, table.name): len(table.partition_keys)})
+        if any((p.database, p.table) != (table.database, table.name) for p in partitions):
+            raise ValueError(f"swap_table({table.qualified_name}) got partitions of another table")
+        inside = [w for w in writes if engine_for(w.url) is self.engine]
+        now = _now()
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(tables_t.c.body, tables_t.c.version).where(
+                tables_t.c.database == table.database, tables_t.c.name == table.name)).first()
+            current = 0 if row is None else int(row.version)
+            if expected_version is not None and current != expected_version:
+                raise table_conflict(table.qualified_name, expected_version, current)
+            if row is None:
+                if conn.execute(sa.select(databases_t.c.name).where(
+                        databases_t.c.name == table.database)).first() is None:
+                    raise EntityNotFound(f"database {table.database!r} not found")
+                stored = table.evolve(version=1, create_time=table.create_time or now, update_time=now)
+                try:
+                    conn.execute(tables_t.insert().values(database=table.database, name=table.name, version=1,
+                                                          body=json.dumps(to_dict(stored)), update_time=now))
+                except sa.exc.IntegrityError as exc:  # a concurrent creator inserted the table first
+                    raise table_conflict(table.qualified_name, 0, None) from exc
+            else:
+                previous = table_from_dict(json.loads(row.body))
+                stored = table.evolve(version=current + 1, create_time=previous.create_time, update_time=now)
+                # the compare-and-swap: a writer that committed since our read makes this match nothing
+                if conn.execute(tables_t.update().where(
+                        tables_t.c.database == table.database, tables_t.c.name == table.name,
+                        tables_t.c.version == current).values(
+                            version=stored.version, body=json.dumps(to_dict(stored)),
+                            update_time=now)).rowcount != 1:
+                    raise table_conflict(table.qualified_name, current, None)
+                conn.execute(table_versions_t.insert().values(
+                    database=table.database, name=table.name, version=current, body=row.body, archived_at=now))
+            _write_parameters(conn, stored)
+            if replace_partitions:
+                conn.execute(partitions_t.delete().where(partitions_t.c.database == table.database,
+                                                         partitions_t.c.table_name == table.name))
+            else:
+                for p in partitions:
+                    conn.execute(partitions_t.delete().where(self._partition_where(p)))
+            if partitions:
+                conn.execute(partitions_t.insert(), [self._partition_row(p) for p in partitions])
+            for write in inside:
+                write.apply(conn)
+        run_writes_apart([w for w in writes if w not in inside])
         return stored
 
     def delete_table(self, database: str, name: str) -> None:

@@ -3,6 +3,12 @@
 Readers resolve a table through the catalog, so until the catalog points at the new
 directory they keep reading the previous one; a job killed at any point leaves the
 previous table intact. Superseded directories are removed later by lifecycle rules.
+
+Inside a job (:func:`lakeglue.jobs.locks.table_writers`) the swap is optimistic and atomic:
+it names the version the job planned from, and the table, its partitions and the job's
+bookkeeping for it (ledger ``done`` states, silver's consumed batches, JDBC ranges) are one
+catalog transaction — a run that planned from a version someone else replaced meanwhile
+fails with :class:`~lakeglue.catalog.base.ConcurrentModification` and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from datetime import UTC, datetime
 
 from lakeglue.catalog.base import Catalog
 from lakeglue.catalog.model import Column, Partition, StorageDescriptor, Table
+from lakeglue.jobs.locks import TableWrite, active_write
 from lakeglue.storage.paths import check_name, check_segment
 from lakeglue.storage.zones import Lake
 
@@ -88,12 +95,24 @@ def register_table(catalog: Catalog, lake: Lake, database: str, name: str, colum
     table = Table(database=database, name=name,
                   storage=StorageDescriptor.for_format("parquet", merged, lake.uri(location)),
                   partition_keys=tuple(partition_keys), parameters=params)
-    stored = catalog.upsert_table(table)
     keys = [k.name for k in partition_keys]
     parts = [Partition(database, name, values, StorageDescriptor.for_format(
                  "parquet", merged, lake.uri(partition_path(location, keys, values))))
              for values in partition_values_in(lake, location, keys)]
-    catalog.replace_partitions(database, name, parts)
+    return _swap(catalog, table, parts, replace_partitions=True)
+
+
+def _swap(catalog: Catalog, table: Table, partitions: list[Partition], *, replace_partitions: bool) -> Table:
+    """Commit through the job's :class:`TableWrite` when it holds one (checked version, bookkeeping
+    in the same transaction), else on top of whatever is current."""
+    write: TableWrite | None = active_write(table.database, table.name)
+    stored = catalog.swap_table(table, partitions, replace_partitions=replace_partitions,
+                                expected_version=None if write is None else write.expected_version,
+                                writes=() if write is None else list(write.pending))
+    if write is not None:
+        write.pending.clear()
+        write.expected_version = stored.version  # a second commit of the same job builds on its first
+        write.committed = True
     return stored
 
 
@@ -113,11 +132,6 @@ def register_batch_partition(catalog: Catalog, lake: Lake, database: str, name: 
     table = Table(database=database, name=name,
                   storage=StorageDescriptor.for_format("parquet", merged, lake.uri(table_root)),
                   partition_keys=(Column(batch_key, "string"),), parameters=params)
-    stored = catalog.upsert_table(table)
     partition = Partition(database, name, (batch_id,), StorageDescriptor.for_format(
         "parquet", merged, lake.uri(posixpath.join(attempt_dir, f"{batch_key}={batch_id}"))))
-    if replace_all:
-        catalog.replace_partitions(database, name, [partition])
-    else:
-        catalog.batch_upsert_partitions([partition])
-    return stored
+    return _swap(catalog, table, [partition], replace_partitions=replace_all)

@@ -24,6 +24,7 @@ from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql, sp
 from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import claim_bronze_files
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
@@ -41,6 +42,7 @@ _STAGE = "__lg_bronze"
 _FILES = "__lg_files"
 
 
+@holds_writer_locks("bronze")
 def run_bronze(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)

@@ -18,6 +18,7 @@ from lakeglue.jobs.duckdb.catalog_io import read_table
 from lakeglue.jobs.duckdb.types import quote_ident
 from lakeglue.jobs.duckdb.writer import write_parquet
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.settings import SQL_DIR
 from lakeglue.sql_dialect import referenced_tables, transpile
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import duckdb
 
 
+@holds_writer_locks("gold")
 def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     import duckdb
 

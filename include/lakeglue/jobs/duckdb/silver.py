@@ -33,6 +33,7 @@ from lakeglue.jobs.duckdb.choices import variant_expr
 from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import spark_json, write_parquet, write_records
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
@@ -49,6 +50,7 @@ _SOURCE = "__lg_silver_source"
 _STAGED = "__lg_silver_staged"
 
 
+@holds_writer_locks("silver")
 def run_silver(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("silver", ctx.spec.name, ctx.batch_id)
@@ -216,7 +218,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
     work = plan_silver(ctx, table, ts.from_, result)
     if work is None:
         return result
-    consumed, consumer, current = work.consumed, work.consumer, work.current
+    current = work.current
     live_batches, new_batches = work.live_batches, work.new_batches
     bronze = read_table(con, ctx.catalog, ctx.lake, bronze_db, ts.from_)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE} AS {bronze.sql}")
@@ -296,7 +298,6 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                    partition_keys=list(written.partition_keys),
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
-    consumed.replace(consumer, live_batches)
     result.rows_read, result.rows_quarantined = int(counts[0]), int(counts[1])
     result.rows_written = _row_count(con, ctx, pending.final)
     result.location = pending.final

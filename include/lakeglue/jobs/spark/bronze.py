@@ -17,6 +17,7 @@ from lakeglue.jobs.bookmarks import Bookmarks
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.options import expand_env, sql_literal
 from lakeglue.jobs.parquet_footers import parquet_choice_types
@@ -37,6 +38,7 @@ LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
 _ROW_IN_TASK = (1 << 33) - 1
 
 
+@holds_writer_locks("bronze")
 def run_bronze(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)

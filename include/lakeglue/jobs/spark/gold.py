@@ -9,6 +9,7 @@ from lakeglue.catalog.model import Column
 from lakeglue.jobs.commit import plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.spark.catalog_io import read_table, table_rows
 from lakeglue.settings import SQL_DIR
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
+@holds_writer_locks("gold")
 def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     from pyspark.sql import Observation
     from pyspark.sql import functions as F

@@ -18,6 +18,7 @@ from lakeglue.jobs.commit import partition_path, plan_table_version, register_ta
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.custom_steps import check_partitions_kept, resolve_all
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.parquet_footers import parquet_rows_under
 from lakeglue.jobs.plans import plan_silver
@@ -36,6 +37,7 @@ CARRIED_LINEAGE = ("_source_file", "_batch_id")
 BRONZE_INTERNAL = ("_source_file", "_line", "_ingested_at", "_batch_id")
 
 
+@holds_writer_locks("silver")
 def run_silver(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("silver", ctx.spec.name, ctx.batch_id)
@@ -110,7 +112,7 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     work = plan_silver(ctx, table, ts.from_, result)
     if work is None:
         return result
-    consumed, consumer, current = work.consumed, work.consumer, work.current
+    current = work.current
     live_batches, new_batches = work.live_batches, work.new_batches
     bronze = read_table(spark, ctx.catalog, bronze_db, ts.from_)
     available = set(bronze.columns)
@@ -232,7 +234,6 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                    partition_keys=[Column(p, fields[p]) for p in ts.partition_by],
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
-    consumed.replace(consumer, live_batches)
     result.location = pending.final
     return result
 
