@@ -1,0 +1,271 @@
+"""Pure-Python probes of raw files, for the rare batches an engine cannot read as they are.
+
+Engines read raw files fast and in bulk; when one file of a batch cannot be read (a zero-byte
+or truncated gzip, bytes not valid in the table's encoding, a line over ``max_record_bytes``,
+a broken zip), the whole read fails. These helpers look at one file at a time, so the file's
+own problem stays the file's problem:
+
+* :func:`scan_text` decompresses and decodes a file line by line (bounded memory: a line over
+  the limit is skipped, not held) and reports the whole-file problem, or the lines to
+  quarantine with their reason; given an output it writes a clean UTF-8 copy in which every
+  quarantined line is left empty (JSON lines keep their line numbers) or left out (CSV);
+* :func:`single_zip_member` and :func:`open_decompressed` open ``.gz`` and single-member
+  ``.zip`` files; :func:`has_glob_chars` tells which names an engine would glob instead of
+  opening (``[a].json``); :func:`gzip_size_hint` reads a gzip's trailer for a cheap
+  truncation check.
+
+No engine import here (DuckDB and Spark both use it); files are opened through fsspec.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import posixpath
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
+
+from lakeglue import records
+
+if TYPE_CHECKING:
+    import fsspec
+
+#: Characters DuckDB, Spark and fsspec treat as glob patterns in a path.
+GLOB_CHARS = frozenset("*?[]{}")
+#: Raw text kept of a line over the limit (the quarantine names its full size).
+TOO_LARGE_PREFIX = 1024
+_READ_CHUNK = 1 << 20
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class UnreadableFile(ValueError):
+    """A whole raw file cannot be read; ``str()`` is the detail for :func:`records.unreadable_file`."""
+
+
+@dataclass(frozen=True)
+class LineReject:
+    """One physical line quarantined before parsing (1-based ``line``, ``size`` in bytes)."""
+
+    line: int
+    reason: str
+    raw: str
+    size: int
+
+
+@dataclass
+class TextScan:
+    """What reading a file as text found: the whole-file reason, or the lines it quarantines."""
+
+    path: str
+    size: int
+    unreadable: str | None = None
+    rejects: list[LineReject] = field(default_factory=list)
+    lines: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return self.unreadable is None and not self.rejects
+
+
+def has_glob_chars(path: str) -> bool:
+    """Whether a reader that globs would take this path as a pattern (so it must get a safe name)."""
+    return any(ch in GLOB_CHARS for ch in path)
+
+
+def compression_of(path: str) -> str | None:
+    """``gzip`` / ``zip`` by the name's extension (as the engines decide), else ``None``."""
+    name = path.lower()
+    if name.endswith(".gz") or name.endswith(".gzip"):
+        return "gzip"
+    if name.endswith(".zip"):
+        return "zip"
+    return None
+
+
+def plain_suffix(path: str) -> str:
+    """The extension a staged copy keeps so an engine decompresses it the same way (``.gz`` or none)."""
+    return ".gz" if compression_of(path) == "gzip" else ""
+
+
+def single_zip_member(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    """The name of the one file in a zip; :class:`UnreadableFile` for a broken or multi-file zip."""
+    try:
+        with fs.open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
+            members = [i.filename for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"broken zip archive: {exc}") from exc
+    if len(members) != 1:
+        raise UnreadableFile(f"zip archive holds {len(members)} files, expected exactly one "
+                             f"({', '.join(members[:5])}{' …' if len(members) > 5 else ''})")
+    return members[0]
+
+
+@contextmanager
+def open_decompressed(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[IO[bytes]]:
+    """The file's bytes, gunzipped or taken from its single zip member (by extension)."""
+    kind = compression_of(path)
+    with fs.open(path, "rb") as raw:
+        if kind == "gzip":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as fh:
+                yield fh  # type: ignore[misc]
+        elif kind == "zip":
+            member = single_zip_member(fs, path)
+            with zipfile.ZipFile(raw) as archive, archive.open(member) as fh:
+                yield fh
+        else:
+            yield raw
+
+
+def gzip_size_hint(fs: fsspec.AbstractFileSystem, path: str, size: int) -> int | None:
+    """The uncompressed size mod 2**32 a gzip's trailer records (``None`` when too small to hold one).
+
+    A truncated gzip still inflates up to where it stops (engines read it without complaint); its
+    last four bytes are then not the true size, so a mismatch with what was read is a cheap hint
+    to check the file for real (:func:`scan_text`).
+    """
+    if size < 18:
+        return None
+    with fs.open(path, "rb") as fh:
+        fh.seek(size - 4)
+        return int.from_bytes(fh.read(4), "little")
+
+
+def _lines(fh: IO[bytes], limit: int) -> Iterator[tuple[bytes, int, bool, int]]:
+    """(line without its newline, its byte size, whether it is over ``limit``, bytes consumed), in
+    bounded memory: of a line over the limit only a prefix is kept."""
+    while True:
+        line = fh.readline(limit + 2)
+        if not line:
+            return
+        consumed = len(line)
+        if line.endswith(b"\n") or len(line) < limit + 2:
+            body = line[:-1] if line.endswith(b"\n") else line
+            body = body[:-1] if body.endswith(b"\r") else body
+            if len(body) <= limit:
+                yield body, len(body), False, consumed
+            else:
+                yield body[:TOO_LARGE_PREFIX], len(body), True, consumed
+            continue
+        prefix, size = line[:TOO_LARGE_PREFIX], len(line)
+        while True:  # skip the rest of the long line, counting it
+            line = fh.readline(_READ_CHUNK)
+            if not line:
+                break
+            consumed += len(line)
+            size += len(line)
+            if line.endswith(b"\n"):
+                size -= 2 if line.endswith(b"\r\n") else 1
+                break
+        yield prefix, size, True, consumed
+
+
+def _utf16_big_endian(data: bytes, encoding: str) -> bool:
+    return encoding.endswith("BE") or (encoding == "UTF-16" and data.startswith(b"\xfe\xff"))
+
+
+def _utf16_lines(data: bytes, big: bool, limit: int) -> Iterator[tuple[bytes, int, bool, int]]:
+    """UTF-16 lines split at the newline code unit (never mid-unit). The file is held whole: UTF-16
+    raw data is rare and small; ASCII-compatible encodings stream (:func:`_lines`)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data[2:]
+    newline, cr = (b"\x00\n", b"\x00\r") if big else (b"\n\x00", b"\r\x00")
+    start = 0
+    while start < len(data):
+        end = start
+        while True:
+            end = data.find(newline, end)
+            if end == -1 or (end - start) % 2 == 0:
+                break
+            end += 1
+        body = data[start:] if end == -1 else data[start:end]
+        consumed = len(body) + (0 if end == -1 else 2)
+        start += consumed
+        if body.endswith(cr):
+            body = body[:-2]
+        if len(body) <= limit:
+            yield body, len(body), False, consumed
+        else:
+            yield body[:TOO_LARGE_PREFIX], len(body), True, consumed
+
+
+def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str, max_record_bytes: int,
+              out: IO[bytes] | None = None, keep_line_numbers: bool = True) -> TextScan:
+    """Read ``path`` as text in ``encoding``; quarantine undecodable and oversized lines, or the whole file.
+
+    With ``out``, the good lines are written there as UTF-8 (BOM stripped, ``\\n`` line ends);
+    a quarantined line is written empty when ``keep_line_numbers`` (readers skip empty lines,
+    so the other lines keep their numbers), else left out.
+    """
+    scan = TextScan(path=path, size=size)
+    codec = codecs.lookup(encoding).name
+    utf16 = codec.startswith("utf-16")
+    offset = 0
+    try:
+        with open_decompressed(fs, path) as fh:
+            if utf16:
+                data = fh.read()
+                big = _utf16_big_endian(data, encoding.upper())
+                codec = "utf-16-be" if big else "utf-16-le"
+                lines: Iterator[tuple[bytes, int, bool, int]] = _utf16_lines(data, big, max_record_bytes)
+            else:
+                lines = _lines(fh, max_record_bytes)
+            number = 0
+            for number, (body, body_size, too_large, consumed) in enumerate(lines, start=1):
+                if number == 1 and not utf16 and body.startswith(_UTF8_BOM) and codec == "utf-8":
+                    body = body[len(_UTF8_BOM):]
+                text: str | None = None
+                if too_large:
+                    scan.rejects.append(LineReject(number, records.record_too_large(body_size, max_record_bytes),
+                                                   records.escape_bytes(body), body_size))
+                else:
+                    try:
+                        text = body.decode(codec)
+                    except UnicodeDecodeError as exc:
+                        scan.rejects.append(LineReject(number, records.undecodable(encoding, offset + exc.start),
+                                                       records.escape_bytes(body), body_size))
+                if out is not None:
+                    if text is not None:
+                        out.write(text.encode("utf-8") + b"\n")
+                    elif keep_line_numbers:
+                        out.write(b"\n")
+                offset += consumed
+            scan.lines = number
+    except UnreadableFile as exc:
+        scan.unreadable = records.unreadable_file(str(exc))
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
+        kind = compression_of(path) or "file"
+        scan.unreadable = records.unreadable_file(f"cannot read {kind} ({type(exc).__name__}: {exc})")
+    return scan
+
+
+def staged_name(index: int, path: str) -> str:
+    """A glob-safe name for the staged stand-in of a raw file (its index; ``.gz`` kept)."""
+    return f"file-{index:06d}{plain_suffix(path)}"
+
+
+def write_clean_copy(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str, max_record_bytes: int,
+                     target: str, keep_line_numbers: bool = True) -> TextScan:
+    """:func:`scan_text` writing the clean UTF-8 copy to ``target`` (on the same filesystem)."""
+    fs.makedirs(posixpath.dirname(target), exist_ok=True)
+    with fs.open(target, "wb") as out:
+        return scan_text(fs, path, size, encoding, max_record_bytes, out=out, keep_line_numbers=keep_line_numbers)
+
+
+def copy_literal(fs: fsspec.AbstractFileSystem, path: str, target: str, local: bool) -> None:
+    """``target`` stands for ``path`` under a glob-safe name: a symlink on local disk, else a byte copy.
+
+    (fsspec's ``copy`` expands glob characters in the source, so the copy is streamed by hand.)
+    """
+    import os
+
+    fs.makedirs(posixpath.dirname(target), exist_ok=True)
+    if local:
+        os.symlink(path, target)
+        return
+    with fs.open(path, "rb") as src, fs.open(target, "wb") as dst:
+        while chunk := src.read(_READ_CHUNK):
+            dst.write(chunk)
