@@ -309,12 +309,11 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: st
     ``size`` is the record's byte size (the file's for a whole file). Committed by the caller."""
     final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
     staged = ctx.lake.new_staging_path(f"quarantine-bronze-{table}")
-    rows = [(r.source_file, r.line, r.reason, r.raw, r.size) for r in prepared.rejects]
-    con.execute("CREATE OR REPLACE TEMP TABLE __lg_prepared_rejects AS SELECT * FROM "
-                f"({values_sql(rows, ('VARCHAR', 'INTEGER', 'VARCHAR', 'VARCHAR', 'BIGINT'))}) "
-                "AS r(source_file, line, reason, raw, size)" if rows else
-                "CREATE OR REPLACE TEMP TABLE __lg_prepared_rejects (source_file VARCHAR, line INTEGER, "
+    con.execute("CREATE OR REPLACE TEMP TABLE __lg_prepared_rejects (source_file VARCHAR, line INTEGER, "
                 "reason VARCHAR, raw VARCHAR, size BIGINT)")
+    if prepared.rejects:  # bound, not inlined: a raw line may hold any character, NUL included
+        con.executemany("INSERT INTO __lg_prepared_rejects VALUES (?, ?, ?, ?, ?)",
+                        [(r.source_file, r.line, r.reason, r.raw, r.size) for r in prepared.rejects])
     common = f"'bronze' AS layer, {quote_literal(table)} AS \"table\", {quote_literal(ctx.batch_id)} AS batch_id"
     count = write_quarantine(con, f"SELECT * FROM ("
                                   f"SELECT {lineage.source_file} AS source_file, s._line AS line, "

@@ -1,0 +1,232 @@
+"""DuckDB bronze on hostile raw files: one bad file never fails a batch, and no record is lost silently.
+
+Each case builds a raw table over exact bytes (tests/support/raw_json_lake.py), runs the real
+DuckDB bronze job and asserts the exact bronze rows and quarantine records.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+import zipfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from lakeglue import records
+from lakeglue.catalog.model import Column, StorageDescriptor
+from lakeglue.jobs.context import JobContext
+from lakeglue.jobs.duckdb.entrypoint import run_job
+from lakeglue.pipelines.spec import spec_from_dict
+from lakeglue.settings import Settings
+from lakeglue.storage.zones import FileInfo
+from tests.support.raw_json_lake import raw_json_context
+
+STARTED = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+GOOD = b'{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n'
+
+
+def _context(tmp_path: Path, files: dict[str, bytes], columns: list[Column], fmt: str = "json",
+             parameters: dict[str, str] | None = None, options: dict[str, str] | None = None,
+             **settings: Any) -> JobContext:
+    spec = spec_from_dict({"name": "edge", "database": "edge", "source": {"prefix": "edge"},
+                           "bronze": {"events": {"format": fmt, "options": options or {}}}}, check_files=False)
+    ctx = raw_json_context(Settings(lake_root=str(tmp_path / "lake"), duckdb_temp_directory=str(tmp_path / "spill"),
+                                    **settings), spec, files, columns, STARTED)
+    if fmt != "json" or parameters:
+        table = ctx.catalog.get_table("edge_raw", "events")
+        storage = StorageDescriptor.for_format(fmt, columns, table.storage.location,
+                                               serde_parameters={"field.delim": ","} if fmt == "csv" else None)
+        extra = {"classification": fmt, **({"skip.header.line.count": "1"} if fmt == "csv" else {})}
+        ctx.catalog.upsert_table(replace(table, storage=storage,
+                                         parameters={**table.parameters, **extra, **(parameters or {})}))
+    return ctx
+
+
+def _rows(ctx: JobContext, columns: str = "CAST(id AS BIGINT), name") -> list[tuple[Any, ...]]:
+    """Bronze rows (leaves are text; ids cast back for readability) with the file's name and line."""
+    root = Path(ctx.lake.path("curated", "bronze", "events"))
+    files = sorted(str(p) for p in root.rglob("*.parquet"))
+    if not files:
+        return []
+    return duckdb.sql(f"SELECT {columns}, regexp_extract(_source_file, '[^/]+$', 0) AS f, _line "
+                      f"FROM read_parquet({files!r}) ORDER BY f, _line, 1").fetchall()
+
+
+def _quarantine(ctx: JobContext) -> list[tuple[Any, ...]]:
+    qdir = Path(ctx.lake.path("quarantine", "edge", "bronze", "events"))
+    found = [json.loads(line) for f in qdir.rglob("*.json") for line in f.read_text().splitlines()]
+    assert all(set(r) <= set(records.QUARANTINE_FIELDS) for r in found)
+    return sorted(((r["source_file"].rsplit("/", 1)[-1], r.get("line"), r["reason"], r.get("raw"), r.get("size"))
+                   for r in found), key=lambda r: (r[0], r[1] or 0))
+
+
+def _counts(metrics: Any) -> tuple[int, int, int, int]:
+    (t,) = metrics.tables
+    return t.rows_read, t.rows_written, t.rows_quarantined, t.files_quarantined
+
+
+COLUMNS = [Column("id", "bigint"), Column("name", "string")]
+
+
+def _truncated_gzip() -> bytes:
+    data = gzip.compress(b"".join(b'{"id": %d, "name": "t"}\n' % i for i in range(2000)))
+    return data[: len(data) // 2]
+
+
+def test_one_bad_file_is_quarantined_whole_and_the_others_land_and_the_next_run_goes_on(tmp_path: Path) -> None:
+    truncated = _truncated_gzip()
+    ctx = _context(tmp_path, {"a.jsonl": GOOD, "b.jsonl.gz": b"", "c.jsonl.gz": truncated,
+                              "d.jsonl": b'{"id": 3, "name": "d"}\n'}, COLUMNS)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "a.jsonl", 1), (2, "b", "a.jsonl", 2), (3, "d", "d.jsonl", 1)]
+    quarantined = _quarantine(ctx)
+    assert [(q[0], q[1], q[4]) for q in quarantined] == [("b.jsonl.gz", None, 0), ("c.jsonl.gz", None, len(truncated))]
+    assert all(q[2].startswith("unreadable file: ") and q[3] is None for q in quarantined)
+    assert _counts(metrics) == (3, 3, 0, 2)
+
+    # the next batch is not blocked by the bad files: a new file is read alone
+    folder = Path(ctx.lake.path("raw", "edge", "events"))
+    (folder / "e.jsonl").write_bytes(b'{"id": 5, "name": "e"}\n')
+    ctx.ledger.record_seen("edge/events", [FileInfo(str(folder / "e.jsonl"), 23, (folder / "e.jsonl").stat().st_mtime)])
+    second = run_job("bronze", replace(ctx, batch_id="b2"))
+    assert _counts(second) == (1, 1, 0, 0)
+    assert (5, "e", "e.jsonl", 1) in _rows(ctx)
+
+
+def test_undecodable_line_is_quarantined_alone_and_the_good_lines_of_its_file_land(tmp_path: Path) -> None:
+    first = b'{"id": 1, "name": "a"}'
+    ctx = _context(tmp_path, {"a.jsonl": first + b'\n{"id": 2, "name": "\xff\xfe"}\n{"id": 3, "name": "c"}\n'}, COLUMNS)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "a.jsonl", 1), (3, "c", "a.jsonl", 3)]
+    assert _quarantine(ctx) == [("a.jsonl", 2, records.undecodable("UTF-8", len(first) + 1 + 19),
+                                 '{"id": 2, "name": "\\xff\\xfe"}', 23)]
+    assert _counts(metrics) == (3, 2, 1, 0)
+
+
+def test_a_file_of_random_bytes_does_not_fail_the_job_and_every_line_is_accounted_for(tmp_path: Path) -> None:
+    noise = random.Random(7).randbytes(6000)
+    ctx = _context(tmp_path, {"a.jsonl": GOOD, "noise.jsonl": noise}, COLUMNS)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "a.jsonl", 1), (2, "b", "a.jsonl", 2)]
+    quarantined = _quarantine(ctx)
+    assert quarantined and {q[0] for q in quarantined} == {"noise.jsonl"}
+    assert any(q[2].startswith("undecodable: not valid UTF-8 at byte ") for q in quarantined)
+    read, written, rejected, files = _counts(metrics)
+    assert (written, rejected, files) == (2, len(quarantined), 0) and read == written + rejected
+
+
+@pytest.mark.parametrize(("encoding", "data", "expected"), [
+    ("ISO-8859-1", '{"id": 1, "name": "José"}\n{"id": 2, "name": "Ærø"}\n'.encode("latin-1"), ["José", "Ærø"]),
+    ("WINDOWS-1252", '{"id": 1, "name": "5 €"}\n{"id": 2, "name": "“q”"}\n'.encode("cp1252"), ["5 €", "“q”"]),
+    ("UTF-16", '{"id": 1, "name": "ü"}\r\n{"id": 2, "name": "日本"}\r\n'.encode("utf-16"), ["ü", "日本"]),
+])
+def test_a_table_in_another_encoding_is_read_as_text_with_lineage_on_the_original_file(
+        tmp_path: Path, encoding: str, data: bytes, expected: list[str]) -> None:
+    ctx = _context(tmp_path, {"part-1.json": data}, COLUMNS, parameters={records.ENCODING_PARAM: encoding})
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, expected[0], "part-1.json", 1), (2, expected[1], "part-1.json", 2)]
+    assert _quarantine(ctx) == []
+    assert _counts(metrics) == (2, 2, 0, 0)
+
+
+def test_the_spec_encoding_option_overrides_the_catalog(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, {"a.json": '{"id": 1, "name": "Çé"}\n'.encode("latin-1")}, COLUMNS,
+                   options={"encoding": "latin1"})
+    run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "Çé", "a.json", 1)]
+
+
+def test_a_utf8_bom_is_stripped(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, {"a.json": b"\xef\xbb\xbf" + GOOD}, COLUMNS)
+    run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "a.json", 1), (2, "b", "a.json", 2)]
+
+
+def test_names_with_glob_characters_are_read_literally(tmp_path: Path) -> None:
+    files = {"a.json": b'{"id": 1, "name": "plain"}\n', "[a].json": b'{"id": 2, "name": "bracket"}\n',
+             "*.json": b'{"id": 3, "name": "star"}\n', "?.json": b'{"id": 4, "name": "question"}\n',
+             "{a,b}.json": b'{"id": 5, "name": "braces"}\n'}
+    ctx = _context(tmp_path, files, COLUMNS)
+    metrics = run_job("bronze", ctx)
+    assert sorted(_rows(ctx)) == [(1, "plain", "a.json", 1), (2, "bracket", "%5Ba%5D.json", 1),
+                                  (3, "star", "*.json", 1), (4, "question", "%3F.json", 1),
+                                  (5, "braces", "%7Ba,b%7D.json", 1)]
+    assert _counts(metrics) == (5, 5, 0, 0)
+
+
+def test_a_line_over_max_record_bytes_is_quarantined_with_its_size(tmp_path: Path) -> None:
+    big = b'{"id": 2, "name": "' + b"x" * (20 << 20) + b'"}'
+    ctx = _context(tmp_path, {"a.jsonl": b'{"id": 1, "name": "a"}\n' + big + b'\n{"id": 3, "name": "c"}\n'}, COLUMNS,
+                   max_record_bytes=1 << 20)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "a.jsonl", 1), (3, "c", "a.jsonl", 3)]
+    assert _quarantine(ctx) == [("a.jsonl", 2, records.record_too_large(len(big), 1 << 20),
+                                 big[:1024].decode(), len(big))]
+    assert _counts(metrics) == (3, 2, 1, 0)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_single_member_zip_is_read_and_other_zips_are_quarantined_whole(tmp_path: Path) -> None:
+    two = _zip({"x.json": GOOD, "y.json": GOOD})
+    broken = b"PK\x03\x04 not really a zip"
+    ctx = _context(tmp_path, {"one.zip": _zip({"inner.json": GOOD}), "two.zip": two, "broken.zip": broken}, COLUMNS)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx) == [(1, "a", "one.zip", 1), (2, "b", "one.zip", 2)]
+    quarantined = _quarantine(ctx)
+    assert [(q[0], q[1], q[4]) for q in quarantined] == [("broken.zip", None, len(broken)), ("two.zip", None, len(two))]
+    assert quarantined[1][2] == records.unreadable_file("zip archive holds 2 files, expected exactly one (x.json, y.json)")
+    assert _counts(metrics) == (2, 2, 0, 2)
+
+
+def test_keys_that_are_not_plain_names_are_read_into_their_safe_columns(tmp_path: Path) -> None:
+    columns = [Column("id", "bigint"), Column("a_b", "string"), Column("meta", "struct<d_e:string,n:string>"),
+               Column('we"ird', "string")]
+    renamed = records.encode_original_names({"a_b": 'a"b', "meta.d_e": "d e\\"})
+    line = json.dumps({"id": 1, 'a"b': "quoted", "meta": {"d e\\": "spaced", "n": "7"}, 'we"ird': "old"})
+    ctx = _context(tmp_path, {"a.json": line.encode() + b"\n"}, columns, parameters=renamed)
+    metrics = run_job("bronze", ctx)
+    assert _rows(ctx, 'CAST(id AS BIGINT), a_b, meta, "we""ird"') == [(1, "quoted", {"d_e": "spaced", "n": "7"}, "old", "a.json", 1)]
+    assert _counts(metrics) == (1, 1, 0, 0)
+
+
+def test_csv_null_markers_become_null_and_csv_in_latin1_is_read(tmp_path: Path) -> None:
+    data = "id,name\n1,NA\n2,-\n3,Zoë\n4,\n".encode("latin-1")
+    ctx = _context(tmp_path, {"a.csv": data}, [Column("id", "string"), Column("name", "string")], fmt="csv",
+                   parameters={**records.encode_null_markers(["NA", "-"]), records.ENCODING_PARAM: "ISO-8859-1"})
+    metrics = run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, None), (2, None), (3, "Zoë"), (4, None)]
+    assert _counts(metrics) == (4, 4, 0, 0)
+
+
+def test_the_spec_null_markers_option_overrides_the_catalog(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, {"a.csv": b"id,name\n1,NA\n2,missing\n"}, [Column("id", "string"), Column("name", "string")],
+                   fmt="csv", parameters=records.encode_null_markers(["NA"]), options={"null_markers": '["missing"]'})
+    run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, "NA"), (2, None)]
+
+
+def test_counts_that_do_not_add_up_fail_the_job_before_anything_is_committed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakeglue.jobs.duckdb import bronze
+
+    real = bronze.write_quarantine
+    monkeypatch.setattr(bronze, "write_quarantine", lambda *a, **k: real(*a, **k) - 1)  # one record lost
+    ctx = _context(tmp_path, {"a.jsonl": GOOD + b"not json\n"}, COLUMNS)
+    with pytest.raises(records.AccountingError, match="nothing committed"):
+        run_job("bronze", ctx)
+    assert not ctx.catalog.table_exists("edge_bronze", "events")
+    assert _rows(ctx) == []
