@@ -188,7 +188,8 @@ def test_a_single_member_zip_is_read_and_other_zips_are_quarantined_whole(tmp_pa
     assert _rows(ctx) == [(1, "a", "one.zip", 1), (2, "b", "one.zip", 2)]
     quarantined = _quarantine(ctx)
     assert [(q[0], q[1], q[4]) for q in quarantined] == [("broken.zip", None, len(broken)), ("two.zip", None, len(two))]
-    assert quarantined[1][2] == records.unreadable_file("zip archive holds 2 files, expected exactly one (x.json, y.json)")
+    assert quarantined[1][2] == records.unreadable_file(
+        "zip archive holds 2 files, expected exactly one (x.json, y.json)")
     assert _counts(metrics) == (2, 2, 0, 2)
 
 
@@ -199,7 +200,8 @@ def test_keys_that_are_not_plain_names_are_read_into_their_safe_columns(tmp_path
     line = json.dumps({"id": 1, 'a"b': "quoted", "meta": {"d e\\": "spaced", "n": "7"}, 'we"ird': "old"})
     ctx = _context(tmp_path, {"a.json": line.encode() + b"\n"}, columns, parameters=renamed)
     metrics = run_job("bronze", ctx)
-    assert _rows(ctx, 'CAST(id AS BIGINT), a_b, meta, "we""ird"') == [(1, "quoted", {"d_e": "spaced", "n": "7"}, "old", "a.json", 1)]
+    assert _rows(ctx, 'CAST(id AS BIGINT), a_b, meta, "we""ird"') == [
+        (1, "quoted", {"d_e": "spaced", "n": "7"}, "old", "a.json", 1)]
     assert _counts(metrics) == (1, 1, 0, 0)
 
 
@@ -213,8 +215,9 @@ def test_csv_null_markers_become_null_and_csv_in_latin1_is_read(tmp_path: Path) 
 
 
 def test_the_spec_null_markers_option_overrides_the_catalog(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, {"a.csv": b"id,name\n1,NA\n2,missing\n"}, [Column("id", "string"), Column("name", "string")],
-                   fmt="csv", parameters=records.encode_null_markers(["NA"]), options={"null_markers": '["missing"]'})
+    ctx = _context(tmp_path, {"a.csv": b"id,name\n1,NA\n2,missing\n"},
+                   [Column("id", "string"), Column("name", "string")], fmt="csv",
+                   parameters=records.encode_null_markers(["NA"]), options={"null_markers": '["missing"]'})
     run_job("bronze", ctx)
     assert [r[:2] for r in _rows(ctx)] == [(1, "NA"), (2, None)]
 
