@@ -233,3 +233,33 @@ def test_counts_that_do_not_add_up_fail_the_job_before_anything_is_committed(
         run_job("bronze", ctx)
     assert not ctx.catalog.table_exists("edge_bronze", "events")
     assert _rows(ctx) == []
+
+
+def _silver_context(tmp_path: Path, silver: dict[str, Any], files: dict[str, bytes],
+                    columns: list[Column]) -> JobContext:
+    spec = spec_from_dict({"name": "edge", "database": "edge", "source": {"prefix": "edge"},
+                           "bronze": {"events": {"format": "json"}}, "silver": silver}, check_files=False)
+    return raw_json_context(Settings(lake_root=str(tmp_path / "lake"), duckdb_temp_directory=str(tmp_path / "spill")),
+                            spec, files, columns, STARTED)
+
+
+def test_silver_counts_duplicates_and_quarantine_so_every_bronze_row_is_accounted_for(tmp_path: Path) -> None:
+    lines = b'{"id": 1, "name": "old"}\n{"id": 1, "name": "new"}\n{"id": 2, "name": "b"}\n{"id": "x", "name": "c"}\n'
+    ctx = _silver_context(tmp_path, {"events": {"from": "events", "key": ["id"], "columns": {
+        "id": {"type": "bigint"}, "name": {"type": "string"}}}}, {"a.jsonl": lines}, COLUMNS)
+    run_job("bronze", ctx)
+    (t,) = run_job("silver", ctx).tables
+    assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (4, 2, 1, 1)
+
+
+def test_exploded_silver_counts_in_elements(tmp_path: Path) -> None:
+    lines = (b'{"id": 1, "tags": ["1", "2"]}\n{"id": 1, "tags": ["1", "2", "3"]}\n'
+             b'{"id": 2, "tags": ["4", "x"]}\n{"id": 3, "tags": []}\n')
+    ctx = _silver_context(tmp_path, {"tags": {
+        "from": "events", "key": ["id", "pos"], "order_by": ["id"], "explode": {"column": "tags"},
+        "columns": {"id": {"type": "bigint"}, "pos": {"type": "int"}, "tag": {"type": "int", "expr": "item"}}}},
+        {"a.jsonl": lines}, [Column("id", "bigint"), Column("tags", "array<string>")])
+    run_job("bronze", ctx)
+    (t,) = run_job("silver", ctx).tables
+    # 7 elements: the 2 of the first id-1 row lost the parent dedupe (duplicates), 'x' is not an int
+    assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (7, 4, 1, 2)

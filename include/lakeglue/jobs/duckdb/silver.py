@@ -37,6 +37,7 @@ from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
+from lakeglue.records import SilverAccount
 from lakeglue.sql_dialect import transpile_expression
 
 if TYPE_CHECKING:
@@ -229,7 +230,9 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         affected = _affected_partitions(con, ts, partition_sources, new_batches)
         _restrict_to(con, ts, partition_sources, affected, new_batches)
         relation = "__lg_silver_restricted"
+    parent_elements: int | None = None
     if ts.explode:
+        parent_elements = _elements(con, relation, ts.explode.column)
         relation = _explode(con, ts, relation, columns)
         columns = _relation_columns(con, relation)
 
@@ -282,6 +285,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()
         assert counts is not None
+        account = _account(con, ts, int(counts[0]), int(counts[1]), written.rows, parent_elements)
     finally:
         steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
@@ -289,6 +293,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         rewritten = {tuple(str(v) for v in a) for a in affected}
         check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
         _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
+    account.check(result.table)
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")
@@ -297,10 +302,44 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
     consumed.replace(consumer, live_batches)
-    result.rows_read, result.rows_quarantined = int(counts[0]), int(counts[1])
+    result.rows_read, result.rows_quarantined = account.bronze_rows, account.quarantined
+    result.rows_duplicate = account.duplicates
     result.rows_written = _row_count(con, ctx, pending.final)
     result.location = pending.final
     return result
+
+
+def _elements(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> int:
+    """Array elements of the bronze rows before the parent dedupe (the unit of an exploded table)."""
+    row = con.execute(f"SELECT coalesce(sum(len({quote_ident(column)})), 0) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _account(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, staged: int, quarantined: int, written: int,
+             parent_elements: int | None) -> SilverAccount:
+    """The silver account of the rows this run recomputed (every bronze row of the rewritten
+    partitions; all of them on a full rebuild).
+
+    Unit: bronze rows; for an exploded table, array elements (a parent row that lost its dedupe
+    counts each of its elements as a duplicate). Duplicates are measured apart from the write:
+    the good staged rows minus their distinct keys (plus, exploded, the elements of parents
+    dropped by the parent dedupe); so rows lost between staging and the Parquet write break the
+    account. With custom steps (which may add or drop rows) the step output is not read twice:
+    duplicates are then the good rows not written.
+    """
+    good = staged - quarantined
+    if ts.steps:
+        duplicates = good - written
+    else:
+        keys = ", ".join(quote_ident(k) for k in ts.key)
+        row = con.execute(f"SELECT count(*) - count(DISTINCT ({keys})) FROM {_STAGED} WHERE __reason IS NULL"
+                          ).fetchone()
+        duplicates = int(row[0]) if row else 0
+    bronze_rows = staged
+    if parent_elements is not None:
+        duplicates += parent_elements - staged
+        bronze_rows = parent_elements
+    return SilverAccount(bronze_rows=bronze_rows, silver_rows=written, quarantined=quarantined, duplicates=duplicates)
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:
