@@ -159,6 +159,7 @@ def test_names_with_glob_characters_are_read_literally(tmp_path: Path) -> None:
                                   (3, "star", "*.json", 1), (4, "question", "%3F.json", 1),
                                   (5, "braces", "%7Ba,b%7D.json", 1)]
     assert _counts(metrics) == (5, 5, 0, 0)
+    assert not list(Path(ctx.lake.path("staging")).rglob("file-*")), "stand-ins are removed after the batch"
 
 
 def test_a_line_over_max_record_bytes_is_quarantined_with_its_size(tmp_path: Path) -> None:

@@ -65,33 +65,39 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     encoding = records.table_encoding(raw.parameters, table_spec.options.get("encoding")
                                       or table_spec.options.get("charset"))
     raw_list = raw_input.raw_files_of(ctx, [(e.path, e.size) for e in entries])
-    prepared = raw_input.prepare(ctx, table, table_spec.format, encoding, raw_list)
-    prepared, parsed = _read_robustly(con, ctx, raw, table, table_spec, encoding, raw_list, prepared)
-    data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
-    output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"), ("_line", "s._line")]
-    lineage = Lineage(output=_with_partition_keys(output, raw),
-                      source_file="f.uri", join=f"JOIN {_FILES} AS f ON s._file = f.file_id")
-    _commit_batch(con, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, lineage,
-                  prepared=prepared, staged=True)
+    staging = ctx.lake.new_staging_path(f"bronze-input-{table}")
+    try:
+        prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list)
+        prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging)
+        data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
+        output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"),
+                                                                       ("_line", "s._line")]
+        lineage = Lineage(output=_with_partition_keys(output, raw),
+                          source_file="f.uri", join=f"JOIN {_FILES} AS f ON s._file = f.file_id")
+        _commit_batch(con, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, lineage,
+                      prepared=prepared, staged=True)
+    finally:
+        if ctx.lake.fs.exists(staging):  # stand-ins of raw files: never part of any output
+            ctx.lake.fs.rm(staging, recursive=True)
     ctx.ledger.mark_done(source, ctx.batch_id)
     return result
 
 
-def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, table: str,
-                   table_spec: BronzeTableSpec, encoding: str, raw_list: list[raw_input.RawFile],
-                   prepared: raw_input.Prepared) -> tuple[raw_input.Prepared, str]:
+def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, table_spec: BronzeTableSpec,
+                   encoding: str, raw_list: list[raw_input.RawFile], prepared: raw_input.Prepared,
+                   staging: str) -> tuple[raw_input.Prepared, str]:
     """Read the batch as it is; only if DuckDB fails (or a gzip looks truncated) probe each file in
     Python and read again without the bad files and lines; a file DuckDB still cannot read on its
     own is then quarantined whole with DuckDB's message. One bad file never fails the batch."""
     file_errors = _file_errors()
     retry: tuple[type[Exception], ...] = (*file_errors, _NeedsProbe)
     try:
-        return prepared, _read_prepared(con, raw, table, table_spec, prepared, ctx)
+        return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
     except retry:
         pass
-    prepared = raw_input.prepare(ctx, table, table_spec.format, encoding, raw_list, probe=True)
+    prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, probe=True)
     try:
-        return prepared, _read_prepared(con, raw, table, table_spec, prepared, ctx)
+        return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
     except file_errors as exc:
         batch_error = exc
     index, failed = 0, 0
@@ -99,14 +105,14 @@ def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, 
     while index < len(prepared.files):  # one by one: what fails alone is the file's own problem
         alone = raw_input.Prepared(files=[prepared.files[index]], read_from=[prepared.read_from[index]], probed=True)
         try:
-            _read_prepared(con, raw, table, table_spec, alone, ctx)
+            _read_prepared(con, raw, table_spec, alone, ctx)
             index += 1
         except file_errors as exc:
             failed += 1
             prepared = prepared.without(index, f"DuckDB cannot read it: {exc}")
     if failed == total and total > 1:  # not one file's problem: every file fails the same way
         raise batch_error
-    return prepared, _read_prepared(con, raw, table, table_spec, prepared, ctx)
+    return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
 
 
 def _file_errors() -> tuple[type[Exception], ...]:
@@ -121,12 +127,12 @@ class _NeedsProbe(Exception):
     """The fast read succeeded but a file looks damaged (a truncated gzip): probe the files."""
 
 
-def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
+def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpec,
                    prepared: raw_input.Prepared, ctx: JobContext) -> str:
     """Read the prepared files into the stage table (so every DuckDB error of reading happens here)."""
     limit = ctx.settings.max_record_bytes
     _stage_files(con, prepared.files, raw)
-    parsed = _read(con, raw, table, table_spec, prepared.files, ctx.lake.fs, limit)
+    parsed = _read(con, raw, table_spec, prepared.files, ctx.lake.fs, limit)
     if table_spec.format == "json" and not prepared.probed and prepared.files:
         read = {}
         longest = 0
@@ -236,7 +242,7 @@ def _with_partition_keys(output: list[tuple[str, str]], raw: Table) -> list[str]
     return select
 
 
-def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
+def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpec,
           files: list[tuple[str, str]], fs: Any, max_record_bytes: int = MAX_LINE_BYTES) -> str:
     """SQL of rows with the data columns, ``_file`` (id in ``__lg_files``), ``_line``, ``_reject_reason``, ``_raw``."""
     if table_spec.format == "json":
@@ -258,7 +264,7 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: Br
                          original_names=records.original_names(raw.parameters))
     if table_spec.format == "csv":
         markers = table_spec.options.get("null_markers")
-        return csv_reader.read_csv_sql(con, raw, table, table_spec, files, _FILES,
+        return csv_reader.read_csv_sql(con, raw, raw.name, table_spec, files, _FILES,
                                        null_markers=records.null_markers(
                                            raw.parameters, json.loads(markers) if markers else None),
                                        max_record_bytes=max_record_bytes)

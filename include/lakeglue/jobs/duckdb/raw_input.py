@@ -16,6 +16,7 @@ original file).
 from __future__ import annotations
 
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lakeglue import records
@@ -78,12 +79,14 @@ def raw_files_of(ctx: JobContext, entries: list[tuple[str, int]]) -> list[RawFil
     return [RawFile(path, spark_file_uri(path, ctx.lake.protocol), size) for path, size in entries]
 
 
-def prepare(ctx: JobContext, table: str, fmt: str, encoding: str, files: list[RawFile],
+def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[RawFile],
             probe: bool = False) -> Prepared:
-    """Per file: open it as is, through a safe-named stand-in, from a clean UTF-8 copy, or quarantine it."""
+    """Per file: open it as is, through a safe-named stand-in, from a clean UTF-8 copy, or quarantine it.
+
+    Stand-ins are written under ``staging`` (the caller removes it when the batch is done)."""
     lake, limit = ctx.lake, ctx.settings.max_record_bytes
     text = fmt in ("json", "csv")
-    staging = lake.new_staging_path(f"bronze-input-{table}")
+    staging = posixpath.join(staging, "probed" if probe else "direct")
     out = Prepared(probed=probe)
     for index, raw in enumerate(files):
         zipped = raw_files.compression_of(raw.path) == "zip"
@@ -122,16 +125,24 @@ def truncated_gzips(ctx: JobContext, prepared: Prepared, read: dict[int, tuple[i
     in the range the lines read allow (newlines of one or two bytes, a BOM), so such a file is
     read again in Python, which does notice the truncation.
     """
+    gzips = [i for i, raw in enumerate(prepared.read_from)
+             if raw_files.compression_of(raw.path) == "gzip" and not prepared.files[i][0].endswith(".txt")]
+    if not gzips:
+        return []
+
+    def hint(index: int) -> int | None:
+        raw = prepared.read_from[index]
+        return raw_files.gzip_size_hint(ctx.lake.fs, raw.path, raw.size)
+
+    if ctx.lake.protocol == "file" or len(gzips) == 1:
+        hints = [hint(i) for i in gzips]
+    else:  # one small ranged read per object: overlap the round trips
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            hints = list(pool.map(hint, gzips))
     suspects = []
-    for index, raw in enumerate(prepared.read_from):
-        if raw_files.compression_of(raw.path) != "gzip" or prepared.files[index][0].endswith(".txt"):
-            continue
-        hint = raw_files.gzip_size_hint(ctx.lake.fs, raw.path, raw.size)
-        if hint is None:
-            suspects.append(index)
-            continue
+    for index, size in zip(gzips, hints, strict=True):
         lines, text_bytes = read.get(index, (0, 0))
         low, high = text_bytes + max(lines - 1, 0), text_bytes + 2 * lines + 3
-        if not any(low <= hint + k * (1 << 32) <= high for k in range(0, 1 + high // (1 << 32))):
+        if size is None or not any(low <= size + k * (1 << 32) <= high for k in range(0, 1 + high // (1 << 32))):
             suspects.append(index)
     return suspects
