@@ -264,3 +264,49 @@ def test_exploded_silver_counts_in_elements(tmp_path: Path) -> None:
     (t,) = run_job("silver", ctx).tables
     # 7 elements: the 2 of the first id-1 row lost the parent dedupe (duplicates), 'x' is not an int
     assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (7, 4, 1, 2)
+
+
+CSV_COLUMNS = [Column("id", "string"), Column("name", "string")]
+
+
+def test_csv_bad_files_and_lines_are_quarantined_and_the_rest_lands(tmp_path: Path) -> None:
+    files = {"a.csv": b"id,name\n1,a\n2,\xffb\n3,c\n", "b.csv.gz": b"", "[c].csv": b"id,name\n4,d\n",
+             "c.csv": b"id,name\n5,e\n", "d.csv.zip": _zip({"d.csv": b"id,name\n6,f\n"})}
+    ctx = _context(tmp_path, files, CSV_COLUMNS, fmt="csv")
+    metrics = run_job("bronze", ctx)
+    assert sorted(r[:3] for r in _rows(ctx)) == [(1, "a", "a.csv"), (3, "c", "a.csv"), (4, "d", "%5Bc%5D.csv"),
+                                                 (5, "e", "c.csv"), (6, "f", "d.csv.zip")]
+    assert [(q[0], q[1], q[2].split(":")[0], q[4]) for q in _quarantine(ctx)] == [
+        ("a.csv", 3, "undecodable", 4), ("b.csv.gz", None, "unreadable file", 0)]
+    assert _counts(metrics) == (6, 5, 1, 1)
+
+
+def test_a_corrupt_parquet_file_is_quarantined_whole(tmp_path: Path) -> None:
+    good = tmp_path / "good.parquet"
+    duckdb.sql(f"COPY (SELECT 1::BIGINT AS id, 'a' AS name) TO '{good}' (FORMAT parquet)")
+    data = good.read_bytes()
+    ctx = _context(tmp_path, {"a.parquet": data, "b.parquet": data[: len(data) // 2]}, COLUMNS, fmt="parquet")
+    metrics = run_job("bronze", ctx)
+    assert [r[:3] for r in _rows(ctx)] == [(1, "a", "a.parquet")]
+    ((name, line, reason, raw, size),) = _quarantine(ctx)
+    assert (name, line, raw, size) == ("b.parquet", None, None, len(data) // 2)
+    assert reason.startswith("unreadable file: DuckDB cannot read it: ")
+    assert _counts(metrics) == (1, 1, 0, 1)
+
+
+def test_json_keys_differing_only_in_case_are_both_kept(tmp_path: Path) -> None:
+    columns = [Column("id", "bigint"), Column("Name", "string"), Column("name_2", "string")]
+    renamed = records.encode_original_names({"name_2": "name"})
+    ctx = _context(tmp_path, {"a.json": b'{"id": 1, "Name": "upper", "name": "lower"}\n'}, columns,
+                   parameters=renamed)
+    run_job("bronze", ctx)
+    assert _rows(ctx, 'CAST(id AS BIGINT), "Name", name_2') == [(1, "upper", "lower", "a.json", 1)]
+
+
+def test_keys_with_dots_spaces_and_emoji(tmp_path: Path) -> None:
+    columns = [Column("a_b", "string"), Column("order_items", "string"), Column("col", "string")]
+    renamed = records.encode_original_names({"a_b": "a.b", "order_items": "Order Items", "col": "🙂"})
+    line = json.dumps({"a.b": "dot", "Order Items": "space", "🙂": "emoji"}, ensure_ascii=False)
+    ctx = _context(tmp_path, {"a.json": line.encode() + b"\n"}, columns, parameters=renamed)
+    run_job("bronze", ctx)
+    assert _rows(ctx, "a_b, order_items, col") == [("dot", "space", "emoji", "a.json", 1)]

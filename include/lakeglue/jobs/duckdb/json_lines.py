@@ -192,6 +192,19 @@ def _nesting_ok(path: str, t: HiveType, wildcard: bool) -> list[str]:
     return []
 
 
+def _case_groups(names: Sequence[str]) -> list[int]:
+    """Per column, which parse it belongs to: DuckDB struct names ignore case, so raw keys that
+    differ only in case (``Name`` and ``name``) are parsed by separate ``json_transform`` calls
+    (group 0 holds every first spelling: one parse, as before, for ordinary tables)."""
+    seen: dict[str, int] = {}
+    groups = []
+    for name in names:
+        group = seen.get(name.lower(), 0)
+        seen[name.lower()] = group + 1
+        groups.append(group)
+    return groups
+
+
 def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None,
               original_names: Mapping[str, str] | None = None) -> str:
     """Rows of ``lines`` parsed: the columns, ``_file``, ``_line``, ``_reject_reason``, ``_raw``.
@@ -205,14 +218,21 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
     renamed = dict(original_names or {})
     columns = [TextColumn(renamed.get(c.name, c.name), json_side_type(c.type, renamed, f"{c.name}."))
                for c in safe_columns]
-    row = HiveType("struct", fields=tuple((c.name, c.type) for c in columns))
-    fast = f"json_transform(_raw, {quote_literal(_structure(row, 'VARCHAR'))})"
-    slow = _from_json_leaves(f"json_transform(_raw, {quote_literal(_structure(row, 'JSON'))})", row)
-    gates = [g for c in columns if (g := _gate(f"__j.{quote_ident(c.name)}", c.type)) is not None]
+    groups = _case_groups([c.name for c in columns])
+    ref = {c.name: f"__j{groups[i]}.{quote_ident(c.name)}" for i, c in enumerate(columns)}
+    parses = []
+    for group in sorted(set(groups)):
+        row = HiveType("struct", fields=tuple((c.name, c.type) for i, c in enumerate(columns) if groups[i] == group))
+        fast = f"json_transform(_raw, {quote_literal(_structure(row, 'VARCHAR'))})"
+        slow = _from_json_leaves(f"json_transform(_raw, {quote_literal(_structure(row, 'JSON'))})", row)
+        parses.append(f"CASE WHEN NOT __object THEN NULL "
+                      f"WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow} "
+                      f"ELSE {fast} END AS __j{group}")
+    gates = [g for c in columns if (g := _gate(ref[c.name], c.type)) is not None]
     nesting = [check for c in columns for check in _nesting_ok(_path("$", c.name), c.type, False)]
     mismatch = "false"
     if gates and nesting:
-        mismatch = f"CASE WHEN __j IS NOT NULL AND ({' OR '.join(gates)}) THEN NOT ({' AND '.join(nesting)}) " \
+        mismatch = f"CASE WHEN __j0 IS NOT NULL AND ({' OR '.join(gates)}) THEN NOT ({' AND '.join(nesting)}) " \
                    "ELSE false END"
     trailing_comma = (f"CASE WHEN regexp_matches(_raw, {quote_literal(_TRAILING_COMMA)}) THEN regexp_matches("
                       f"regexp_replace(_raw, {quote_literal(_STRING_LITERAL)}, '', 'g'), "
@@ -220,8 +240,8 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
     reason = (f"CASE WHEN starts_with(trim(_raw), '{{') THEN {quote_literal(MALFORMED)} "
               f"ELSE {quote_literal(NOT_OBJECT)} END")
     data = ", ".join(
-        (f"CASE WHEN __object THEN {json_choice(s.name, choices[s.name], f'__j.{quote_ident(c.name)}')} END"
-         if s.name in choices else rename_to_safe(f"__j.{quote_ident(c.name)}", c.type, s.type))
+        (f"CASE WHEN __object THEN {json_choice(s.name, choices[s.name], ref[c.name])} END"
+         if s.name in choices else rename_to_safe(ref[c.name], c.type, s.type))
         + f" AS {quote_ident(s.name)}" for c, s in zip(columns, safe_columns, strict=True))
     return f"""
         WITH nonblank AS (
@@ -230,9 +250,7 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
                        AS __object
             FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT starts_with(_raw, ' ') OR trim(_raw) <> '')),
         parsed AS (
-            SELECT *, CASE WHEN NOT __object THEN NULL
-                           WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow}
-                           ELSE {fast} END AS __j
+            SELECT *, {', '.join(parses)}
             FROM nonblank),
         judged AS (
             SELECT *, CASE WHEN NOT __object OR ({trailing_comma}) OR ({mismatch}) THEN {reason} END
