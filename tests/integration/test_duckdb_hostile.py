@@ -90,6 +90,7 @@ def test_one_bad_file_is_quarantined_whole_and_the_others_land_and_the_next_run_
     assert [(q[0], q[1], q[4]) for q in quarantined] == [("b.jsonl.gz", None, 0), ("c.jsonl.gz", None, len(truncated))]
     assert all(q[2].startswith("unreadable file: ") and q[3] is None for q in quarantined)
     assert _counts(metrics) == (3, 3, 0, 2)
+    assert metrics.tables[0].files_read == 2
 
     # the next batch is not blocked by the bad files: a new file is read alone
     folder = Path(ctx.lake.path("raw", "edge", "events"))
@@ -310,3 +311,51 @@ def test_keys_with_dots_spaces_and_emoji(tmp_path: Path) -> None:
     ctx = _context(tmp_path, {"a.json": line.encode() + b"\n"}, columns, parameters=renamed)
     run_job("bronze", ctx)
     assert _rows(ctx, "a_b, order_items, col") == [("dot", "space", "emoji", "a.json", 1)]
+
+
+@pytest.mark.slow
+def test_on_s3_names_are_read_literally_and_bad_files_are_quarantined(moto: str, tmp_path: Path) -> None:
+    """The object-store paths: stand-ins are copies (no symlinks on S3), gzip trailers read by range."""
+    import boto3
+
+    from lakeglue.catalog.model import Table
+    from lakeglue.catalog.sql import SqlCatalog
+    from lakeglue.ledger import Ledger
+    from lakeglue.storage import Lake
+    from tests.support.duckdb_rows import table_rows
+
+    settings = Settings(profile="aws", lake_root="s3://hostile/lake", catalog_url=f"sqlite:///{tmp_path / 'c.db'}",
+                        aws_endpoint_url=moto, duckdb_temp_directory=str(tmp_path / "spill"))
+    boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="hostile")
+    lake = Lake(settings)
+    files = {"a.json": b'{"id": 1, "name": "plain"}\n', "[a].json": b'{"id": 2, "name": "bracket"}\n',
+             "b.json.gz": gzip.compress(b'{"id": 3, "name": "gz"}\n'), "c.json.gz": _truncated_gzip(),
+             "d.zip": _zip({"d.json": b'{"id": 4, "name": "zipped"}\n'}),
+             "e.json": '{"id": 5, "name": "Zoë"}\n'.encode() + b'{"id": 6, "name": "\xff"}\n'}
+    folder = lake.path("raw", "edge", "events")
+    infos = []
+    for name, data in files.items():
+        with lake.fs.open(f"{folder}/{name}", "wb") as fh:
+            fh.write(data)
+        infos.append(FileInfo(f"{folder}/{name}", len(data), 0.0))
+    catalog, ledger = SqlCatalog(settings.catalog_url), Ledger(settings.catalog_url)
+    catalog.ensure_database("edge_raw")
+    catalog.upsert_table(Table("edge_raw", "events", StorageDescriptor.for_format("json", tuple(COLUMNS),
+                                                                                    lake.uri(folder))))
+    ledger.record_seen("edge/events", infos)
+    spec = spec_from_dict({"name": "edge", "database": "edge", "source": {"prefix": "edge"},
+                           "bronze": {"events": {"format": "json"}}}, check_files=False)
+    ctx = JobContext(spec=spec, settings=settings, lake=lake, catalog=catalog, ledger=ledger, batch_id="b1",
+                     started_at=STARTED)
+    metrics = run_job("bronze", ctx)
+    rows = table_rows(settings, catalog, lake, "edge_bronze", "events", ["id", "name", "_source_file", "_line"])
+    prefix = "s3://hostile/lake/raw/edge/events/"
+    assert rows == [("1", "plain", f"{prefix}a.json", 1), ("2", "bracket", f"{prefix}%5Ba%5D.json", 1),
+                    ("3", "gz", f"{prefix}b.json.gz", 1), ("4", "zipped", f"{prefix}d.zip", 1),
+                    ("5", "Zoë", f"{prefix}e.json", 1)]
+    qdir = lake.path("quarantine", "edge", "bronze", "events")
+    quarantined = sorted((r["source_file"].rsplit("/", 1)[-1], r.get("line"), r["reason"].split(":")[0])
+                         for path in lake.fs.find(qdir) for r in map(json.loads, lake.read_text(path).splitlines()))
+    assert quarantined == [("c.json.gz", None, "unreadable file"), ("e.json", 2, "undecodable")]
+    assert _counts(metrics) == (6, 5, 1, 1)
+    assert not [p for p in lake.fs.find(lake.path("staging")) if "bronze-input" in p]

@@ -134,11 +134,33 @@ def gzip_size_hint(fs: fsspec.AbstractFileSystem, path: str, size: int) -> int |
         return int.from_bytes(fh.read(4), "little")
 
 
+class _Reader:
+    """``readline(limit)`` over any binary file (fsspec's object-store files take no limit); the
+    buffer is consumed by an offset, so short lines cost no copying of the buffer."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.buffer, self.pos, self.eof = fh, b"", 0, False
+
+    def readline(self, limit: int) -> bytes:
+        while True:
+            stop = self.pos + limit
+            end = self.buffer.find(b"\n", self.pos, stop)
+            if end != -1 or len(self.buffer) >= stop or self.eof:
+                cut = end + 1 if end != -1 else min(stop, len(self.buffer))
+                line, self.pos = self.buffer[self.pos:cut], cut
+                return line
+            chunk = self.fh.read(max(_READ_CHUNK, stop - len(self.buffer)))
+            if not chunk:
+                self.eof = True
+            self.buffer, self.pos = self.buffer[self.pos:] + chunk, 0
+
+
 def _lines(fh: IO[bytes], limit: int) -> Iterator[tuple[bytes, int, bool, int]]:
     """(line without its newline, its byte size, whether it is over ``limit``, bytes consumed), in
     bounded memory: of a line over the limit only a prefix is kept."""
+    reader = _Reader(fh)
     while True:
-        line = fh.readline(limit + 2)
+        line = reader.readline(limit + 2)
         if not line:
             return
         consumed = len(line)
@@ -150,16 +172,18 @@ def _lines(fh: IO[bytes], limit: int) -> Iterator[tuple[bytes, int, bool, int]]:
             else:
                 yield body[:TOO_LARGE_PREFIX], len(body), True, consumed
             continue
-        prefix, size = line[:TOO_LARGE_PREFIX], len(line)
+        prefix, size, last = line[:TOO_LARGE_PREFIX], len(line), line[-1:]
         while True:  # skip the rest of the long line, counting it
-            line = fh.readline(_READ_CHUNK)
+            line = reader.readline(_READ_CHUNK)
             if not line:
+                size -= 1 if last == b"\r" else 0  # the file's last line, ended by a lone CR
                 break
             consumed += len(line)
             size += len(line)
             if line.endswith(b"\n"):
-                size -= 2 if line.endswith(b"\r\n") else 1
+                size -= 2 if (line[-2:-1] or last) == b"\r" else 1
                 break
+            last = line[-1:]
         yield prefix, size, True, consumed
 
 
@@ -204,6 +228,9 @@ def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str
     codec = codecs.lookup(encoding).name
     utf16 = codec.startswith("utf-16")
     offset = 0
+    if size == 0 and compression_of(path) is not None:  # Python reads an empty "gzip" as empty; engines refuse it
+        scan.unreadable = records.unreadable_file(f"empty {compression_of(path)} file (0 bytes, not a valid archive)")
+        return scan
     try:
         with open_decompressed(fs, path) as fh:
             if utf16:

@@ -215,6 +215,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
     BronzeAccount(files_claimed=result.files_read, files_quarantined=result.files_quarantined,
                   records_read=result.rows_read, rows_written=result.rows_written,
                   records_quarantined=result.rows_quarantined).check(result.table)
+    result.files_read -= result.files_quarantined  # files read = claimed - quarantined whole (as on Spark)
     replace_quarantine(ctx.lake, quarantine.staged, quarantine.final)
     fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
