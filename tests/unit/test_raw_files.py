@@ -92,3 +92,36 @@ def test_single_zip_member_and_glob_names(tmp_path: Path) -> None:
     assert [raw_files.has_glob_chars(n) for n in ("[a].json", "a*.json", "a?.json", "{a}.json", "a.json")] == [
         True, True, True, True, False]
     assert raw_files.staged_name(3, "x/[a].json.gz") == "file-000003.gz"
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 4 << 20])
+def test_chunked_scan_equals_a_line_by_line_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      chunk: int) -> None:
+    """Whole valid chunks are decoded at once; the result must not depend on where chunks end."""
+    monkeypatch.setattr(raw_files, "_SCAN_CHUNK", chunk)
+    rnd = random.Random(chunk)
+    for case in range(150):
+        data = bytes(rnd.choice(b"abc\n\r\xff\xc3\xa9") for _ in range(rnd.randint(0, 120)))
+        limit = rnd.randint(3, 30)
+        path = tmp_path / f"{case}.txt"
+        path.write_bytes(data)
+        out = io.BytesIO()
+        scan = raw_files.scan_text(FS, str(path), len(data), "UTF-8", limit, out=out)
+        parts = data.split(b"\n")
+        if parts and parts[-1] == b"":
+            parts = parts[:-1]
+        expected_rejects, expected_out = [], b""
+        for number, part in enumerate(parts, start=1):
+            body = part[:-1] if part.endswith(b"\r") else part
+            if number == 1 and body.startswith(b"\xef\xbb\xbf"):
+                body = body[3:]
+            try:
+                if len(body) > limit:
+                    raise ValueError
+                expected_out += body.decode() .encode() + b"\n"
+            except ValueError:  # UnicodeDecodeError is one too
+                expected_rejects.append((number, "record too large" if len(body) > limit else "undecodable"))
+                expected_out += b"\n"
+        assert [(r.line, r.reason.split(":")[0]) for r in scan.rejects] == expected_rejects, (data, limit)
+        assert out.getvalue() == expected_out, (data, limit)
+        assert scan.lines == len(parts)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import posixpath
 import zipfile
 import zlib
@@ -39,6 +40,7 @@ GLOB_CHARS = frozenset("*?[]{}")
 #: Raw text kept of a line over the limit (the quarantine names its full size).
 TOO_LARGE_PREFIX = 1024
 _READ_CHUNK = 1 << 20
+_SCAN_CHUNK = 4 << 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -216,57 +218,128 @@ def _utf16_lines(data: bytes, big: bool, limit: int) -> Iterator[tuple[bytes, in
             yield body[:TOO_LARGE_PREFIX], len(body), True, consumed
 
 
+class _Prepend:
+    """A binary stream of ``head`` followed by the rest of ``fh``."""
+
+    def __init__(self, head: bytes, fh: IO[bytes]) -> None:
+        self.head, self.fh = head, fh
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            chunk = self.head if n < 0 else self.head[:n]
+            self.head = self.head[len(chunk):]
+            return chunk
+        return self.fh.read(n)
+
+
+class _Scanner:
+    """Line-by-line judgement of one file (the slow path: only for chunks that need it)."""
+
+    def __init__(self, scan: TextScan, encoding: str, codec: str, limit: int, out: IO[bytes] | None,
+                 keep_line_numbers: bool) -> None:
+        self.scan, self.encoding, self.codec, self.limit = scan, encoding, codec, limit
+        self.out, self.keep = out, keep_line_numbers
+        self.number, self.offset = 0, 0
+
+    def lines(self, lines: Iterator[tuple[bytes, int, bool, int]]) -> None:
+        for body, body_size, too_large, consumed in lines:
+            self.number += 1
+            text: str | None = None
+            if too_large:
+                self.scan.rejects.append(LineReject(self.number, records.record_too_large(body_size, self.limit),
+                                                    records.escape_bytes(body), body_size))
+            else:
+                try:
+                    text = body.decode(self.codec)
+                except UnicodeDecodeError as exc:
+                    self.scan.rejects.append(LineReject(
+                        self.number, records.undecodable(self.encoding, self.offset + exc.start),
+                        records.escape_bytes(body), body_size))
+            if self.out is not None:
+                if text is not None:
+                    self.out.write(text.encode("utf-8") + b"\n")
+                elif self.keep:
+                    self.out.write(b"\n")
+            self.offset += consumed
+
+    def chunk(self, data: bytes) -> None:
+        """Whole lines: one decode and one write when every line is valid and within the limit."""
+        if data and max(map(len, data.split(b"\n"))) <= self.limit:  # (a CR before a newline counts too)
+            try:
+                text = data.decode(self.codec)
+            except UnicodeDecodeError:
+                pass
+            else:
+                if self.out is not None:
+                    text = text.replace("\r\n", "\n")
+                    if not data.endswith(b"\n"):  # the file's last line, without its line end
+                        text = (text[:-1] if text.endswith("\r") else text) + "\n"
+                    self.out.write(text.encode("utf-8"))
+                self.number += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                self.offset += len(data)
+                return
+        self.lines(_lines(io.BytesIO(data), self.limit))
+
+
 def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str, max_record_bytes: int,
               out: IO[bytes] | None = None, keep_line_numbers: bool = True) -> TextScan:
     """Read ``path`` as text in ``encoding``; quarantine undecodable and oversized lines, or the whole file.
 
     With ``out``, the good lines are written there as UTF-8 (BOM stripped, ``\\n`` line ends);
     a quarantined line is written empty when ``keep_line_numbers`` (readers skip empty lines,
-    so the other lines keep their numbers), else left out.
+    so the other lines keep their numbers), else left out. Chunks of whole lines that are all
+    valid are decoded and written at once; only a chunk with a bad or long line goes line by line.
     """
     scan = TextScan(path=path, size=size)
     codec = codecs.lookup(encoding).name
-    utf16 = codec.startswith("utf-16")
-    offset = 0
     if size == 0 and compression_of(path) is not None:  # Python reads an empty "gzip" as empty; engines refuse it
         scan.unreadable = records.unreadable_file(f"empty {compression_of(path)} file (0 bytes, not a valid archive)")
         return scan
     try:
         with open_decompressed(fs, path) as fh:
-            if utf16:
+            if codec.startswith("utf-16"):
                 data = fh.read()
                 big = _utf16_big_endian(data, encoding.upper())
-                codec = "utf-16-be" if big else "utf-16-le"
-                lines: Iterator[tuple[bytes, int, bool, int]] = _utf16_lines(data, big, max_record_bytes)
+                scanner = _Scanner(scan, encoding, "utf-16-be" if big else "utf-16-le", max_record_bytes, out,
+                                   keep_line_numbers)
+                scanner.lines(_utf16_lines(data, big, max_record_bytes))
             else:
-                lines = _lines(fh, max_record_bytes)
-            number = 0
-            for number, (body, body_size, too_large, consumed) in enumerate(lines, start=1):
-                if number == 1 and not utf16 and body.startswith(_UTF8_BOM) and codec == "utf-8":
-                    body = body[len(_UTF8_BOM):]
-                text: str | None = None
-                if too_large:
-                    scan.rejects.append(LineReject(number, records.record_too_large(body_size, max_record_bytes),
-                                                   records.escape_bytes(body), body_size))
-                else:
-                    try:
-                        text = body.decode(codec)
-                    except UnicodeDecodeError as exc:
-                        scan.rejects.append(LineReject(number, records.undecodable(encoding, offset + exc.start),
-                                                       records.escape_bytes(body), body_size))
-                if out is not None:
-                    if text is not None:
-                        out.write(text.encode("utf-8") + b"\n")
-                    elif keep_line_numbers:
-                        out.write(b"\n")
-                offset += consumed
-            scan.lines = number
+                scanner = _Scanner(scan, encoding, codec, max_record_bytes, out, keep_line_numbers)
+                _scan_chunks(fh, scanner, strip_bom=codec == "utf-8")
+            scan.lines = scanner.number
     except UnreadableFile as exc:
         scan.unreadable = records.unreadable_file(str(exc))
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
         kind = compression_of(path) or "file"
         scan.unreadable = records.unreadable_file(f"cannot read {kind} ({type(exc).__name__}: {exc})")
     return scan
+
+
+def _scan_chunks(fh: IO[bytes], scanner: _Scanner, strip_bom: bool) -> None:
+    """Feed ``scanner`` chunks of whole lines; a line longer than a chunk switches to streaming lines."""
+    rest = b""
+    first = True
+    while True:
+        data = fh.read(_SCAN_CHUNK)
+        if first and strip_bom:
+            data = data + fh.read(len(_UTF8_BOM)) if 0 < len(data) < len(_UTF8_BOM) else data
+            if data.startswith(_UTF8_BOM):
+                data = data[len(_UTF8_BOM):]
+                scanner.offset += len(_UTF8_BOM)
+        first = False
+        if not data:
+            if rest:
+                scanner.chunk(rest)
+            return
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) > max(_SCAN_CHUNK, scanner.limit + 2):
+            # no line end in sight: stream the rest of the file line by line, in bounded memory
+            scanner.lines(_lines(_Prepend(data, fh), scanner.limit))  # type: ignore[arg-type]
+            return
+        if cut:
+            scanner.chunk(data[:cut])
+        rest = data[cut:]
 
 
 def staged_name(index: int, path: str) -> str:
