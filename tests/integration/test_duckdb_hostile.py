@@ -271,15 +271,18 @@ CSV_COLUMNS = [Column("id", "string"), Column("name", "string")]
 
 
 def test_csv_bad_files_and_lines_are_quarantined_and_the_rest_lands(tmp_path: Path) -> None:
+    whole = gzip.compress(b"id,name\n" + b"".join(b"%d,n\n" % i for i in range(100, 3000)))
     files = {"a.csv": b"id,name\n1,a\n2,\xffb\n3,c\n", "b.csv.gz": b"", "[c].csv": b"id,name\n4,d\n",
-             "c.csv": b"id,name\n5,e\n", "d.csv.zip": _zip({"d.csv": b"id,name\n6,f\n"})}
+             "c.csv": b"id,name\n5,e\n", "d.csv.zip": _zip({"d.csv": b"id,name\n6,f\n"}),
+             "e.csv.gz": whole[: len(whole) // 2]}
     ctx = _context(tmp_path, files, CSV_COLUMNS, fmt="csv")
     metrics = run_job("bronze", ctx)
     assert sorted(r[:3] for r in _rows(ctx)) == [(1, "a", "a.csv"), (3, "c", "a.csv"), (4, "d", "%5Bc%5D.csv"),
                                                  (5, "e", "c.csv"), (6, "f", "d.csv.zip")]
     assert [(q[0], q[1], q[2].split(":")[0], q[4]) for q in _quarantine(ctx)] == [
-        ("a.csv", 3, "undecodable", 4), ("b.csv.gz", None, "unreadable file", 0)]
-    assert _counts(metrics) == (6, 5, 1, 1)
+        ("a.csv", 3, "undecodable", 4), ("b.csv.gz", None, "unreadable file", 0),
+        ("e.csv.gz", None, "unreadable file", len(whole) // 2)]
+    assert _counts(metrics) == (6, 5, 1, 2)
 
 
 def test_a_corrupt_parquet_file_is_quarantined_whole(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeglue import records
 from lakeglue.catalog.model import Table
+from lakeglue.jobs import raw_files
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb import csv_reader, jdbc_source, raw_input
@@ -123,6 +124,29 @@ def _file_errors() -> tuple[type[Exception], ...]:
             duckdb.ConversionException)
 
 
+def _csv_gzip_truncated(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw_input.Prepared,
+                        limit: int) -> bool:
+    """Whether a gzip CSV file looks truncated. The CSV reader keeps no byte count, so the gzip files
+    (only they: DuckDB reads a truncated gzip without an error) are counted as plain lines once more."""
+    indexes = [i for i, raw in enumerate(prepared.read_from)
+               if raw_files.compression_of(raw.path) == "gzip" and not prepared.files[i][0].endswith(".txt")]
+    if not indexes:
+        return False
+    position = {prepared.files[i][0]: i for i in indexes}
+    counted = con.execute(
+        f"SELECT filename, count(*), sum(coalesce(strlen(line), 0)) FROM "
+        f"{_plain_lines([prepared.files[i][0] for i in indexes], limit)} GROUP BY filename").fetchall()
+    read = {position[name]: (int(n), int(b)) for name, n, b in counted}
+    return bool(raw_input.truncated_gzips(ctx, prepared, read))
+
+
+def _plain_lines(paths: list[str], limit: int) -> str:
+    listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
+    return (f"read_csv({listed}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', escape = '', "
+            f"header = false, auto_detect = false, strict_mode = false, filename = true, "
+            f"max_line_size = {int(limit) + 16}, buffer_size = {2 * int(limit) + 64})")
+
+
 class _NeedsProbe(Exception):
     """The fast read succeeded but a file looks damaged (a truncated gzip): probe the files."""
 
@@ -142,6 +166,8 @@ def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: Bronz
             longest = max(longest, int(m or 0))
         if longest > limit or raw_input.truncated_gzips(ctx, prepared, read):
             raise _NeedsProbe()
+    if table_spec.format == "csv" and not prepared.probed and _csv_gzip_truncated(con, ctx, prepared, limit):
+        raise _NeedsProbe()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
     con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
     return f"SELECT * FROM {_STAGE}"
