@@ -288,7 +288,7 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpe
         finally:
             con.execute("SET preserve_insertion_order = false")
         return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices,
-                         original_names=records.original_names(raw.parameters))
+                         original_names=_original_names(raw))
     if table_spec.format == "csv":
         markers = table_spec.options.get("null_markers")
         return csv_reader.read_csv_sql(con, raw, raw.name, table_spec, files, _FILES,
@@ -302,6 +302,14 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpe
                 "CAST(NULL AS INTEGER) AS _line, CAST(NULL AS VARCHAR) AS _reject_reason, "
                 "CAST(NULL AS VARCHAR) AS _raw WHERE false")
     return _parquet_sql(con, files, table_spec.choices, fs)
+
+
+def _original_names(raw: Table) -> dict[str, str]:
+    """Raw JSON keys of renamed fields: the table's map, and a top-level column's own parameter
+    (``lakeglue.original_name``) where the catalog keeps one."""
+    renamed = {c.name: getattr(c, "parameters", {})[records.ORIGINAL_NAME_PARAM] for c in raw.columns
+               if records.ORIGINAL_NAME_PARAM in (getattr(c, "parameters", None) or {})}
+    return {**renamed, **records.original_names(raw.parameters)}
 
 
 def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]],
