@@ -253,6 +253,18 @@ def test_silver_counts_duplicates_and_quarantine_so_every_bronze_row_is_accounte
     (t,) = run_job("silver", ctx).tables
     assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (4, 2, 1, 1)
 
+    # a second batch: the metric counts the duplicates of the new batch only (its first id-2 row);
+    # the account also the old rows its rows replace
+    folder = Path(ctx.lake.path("raw", "edge", "events"))
+    (folder / "b.jsonl").write_bytes(b'{"id": 2, "name": "b2"}\n{"id": 2, "name": "b2 again"}\n')
+    ctx.ledger.record_seen("edge/events", [FileInfo(str(folder / "b.jsonl"), 1, 1.0)])
+    second = replace(ctx, batch_id="b2")
+    run_job("bronze", second)
+    (t,) = run_job("silver", second).tables
+    assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (6, 2, 1, 1)
+    assert sorted(duckdb.sql(f"SELECT id, name FROM read_parquet('{t.location}/*.parquet')").fetchall()) == [
+        (1, "new"), (2, "b2 again")]
+
 
 def test_exploded_silver_counts_in_elements(tmp_path: Path) -> None:
     lines = (b'{"id": 1, "tags": ["1", "2"]}\n{"id": 1, "tags": ["1", "2", "3"]}\n'
