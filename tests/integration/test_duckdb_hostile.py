@@ -297,6 +297,14 @@ def test_csv_bad_files_and_lines_are_quarantined_and_the_rest_lands(tmp_path: Pa
     assert _counts(metrics) == (6, 5, 1, 2)
 
 
+def test_an_undecodable_csv_header_does_not_eat_the_first_record(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, {"a.csv": b"id,n\xffme\n1,a\n2,\xff\n"}, CSV_COLUMNS, fmt="csv")
+    metrics = run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, "a")]
+    assert [(q[0], q[1], q[2].split(":")[0]) for q in _quarantine(ctx)] == [("a.csv", 3, "undecodable")]
+    assert _counts(metrics) == (2, 1, 1, 0)
+
+
 def test_a_corrupt_parquet_file_is_quarantined_whole(tmp_path: Path) -> None:
     good = tmp_path / "good.parquet"
     duckdb.sql(f"COPY (SELECT 1::BIGINT AS id, 'a' AS name) TO '{good}' (FORMAT parquet)")

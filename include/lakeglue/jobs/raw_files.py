@@ -236,16 +236,18 @@ class _Scanner:
     """Line-by-line judgement of one file (the slow path: only for chunks that need it)."""
 
     def __init__(self, scan: TextScan, encoding: str, codec: str, limit: int, out: IO[bytes] | None,
-                 keep_line_numbers: bool) -> None:
+                 keep_line_numbers: bool, header_lines: int = 0) -> None:
         self.scan, self.encoding, self.codec, self.limit = scan, encoding, codec, limit
-        self.out, self.keep = out, keep_line_numbers
+        self.out, self.keep, self.header_lines = out, keep_line_numbers, header_lines
         self.number, self.offset = 0, 0
 
     def lines(self, lines: Iterator[tuple[bytes, int, bool, int]]) -> None:
         for body, body_size, too_large, consumed in lines:
             self.number += 1
             text: str | None = None
-            if too_large:
+            if self.number <= self.header_lines:  # a header is no record: kept (readers skip it), never quarantined
+                text = body.decode(self.codec, errors="replace")
+            elif too_large:
                 self.scan.rejects.append(LineReject(self.number, records.record_too_large(body_size, self.limit),
                                                     records.escape_bytes(body), body_size))
             else:
@@ -282,12 +284,14 @@ class _Scanner:
 
 
 def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str, max_record_bytes: int,
-              out: IO[bytes] | None = None, keep_line_numbers: bool = True) -> TextScan:
+              out: IO[bytes] | None = None, keep_line_numbers: bool = True, header_lines: int = 0) -> TextScan:
     """Read ``path`` as text in ``encoding``; quarantine undecodable and oversized lines, or the whole file.
 
     With ``out``, the good lines are written there as UTF-8 (BOM stripped, ``\\n`` line ends);
     a quarantined line is written empty when ``keep_line_numbers`` (readers skip empty lines,
-    so the other lines keep their numbers), else left out. Chunks of whole lines that are all
+    so the other lines keep their numbers), else left out. The first ``header_lines`` (a CSV header)
+    are never quarantined: a bad byte there becomes U+FFFD, so the first record cannot become the
+    header. Chunks of whole lines that are all
     valid are decoded and written at once; only a chunk with a bad or long line goes line by line.
     """
     scan = TextScan(path=path, size=size)
@@ -301,10 +305,10 @@ def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str
                 data = fh.read()
                 big = _utf16_big_endian(data, encoding.upper())
                 scanner = _Scanner(scan, encoding, "utf-16-be" if big else "utf-16-le", max_record_bytes, out,
-                                   keep_line_numbers)
+                                   keep_line_numbers, header_lines)
                 scanner.lines(_utf16_lines(data, big, max_record_bytes))
             else:
-                scanner = _Scanner(scan, encoding, codec, max_record_bytes, out, keep_line_numbers)
+                scanner = _Scanner(scan, encoding, codec, max_record_bytes, out, keep_line_numbers, header_lines)
                 _scan_chunks(fh, scanner, strip_bom=codec == "utf-8")
             scan.lines = scanner.number
     except UnreadableFile as exc:
@@ -348,11 +352,12 @@ def staged_name(index: int, path: str) -> str:
 
 
 def write_clean_copy(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str, max_record_bytes: int,
-                     target: str, keep_line_numbers: bool = True) -> TextScan:
+                     target: str, keep_line_numbers: bool = True, header_lines: int = 0) -> TextScan:
     """:func:`scan_text` writing the clean UTF-8 copy to ``target`` (on the same filesystem)."""
     fs.makedirs(posixpath.dirname(target), exist_ok=True)
     with fs.open(target, "wb") as out:
-        return scan_text(fs, path, size, encoding, max_record_bytes, out=out, keep_line_numbers=keep_line_numbers)
+        return scan_text(fs, path, size, encoding, max_record_bytes, out=out, keep_line_numbers=keep_line_numbers,
+                         header_lines=header_lines)
 
 
 def copy_literal(fs: fsspec.AbstractFileSystem, path: str, target: str, local: bool) -> None:

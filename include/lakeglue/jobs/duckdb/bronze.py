@@ -67,9 +67,10 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
                                       or table_spec.options.get("charset"))
     raw_list = raw_input.raw_files_of(ctx, [(e.path, e.size) for e in entries])
     staging = ctx.lake.new_staging_path(f"bronze-input-{table}")
+    header = int(table_spec.format == "csv" and csv_reader.reader_options(raw, table, table_spec)["header"] == "true")
     try:
-        prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list)
-        prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging)
+        prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, header_lines=header)
+        prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging, header)
         data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
         output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"),
                                                                        ("_line", "s._line")]
@@ -86,7 +87,7 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
 
 def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, table_spec: BronzeTableSpec,
                    encoding: str, raw_list: list[raw_input.RawFile], prepared: raw_input.Prepared,
-                   staging: str) -> tuple[raw_input.Prepared, str]:
+                   staging: str, header_lines: int) -> tuple[raw_input.Prepared, str]:
     """Read the batch as it is; only if DuckDB fails (or a gzip looks truncated) probe each file in
     Python and read again without the bad files and lines; a file DuckDB still cannot read on its
     own is then quarantined whole with DuckDB's message. One bad file never fails the batch."""
@@ -96,7 +97,8 @@ def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, 
         return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
     except retry:
         pass
-    prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, probe=True)
+    prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, probe=True,
+                                 header_lines=header_lines)
     try:
         return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
     except file_errors as exc:
@@ -140,6 +142,13 @@ def _csv_gzip_truncated(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepare
     return bool(raw_input.truncated_gzips(ctx, prepared, read))
 
 
+def _csv_invalid_unicode(con: duckdb.DuckDBPyConnection) -> bool:
+    """DuckDB's CSV reader keeps a line with bytes not valid UTF-8 as a reject of its own; such a line
+    is quarantined as undecodable, with its bytes, by the probe instead."""
+    row = con.execute("SELECT count(*) FROM __lg_csv_errors WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')").fetchone()
+    return bool(row and row[0])
+
+
 def _plain_lines(paths: list[str], limit: int) -> str:
     listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
     return (f"read_csv({listed}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', escape = '', "
@@ -166,7 +175,8 @@ def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: Bronz
             longest = max(longest, int(m or 0))
         if longest > limit or raw_input.truncated_gzips(ctx, prepared, read):
             raise _NeedsProbe()
-    if table_spec.format == "csv" and not prepared.probed and _csv_gzip_truncated(con, ctx, prepared, limit):
+    if table_spec.format == "csv" and not prepared.probed and (
+            _csv_invalid_unicode(con) or _csv_gzip_truncated(con, ctx, prepared, limit)):
         raise _NeedsProbe()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
     con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed

@@ -80,7 +80,7 @@ def raw_files_of(ctx: JobContext, entries: list[tuple[str, int]]) -> list[RawFil
 
 
 def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[RawFile],
-            probe: bool = False) -> Prepared:
+            probe: bool = False, header_lines: int = 0) -> Prepared:
     """Per file: open it as is, through a safe-named stand-in, from a clean UTF-8 copy, or quarantine it.
 
     Stand-ins are written under ``staging`` (the caller removes it when the batch is done)."""
@@ -95,14 +95,14 @@ def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[
             out.quarantine_file(raw, f"a zip archive cannot hold a {fmt} table's data")
             continue
         if text and (probe or needs_copy):
-            scan = raw_files.scan_text(lake.fs, raw.path, raw.size, encoding, limit)
+            scan = raw_files.scan_text(lake.fs, raw.path, raw.size, encoding, limit, header_lines=header_lines)
             if scan.unreadable is not None:
                 out.rejects.append(FileReject(raw.uri, None, scan.unreadable, None, raw.size))
                 continue
             if needs_copy or scan.rejects:
                 target = posixpath.join(staging, f"file-{index:06d}.txt")
                 scan = raw_files.write_clean_copy(lake.fs, raw.path, raw.size, encoding, limit, target,
-                                                  keep_line_numbers=fmt == "json")
+                                                  keep_line_numbers=fmt == "json", header_lines=header_lines)
                 out.rejects += [FileReject(raw.uri, r.line, r.reason, r.raw, r.size) for r in scan.rejects]
                 out.files.append((lake.engine_path(target), raw.uri))
                 out.read_from.append(raw)
