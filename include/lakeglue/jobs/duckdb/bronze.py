@@ -145,7 +145,8 @@ def _csv_gzip_truncated(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepare
 def _csv_invalid_unicode(con: duckdb.DuckDBPyConnection) -> bool:
     """DuckDB's CSV reader keeps a line with bytes not valid UTF-8 as a reject of its own; such a line
     is quarantined as undecodable, with its bytes, by the probe instead."""
-    row = con.execute("SELECT count(*) FROM __lg_csv_errors WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')").fetchone()
+    row = con.execute("SELECT count(*) FROM __lg_csv_errors "
+                      "WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')").fetchone()
     return bool(row and row[0])
 
 
