@@ -297,6 +297,18 @@ def test_csv_bad_files_and_lines_are_quarantined_and_the_rest_lands(tmp_path: Pa
     assert _counts(metrics) == (6, 5, 1, 2)
 
 
+@pytest.mark.parametrize("size", [3 << 20, 20 << 20], ids=["under-the-csv-buffer", "over-the-csv-buffer"])
+def test_a_csv_line_over_max_record_bytes_is_quarantined_with_its_size(tmp_path: Path, size: int) -> None:
+    big = b"2," + b"x" * size
+    ctx = _context(tmp_path, {"a.csv": b"id,name\n1,a\n" + big + b"\n3,c\n"}, CSV_COLUMNS, fmt="csv",
+                   max_record_bytes=1 << 20)
+    metrics = run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, "a"), (3, "c")]
+    assert [(q[0], q[1], q[2], q[4]) for q in _quarantine(ctx)] == [
+        ("a.csv", 3, records.record_too_large(len(big), 1 << 20), len(big))]
+    assert _counts(metrics) == (3, 2, 1, 0)
+
+
 def test_an_undecodable_csv_header_does_not_eat_the_first_record(tmp_path: Path) -> None:
     ctx = _context(tmp_path, {"a.csv": b"id,n\xffme\n1,a\n2,\xff\n"}, CSV_COLUMNS, fmt="csv")
     metrics = run_job("bronze", ctx)

@@ -126,28 +126,36 @@ def _file_errors() -> tuple[type[Exception], ...]:
             duckdb.ConversionException)
 
 
-def _csv_gzip_truncated(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw_input.Prepared,
-                        limit: int) -> bool:
-    """Whether a gzip CSV file looks truncated. The CSV reader keeps no byte count, so the gzip files
-    (only they: DuckDB reads a truncated gzip without an error) are counted as plain lines once more."""
-    indexes = [i for i, raw in enumerate(prepared.read_from)
-               if raw_files.compression_of(raw.path) == "gzip" and not prepared.files[i][0].endswith(".txt")]
+def _csv_rejects_need_probe(con: duckdb.DuckDBPyConnection) -> bool:
+    """DuckDB's CSV reader keeps a line with bytes not valid UTF-8, or over the line limit, as a reject
+    of its own (with a lossy or cut raw text); the probe quarantines such lines with their bytes and
+    the rule's own reason instead."""
+    row = con.execute("SELECT count(*) FROM __lg_csv_errors WHERE error_type IN "
+                      "('INVALID ENCODING', 'INVALID UNICODE', 'LINE SIZE OVER MAXIMUM')").fetchone()
+    return bool(row and row[0])
+
+
+def _csv_lines_suspect(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw_input.Prepared,
+                       limit: int) -> bool:
+    """Whether a CSV file may have lost a line without a trace: a gzip that looks truncated (DuckDB
+    reads one without an error), or a file larger than the CSV buffer holding a line longer than the
+    limit (DuckDB drops a line longer than its buffer without a reject). Only those files (gzip, or
+    larger than the buffer) are counted once more as plain lines; small plain files cost nothing."""
+    indexes = [i for i, raw in enumerate(prepared.read_from) if not prepared.files[i][0].endswith(".txt") and (
+        raw_files.compression_of(raw.path) == "gzip" or raw.size > csv_reader.buffer_size(limit))]
     if not indexes:
         return False
     position = {prepared.files[i][0]: i for i in indexes}
-    counted = con.execute(
-        f"SELECT filename, count(*), sum(coalesce(strlen(line), 0)) FROM "
-        f"{_plain_lines([prepared.files[i][0] for i in indexes], limit)} GROUP BY filename").fetchall()
-    read = {position[name]: (int(n), int(b)) for name, n, b in counted}
+    try:
+        counted = con.execute(
+            f"SELECT filename, count(*), sum(coalesce(strlen(line), 0)), max(strlen(line)) FROM "
+            f"{_plain_lines([prepared.files[i][0] for i in indexes], limit)} GROUP BY filename").fetchall()
+    except _file_errors():
+        return True
+    if any(int(m or 0) > limit for *_, m in counted):
+        return True
+    read = {position[name]: (int(n), int(b)) for name, n, b, _ in counted}
     return bool(raw_input.truncated_gzips(ctx, prepared, read))
-
-
-def _csv_invalid_unicode(con: duckdb.DuckDBPyConnection) -> bool:
-    """DuckDB's CSV reader keeps a line with bytes not valid UTF-8 as a reject of its own; such a line
-    is quarantined as undecodable, with its bytes, by the probe instead."""
-    row = con.execute("SELECT count(*) FROM __lg_csv_errors "
-                      "WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')").fetchone()
-    return bool(row and row[0])
 
 
 def _plain_lines(paths: list[str], limit: int) -> str:
@@ -177,7 +185,7 @@ def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: Bronz
         if longest > limit or raw_input.truncated_gzips(ctx, prepared, read):
             raise _NeedsProbe()
     if table_spec.format == "csv" and not prepared.probed and (
-            _csv_invalid_unicode(con) or _csv_gzip_truncated(con, ctx, prepared, limit)):
+            _csv_rejects_need_probe(con) or _csv_lines_suspect(con, ctx, prepared, limit)):
         raise _NeedsProbe()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
     con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed

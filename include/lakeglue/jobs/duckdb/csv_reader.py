@@ -31,6 +31,13 @@ _FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
 _TABLE = "__lg_csv"
 
 
+def buffer_size(max_record_bytes: int) -> int:
+    """DuckDB's CSV read buffer. With ``store_rejects`` DuckDB drops a line longer than its buffer
+    without a reject (a line between ``max_line_size`` and the buffer is rejected), so bronze checks
+    the files larger than this apart (:func:`lakeglue.jobs.duckdb.bronze._csv_lines_suspect`)."""
+    return max(16 << 20, 2 * int(max_record_bytes) + 64)
+
+
 class CsvOptionError(ValueError):
     """A bronze CSV option the DuckDB engine cannot honour; the message names the table and option."""
 
@@ -68,7 +75,7 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
         markers = ", ".join(quote_literal(m) for m in dict.fromkeys(["", *null_markers]))
         data_nulls = f", nullstr = [{markers}]"
     if max_record_bytes:
-        data_nulls += f", max_line_size = {int(max_record_bytes) + 16}, buffer_size = {2 * int(max_record_bytes) + 64}"
+        data_nulls += f", max_line_size = {int(max_record_bytes) + 16}, buffer_size = {buffer_size(max_record_bytes)}"
     if not files:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS SELECT "
                     + ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(n)}" for n in names)
