@@ -151,15 +151,19 @@ def test_a_utf8_bom_is_stripped(tmp_path: Path) -> None:
 
 
 def test_names_with_glob_characters_are_read_literally(tmp_path: Path) -> None:
+    zst = tmp_path / "z.json.zst"
+    duckdb.sql(f"""COPY (SELECT '{{"id": 6, "name": "zstd"}}' AS line) TO '{zst}'
+                   (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', COMPRESSION zstd)""")
     files = {"a.json": b'{"id": 1, "name": "plain"}\n', "[a].json": b'{"id": 2, "name": "bracket"}\n',
+             "[z].json.zst": zst.read_bytes(),
              "*.json": b'{"id": 3, "name": "star"}\n', "?.json": b'{"id": 4, "name": "question"}\n',
              "{a,b}.json": b'{"id": 5, "name": "braces"}\n'}
     ctx = _context(tmp_path, files, COLUMNS)
     metrics = run_job("bronze", ctx)
     assert sorted(_rows(ctx)) == [(1, "plain", "a.json", 1), (2, "bracket", "%5Ba%5D.json", 1),
                                   (3, "star", "*.json", 1), (4, "question", "%3F.json", 1),
-                                  (5, "braces", "%7Ba,b%7D.json", 1)]
-    assert _counts(metrics) == (5, 5, 0, 0)
+                                  (5, "braces", "%7Ba,b%7D.json", 1), (6, "zstd", "%5Bz%5D.json.zst", 1)]
+    assert _counts(metrics) == (6, 6, 0, 0)
     assert not list(Path(ctx.lake.path("staging")).rglob("file-*")), "stand-ins are removed after the batch"
 
 

@@ -78,19 +78,32 @@ def has_glob_chars(path: str) -> bool:
     return any(ch in GLOB_CHARS for ch in path)
 
 
+#: Compressions known by extension that these probes do not open (an engine may): such a file is
+#: left to the engine, and quarantined whole only if the engine cannot read it either.
+OTHER_COMPRESSIONS = {".zst": "zstd", ".zstd": "zstd", ".bz2": "bzip2", ".xz": "xz", ".lz4": "lz4",
+                      ".snappy": "snappy", ".br": "brotli"}
+
+
 def compression_of(path: str) -> str | None:
-    """``gzip`` / ``zip`` by the name's extension (as the engines decide), else ``None``."""
+    """``gzip`` / ``zip`` (or another compression, by name) by the name's extension, as the engines
+    decide; ``None`` for a plain file."""
     name = path.lower()
     if name.endswith(".gz") or name.endswith(".gzip"):
         return "gzip"
     if name.endswith(".zip"):
         return "zip"
-    return None
+    return next((kind for ext, kind in OTHER_COMPRESSIONS.items() if name.endswith(ext)), None)
+
+
+def probeable(path: str) -> bool:
+    """Whether :func:`scan_text` can read this file (plain, gzip or zip)."""
+    return compression_of(path) in (None, "gzip", "zip")
 
 
 def plain_suffix(path: str) -> str:
-    """The extension a staged copy keeps so an engine decompresses it the same way (``.gz`` or none)."""
-    return ".gz" if compression_of(path) == "gzip" else ""
+    """The extension a stand-in keeps so an engine decompresses it the same way (``.gz``, ``.zst`` …)."""
+    name = path.lower()
+    return next((ext for ext in (".gz", ".gzip", *OTHER_COMPRESSIONS) if name.endswith(ext)), "")
 
 
 def single_zip_member(fs: fsspec.AbstractFileSystem, path: str) -> str:

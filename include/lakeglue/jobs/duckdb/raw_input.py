@@ -94,7 +94,7 @@ def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[
         if zipped and not text:
             out.quarantine_file(raw, f"a zip archive cannot hold a {fmt} table's data")
             continue
-        if text and (probe or needs_copy):
+        if text and (probe or needs_copy) and raw_files.probeable(raw.path):
             scan = raw_files.scan_text(lake.fs, raw.path, raw.size, encoding, limit, header_lines=header_lines)
             if scan.unreadable is not None:
                 out.rejects.append(FileReject(raw.uri, None, scan.unreadable, None, raw.size))
