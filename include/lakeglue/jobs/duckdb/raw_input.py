@@ -95,14 +95,19 @@ def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[
             out.quarantine_file(raw, f"a zip archive cannot hold a {fmt} table's data")
             continue
         if text and (probe or needs_copy) and raw_files.probeable(raw.path):
-            scan = raw_files.scan_text(lake.fs, raw.path, raw.size, encoding, limit, header_lines=header_lines)
+            target = posixpath.join(staging, f"file-{index:06d}.txt")
+            # a copy is needed anyway: one pass writes it; a probe alone writes one only for a file with bad lines
+            scan = (raw_files.write_clean_copy(lake.fs, raw.path, raw.size, encoding, limit, target,
+                                               keep_line_numbers=fmt == "json", header_lines=header_lines)
+                    if needs_copy else
+                    raw_files.scan_text(lake.fs, raw.path, raw.size, encoding, limit, header_lines=header_lines))
             if scan.unreadable is not None:
                 out.rejects.append(FileReject(raw.uri, None, scan.unreadable, None, raw.size))
                 continue
             if needs_copy or scan.rejects:
-                target = posixpath.join(staging, f"file-{index:06d}.txt")
-                scan = raw_files.write_clean_copy(lake.fs, raw.path, raw.size, encoding, limit, target,
-                                                  keep_line_numbers=fmt == "json", header_lines=header_lines)
+                if not needs_copy:
+                    scan = raw_files.write_clean_copy(lake.fs, raw.path, raw.size, encoding, limit, target,
+                                                      keep_line_numbers=fmt == "json", header_lines=header_lines)
                 out.rejects += [FileReject(raw.uri, r.line, r.reason, r.raw, r.size) for r in scan.rejects]
                 out.files.append((lake.engine_path(target), raw.uri))
                 out.read_from.append(raw)
