@@ -279,8 +279,9 @@ def test_exploded_silver_counts_in_elements(tmp_path: Path) -> None:
         {"a.jsonl": lines}, [Column("id", "bigint"), Column("tags", "array<string>")])
     run_job("bronze", ctx)
     (t,) = run_job("silver", ctx).tables
-    # 7 elements: the 2 of the first id-1 row lost the parent dedupe (duplicates), 'x' is not an int
-    assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (7, 4, 1, 2)
+    # 7 elements: the 2 of the first id-1 row lost the parent dedupe (duplicates: not in rows_read, which
+    # counts the winning parents' elements as on Spark; the account counts them), 'x' is not an int
+    assert (t.rows_read, t.rows_written, t.rows_quarantined, t.rows_duplicate) == (5, 4, 1, 2)
 
 
 CSV_COLUMNS = [Column("id", "string"), Column("name", "string")]

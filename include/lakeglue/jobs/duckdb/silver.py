@@ -283,7 +283,8 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
             deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL AND rowid IN ({winners})"
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
-        account, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches, parent_elements)
+        account, rows_read, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches,
+                                                      parent_elements)
     finally:
         steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
@@ -300,7 +301,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
     consumed.replace(consumer, live_batches)
-    result.rows_read, result.rows_quarantined = account.bronze_rows, account.quarantined
+    result.rows_read, result.rows_quarantined = rows_read, account.quarantined
     result.rows_duplicate = rows_duplicate
     result.rows_written = _row_count(con, ctx, pending.final)
     result.location = pending.final
@@ -321,12 +322,15 @@ def _elements(con: duckdb.DuckDBPyConnection, relation: str, column: str, new_ba
 
 
 def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpec, written: int, staged_dir: str,
-             new_batches: set[str], parent_elements: tuple[int, int] | None) -> tuple[SilverAccount, int]:
+             new_batches: set[str], parent_elements: tuple[int, int] | None) -> tuple[SilverAccount, int, int]:
     """The silver account of the rows this run recomputed (every bronze row of the rewritten
-    partitions; all of them on a full rebuild), and the duplicates of the new batches (the metric).
+    partitions; all of them on a full rebuild), ``rows_read`` and the duplicates of the new batches
+    (the metrics).
 
-    Unit: bronze rows; for an exploded table, array elements (a parent row that lost the parent
-    dedupe counts each of its elements as read and as a duplicate). The account's duplicates are
+    Unit: bronze rows; for an exploded table, array elements. ``rows_read`` of an exploded table is
+    the elements of the parents that won the parent dedupe (as the Spark engine counts them); the
+    elements of the losing parents are read too, and the account counts them on both sides (read
+    and duplicates), as ``rows_duplicate`` counts those of the new batches. The account's duplicates are
     measured apart from the write (the good staged rows minus their distinct keys), so rows lost
     between staging and the Parquet write break it. With custom steps (which may add or drop rows;
     their output is not read twice) the duplicates are the good rows not written.
@@ -354,7 +358,7 @@ def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpe
         bronze_rows = every
     account = SilverAccount(bronze_rows=bronze_rows, silver_rows=written, quarantined=quarantined,
                             duplicates=duplicates)
-    return account, new_duplicates
+    return account, staged, new_duplicates
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:
