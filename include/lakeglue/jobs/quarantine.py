@@ -2,16 +2,14 @@
 
 Fields: ``source_file``, ``line`` (1-based, when the format has lines), ``reason`` (the
 rule broken, naming the column), ``raw`` (the original text or row as JSON), ``layer``,
-``table``, ``batch_id``, ``size`` (bytes of the record, or of the whole file when ``line`` is
-NULL). One directory per (table, batch): a rerun replaces it.
+``table``, ``batch_id``. One directory per (table, batch): a rerun replaces it.
 """
 
 from __future__ import annotations
 
-from lakeglue.records import QUARANTINE_FIELDS
 from lakeglue.storage.zones import Lake
 
-__all__ = ["QUARANTINE_FIELDS", "quarantine_dir", "replace_quarantine"]
+QUARANTINE_FIELDS = ("source_file", "line", "reason", "raw", "layer", "table", "batch_id", "size")  # = records'
 
 
 def quarantine_dir(lake: Lake, pipeline: str, layer: str, table: str, batch_id: str) -> str:
