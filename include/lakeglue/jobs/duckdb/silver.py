@@ -285,6 +285,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         account, rows_read, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches,
                                                       parent_elements)
+        counts = (rows_read, account.quarantined)
     finally:
         steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
@@ -301,9 +302,9 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                    parameters={"source_table": f"{bronze_db}.{ts.from_}", "primary_key": ",".join(ts.key),
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
     consumed.replace(consumer, live_batches)
-    result.rows_read, result.rows_quarantined = rows_read, account.quarantined
-    result.rows_duplicate = rows_duplicate
+    result.rows_read, result.rows_quarantined = int(counts[0]), int(counts[1])
     result.rows_written = _row_count(con, ctx, pending.final)
+    result.rows_duplicate = rows_duplicate
     result.location = pending.final
     return result
 
