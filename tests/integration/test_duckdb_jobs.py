@@ -114,7 +114,8 @@ def test_bronze_quarantines_each_malformed_line_with_file_line_and_reason(env: E
         path, line = place.rsplit(":", 1)
         text = Path(path).read_text() if not path.endswith(".gz") else __import__("gzip").open(path, "rt").read()
         assert text.splitlines()[int(line) - 1] == raw
-    assert all(set(r) == {"source_file", "line", "reason", "raw", "layer", "table", "batch_id"} for r in records)
+    assert all(set(r) == {"source_file", "line", "reason", "raw", "layer", "table", "batch_id", "size"}
+               for r in records)
 
 
 def test_bronze_keeps_lineage_columns_per_row(env: Env, first_run: dict[str, Any]) -> None:

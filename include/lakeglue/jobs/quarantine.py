@@ -10,7 +10,7 @@ from __future__ import annotations
 from lakeglue.storage.paths import check_segment
 from lakeglue.storage.zones import Lake
 
-QUARANTINE_FIELDS = ("source_file", "line", "reason", "raw", "layer", "table", "batch_id")
+QUARANTINE_FIELDS = ("source_file", "line", "reason", "raw", "layer", "table", "batch_id", "size")  # = records'
 
 
 def quarantine_dir(lake: Lake, pipeline: str, layer: str, table: str, batch_id: str) -> str:

@@ -85,6 +85,8 @@ class EventSpec(_Strict):
 class BronzeTableSpec(_Strict):
     format: Literal["csv", "json", "parquet", "jdbc"]
     #: Reader options; for ``jdbc``: ``url`` (jdbc:postgresql://…), ``dbtable``, ``user``, ``password``.
+    #: For files: ``encoding`` (the files' character encoding, over the catalog's ``serialization.encoding``);
+    #: for CSV also ``null_markers`` (a JSON list of strings read as NULL, over the catalog's markers).
     #: ``${VAR}`` in a value is replaced by the environment variable VAR when the job runs.
     options: dict[str, str] = Field(default_factory=dict)
     #: For table sources: the column whose high-water mark is the job bookmark (e.g. ``updated_at``).

@@ -10,17 +10,20 @@ exactly its own partition and a killed job leaves the previous table as it was.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lakeglue import records
 from lakeglue.catalog.model import Table
+from lakeglue.jobs import raw_files
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
-from lakeglue.jobs.duckdb import csv_reader, jdbc_source
+from lakeglue.jobs.duckdb import csv_reader, jdbc_source, raw_input
 from lakeglue.jobs.duckdb.catalog_io import parquet_scan
 from lakeglue.jobs.duckdb.choices import parquet_choice
-from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql, spark_file_uri
+from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql
 from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
 from lakeglue.jobs.faults import fault_point
@@ -29,6 +32,7 @@ from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import claim_bronze_files
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.pipelines.spec import BronzeTableSpec
+from lakeglue.records import BronzeAccount
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,11 +56,6 @@ def run_bronze(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     return metrics
 
 
-def _sources(ctx: JobContext, paths: list[str]) -> list[tuple[str, str]]:
-    """Per file: what DuckDB opens (a local path, or an ``s3://`` URL) and what ``_source_file`` says."""
-    return [(ctx.lake.engine_path(p), spark_file_uri(p, ctx.lake.protocol)) for p in paths]
-
-
 def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
                   table_spec: BronzeTableSpec) -> TableMetrics:
     result = TableMetrics(table=f"{ctx.spec.database_for('bronze')}.{table}")
@@ -66,16 +65,133 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     if claimed is None:
         return result
     raw, source, entries = claimed.raw, claimed.source, claimed.entries
-    files = _sources(ctx, [e.path for e in entries])
-    _stage_files(con, files, raw)
-    parsed = _read(con, raw, table, table_spec, files, ctx.lake.fs)
-    data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
-    output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"), ("_line", "s._line")]
-    lineage = Lineage(output=_with_partition_keys(output, raw),
-                      source_file="f.uri", join=f"JOIN {_FILES} AS f ON s._file = f.file_id")
-    _commit_batch(con, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, lineage)
+    encoding = records.table_encoding(raw.parameters, table_spec.options.get("encoding")
+                                      or table_spec.options.get("charset"))
+    raw_list = raw_input.raw_files_of(ctx, [(e.path, e.size) for e in entries])
+    staging = ctx.lake.new_staging_path(f"bronze-input-{table}")
+    header = int(table_spec.format == "csv" and csv_reader.reader_options(raw, table, table_spec)["header"] == "true")
+    try:
+        prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, header_lines=header)
+        prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging, header)
+        data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
+        output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"),
+                                                                       ("_line", "s._line")]
+        lineage = Lineage(output=_with_partition_keys(output, raw),
+                          source_file="f.uri", join=f"JOIN {_FILES} AS f ON s._file = f.file_id")
+        _commit_batch(con, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, lineage,
+                      prepared=prepared, staged=True)
+    finally:
+        if ctx.lake.fs.exists(staging):  # stand-ins of raw files: never part of any output
+            ctx.lake.fs.rm(staging, recursive=True)
     ctx.ledger.mark_done(source, ctx.batch_id)
     return result
+
+
+def _read_robustly(con: duckdb.DuckDBPyConnection, ctx: JobContext, raw: Table, table_spec: BronzeTableSpec,
+                   encoding: str, raw_list: list[raw_input.RawFile], prepared: raw_input.Prepared,
+                   staging: str, header_lines: int) -> tuple[raw_input.Prepared, str]:
+    """Read the batch as it is; only if DuckDB fails (or a gzip looks truncated) probe each file in
+    Python and read again without the bad files and lines; a file DuckDB still cannot read on its
+    own is then quarantined whole with DuckDB's message. One bad file never fails the batch."""
+    file_errors = _file_errors()
+    retry: tuple[type[Exception], ...] = (*file_errors, _NeedsProbe)
+    try:
+        return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
+    except retry:
+        pass
+    prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, probe=True,
+                                 header_lines=header_lines)
+    try:
+        return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
+    except file_errors as exc:
+        batch_error = exc
+    index, failed = 0, 0
+    total = len(prepared.files)
+    while index < len(prepared.files):  # one by one: what fails alone is the file's own problem
+        alone = raw_input.Prepared(files=[prepared.files[index]], read_from=[prepared.read_from[index]], probed=True)
+        try:
+            _read_prepared(con, raw, table_spec, alone, ctx)
+            index += 1
+        except file_errors as exc:
+            failed += 1
+            prepared = prepared.without(index, f"DuckDB cannot read it: {exc}")
+    if failed == total and total > 1:  # not one file's problem: every file fails the same way
+        raise batch_error
+    return prepared, _read_prepared(con, raw, table_spec, prepared, ctx)
+
+
+def _file_errors() -> tuple[type[Exception], ...]:
+    """DuckDB errors a raw file's content can cause (binder, catalog or parser errors never are)."""
+    import duckdb
+
+    return (duckdb.IOException, duckdb.InvalidInputException, duckdb.NotImplementedException,
+            duckdb.ConversionException)
+
+
+def _csv_rejects_need_probe(con: duckdb.DuckDBPyConnection) -> bool:
+    """DuckDB's CSV reader keeps a line with bytes not valid UTF-8, or over the line limit, as a reject
+    of its own (with a lossy or cut raw text); the probe quarantines such lines with their bytes and
+    the rule's own reason instead."""
+    row = con.execute("SELECT count(*) FROM __lg_csv_errors WHERE error_type IN "
+                      "('INVALID ENCODING', 'INVALID UNICODE', 'LINE SIZE OVER MAXIMUM')").fetchone()
+    return bool(row and row[0])
+
+
+def _csv_lines_suspect(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw_input.Prepared,
+                       limit: int) -> bool:
+    """Whether a CSV file may have lost a line without a trace: a gzip that looks truncated (DuckDB
+    reads one without an error), or a file larger than the CSV buffer holding a line longer than the
+    limit (DuckDB drops a line longer than its buffer without a reject). Only those files (gzip, or
+    larger than the buffer) are counted once more as plain lines; small plain files cost nothing."""
+    indexes = [i for i, raw in enumerate(prepared.read_from) if not prepared.files[i][0].endswith(".txt") and (
+        raw_files.compression_of(raw.path) == "gzip" or raw.size > csv_reader.buffer_size(limit))]
+    if not indexes:
+        return False
+    position = {prepared.files[i][0]: i for i in indexes}
+    try:
+        counted = con.execute(
+            f"SELECT filename, count(*), sum(coalesce(strlen(line), 0)), max(strlen(line)) FROM "
+            f"{_plain_lines([prepared.files[i][0] for i in indexes], limit)} GROUP BY filename").fetchall()
+    except _file_errors():
+        return True
+    if any(int(m or 0) > limit for *_, m in counted):
+        return True
+    read = {position[name]: (int(n), int(b)) for name, n, b, _ in counted}
+    return bool(raw_input.truncated_gzips(ctx, prepared, read))
+
+
+def _plain_lines(paths: list[str], limit: int) -> str:
+    listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
+    return (f"read_csv({listed}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', escape = '', "
+            f"header = false, auto_detect = false, strict_mode = false, filename = true, "
+            f"max_line_size = {int(limit) + 16}, buffer_size = {2 * int(limit) + 64})")
+
+
+class _NeedsProbe(Exception):
+    """The fast read succeeded but a file looks damaged (a truncated gzip): probe the files."""
+
+
+def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpec,
+                   prepared: raw_input.Prepared, ctx: JobContext) -> str:
+    """Read the prepared files into the stage table (so every DuckDB error of reading happens here)."""
+    limit = ctx.settings.max_record_bytes
+    _stage_files(con, prepared.files, raw)
+    parsed = _read(con, raw, table_spec, prepared.files, ctx.lake.fs, limit)
+    if table_spec.format == "json" and not prepared.probed and prepared.files:
+        read = {}
+        longest = 0
+        for f, n, b, m in con.execute("SELECT _file, count(*), sum(coalesce(strlen(_raw), 0)), "
+                                      "max(strlen(_raw)) FROM __lg_lines GROUP BY _file").fetchall():
+            read[int(f)] = (int(n), int(b))
+            longest = max(longest, int(m or 0))
+        if longest > limit or raw_input.truncated_gzips(ctx, prepared, read):
+            raise _NeedsProbe()
+    if table_spec.format == "csv" and not prepared.probed and (
+            _csv_rejects_need_probe(con) or _csv_lines_suspect(con, ctx, prepared, limit)):
+        raise _NeedsProbe()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
+    con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
+    return f"SELECT * FROM {_STAGE}"
 
 
 @dataclass(frozen=True)
@@ -103,34 +219,51 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], r
 
 def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, table_spec: BronzeTableSpec,
                   parsed: str, result: TableMetrics, parameters: dict[str, str],
-                  lineage: Lineage | None = None) -> None:
+                  lineage: Lineage | None = None, prepared: raw_input.Prepared | None = None,
+                  staged: bool = False) -> None:
     """Quarantine the rejects, write the good rows as this batch's partition, swap the catalog.
 
     ``parsed`` has the output columns (or, with ``lineage``, what it needs), ``_reject_reason`` and
-    ``_raw``; only those rows are staged — constant lineage columns are added when writing.
+    ``_raw``; only those rows are staged — constant lineage columns are added when writing (with
+    ``staged`` they already are, in the stage table). ``prepared`` brings the files and lines
+    quarantined before parsing.
+
+    Accounting (checked before anything is committed): records read = the staged rows plus the
+    lines quarantined before parsing; it must equal the Parquet rows written plus the record-level
+    quarantine records written. Whole files quarantined are counted apart (``files_quarantined``);
+    their quarantine records are not records read.
     """
     assert ctx.started_at is not None
     ingested = quote_literal(ctx.started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00"))
     if lineage is None:
         lineage = Lineage(output=[f"s.{quote_ident(c)}" for c in con.sql(parsed).columns
                                   if c not in ("_reject_reason", "_raw")])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
-    con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
+    if not staged:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
+        con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
+    prepared = prepared or raw_input.Prepared()
     try:
-        counts = con.execute(f"SELECT count(*) FILTER (WHERE _reject_reason IS NULL), "
-                             f"count(*) FILTER (WHERE _reject_reason IS NOT NULL) FROM {_STAGE}").fetchone()
-        assert counts is not None
-        result.rows_written, result.rows_quarantined = int(counts[0]), int(counts[1])
-        result.rows_read = result.rows_written + result.rows_quarantined
-        _write_quarantine(con, ctx, table, lineage)
+        row = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()
+        assert row is not None
+        result.rows_read = int(row[0]) + prepared.lines_quarantined
+        result.files_quarantined = prepared.files_quarantined
+        quarantine = _write_quarantine(con, ctx, table, lineage, prepared)
+        result.rows_quarantined = quarantine.records - prepared.files_quarantined
         pending = plan_batch_attempt(ctx.lake, "bronze", table)
         written = write_parquet(
             con, f"SELECT {', '.join(lineage.output)}, CAST({ingested} AS TIMESTAMPTZ) AS _ingested_at "
                  f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NULL",
             ctx.lake.engine_path(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"), naive_timestamp="timestamp_ntz")
+        result.rows_written = written.rows
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
         con.execute(f"DROP TABLE IF EXISTS {_FILES}")
+        con.execute("DROP TABLE IF EXISTS __lg_prepared_rejects")
+    BronzeAccount(files_claimed=result.files_read, files_quarantined=result.files_quarantined,
+                  records_read=result.rows_read, rows_written=result.rows_written,
+                  records_quarantined=result.rows_quarantined).check(result.table)
+    result.files_read -= result.files_quarantined  # files read = claimed - quarantined whole (as on Spark)
+    replace_quarantine(ctx.lake, quarantine.staged, quarantine.final)
     fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"bronze.{table}.before_catalog_swap")
@@ -157,25 +290,47 @@ def _with_partition_keys(output: list[tuple[str, str]], raw: Table) -> list[str]
     return select
 
 
-def _read(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
-          files: list[tuple[str, str]], fs: Any) -> str:
+def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpec,
+          files: list[tuple[str, str]], fs: Any, max_record_bytes: int = MAX_LINE_BYTES) -> str:
     """SQL of rows with the data columns, ``_file`` (id in ``__lg_files``), ``_line``, ``_reject_reason``, ``_raw``."""
     if table_spec.format == "json":
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
         if not columns:
             columns = [TextColumn("value", parse_hive_type("string"))]
         # Lines are numbered by one ordered scan per file (the one statement that needs insertion order);
-        # parsing them is then free to run in parallel.
+        # parsing them is then free to run in parallel. A line a little over the limit is let through
+        # here and caught by its length (the reader's own limit counts differently).
+        lines = (lines_sql([p for p, _ in files], max_record_bytes + 16) if files else
+                 "SELECT CAST(NULL AS VARCHAR) AS _raw, CAST(NULL AS INTEGER) AS _file, "
+                 "CAST(NULL AS INTEGER) AS _line WHERE false")
         con.execute("SET preserve_insertion_order = true")
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_lines AS "
-                        f"{lines_sql([p for p, _ in files], MAX_LINE_BYTES)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_lines AS {lines}")
         finally:
             con.execute("SET preserve_insertion_order = false")
-        return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices)
+        return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices,
+                         original_names=_original_names(raw))
     if table_spec.format == "csv":
-        return csv_reader.read_csv_sql(con, raw, table, table_spec, files, _FILES)
+        markers = table_spec.options.get("null_markers")
+        return csv_reader.read_csv_sql(con, raw, raw.name, table_spec, files, _FILES,
+                                       null_markers=records.null_markers(
+                                           raw.parameters, json.loads(markers) if markers else None),
+                                       max_record_bytes=max_record_bytes)
+    if not files:
+        nothing = ", ".join(f"CAST(NULL AS {parse_hive_type(c.type).to_duckdb()}) AS {quote_ident(c.name)}"
+                            for c in raw.columns)
+        return (f"SELECT {nothing + ', ' if nothing else ''}CAST(NULL AS INTEGER) AS _file, "
+                "CAST(NULL AS INTEGER) AS _line, CAST(NULL AS VARCHAR) AS _reject_reason, "
+                "CAST(NULL AS VARCHAR) AS _raw WHERE false")
     return _parquet_sql(con, files, table_spec.choices, fs)
+
+
+def _original_names(raw: Table) -> dict[str, str]:
+    """Raw JSON keys of renamed fields: the table's map, and a top-level column's own parameter
+    (``lakeglue.original_name``) where the catalog keeps one."""
+    renamed = {c.name: getattr(c, "parameters", {})[records.ORIGINAL_NAME_PARAM] for c in raw.columns
+               if records.ORIGINAL_NAME_PARAM in (getattr(c, "parameters", None) or {})}
+    return {**renamed, **records.original_names(raw.parameters)}
 
 
 def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], choices: dict[str, list[str]],
@@ -203,12 +358,31 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], c
             f"FROM ({data}) AS d JOIN {_FILES} AS f ON d.__file = f.path")
 
 
-def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, lineage: Lineage) -> None:
+@dataclass(frozen=True)
+class _StagedQuarantine:
+    staged: str
+    final: str
+    records: int
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, lineage: Lineage,
+                      prepared: raw_input.Prepared) -> _StagedQuarantine:
+    """Stage the batch's quarantine: parse rejects and the files and lines rejected before parsing.
+    ``size`` is the record's byte size (the file's for a whole file). Committed by the caller."""
     final = quarantine_dir(ctx.lake, ctx.spec.name, "bronze", table, ctx.batch_id)
     staged = ctx.lake.new_staging_path(f"quarantine-bronze-{table}")
-    write_quarantine(con, f"SELECT {lineage.source_file} AS source_file, s._line AS line, "
-                          f"s._reject_reason AS reason, s._raw AS raw, 'bronze' AS layer, "
-                          f"{quote_literal(table)} AS \"table\", {quote_literal(ctx.batch_id)} AS batch_id "
-                          f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NOT NULL "
-                          f"ORDER BY source_file, line", staged, ctx.lake.fs)
-    replace_quarantine(ctx.lake, staged, final)
+    con.execute("CREATE OR REPLACE TEMP TABLE __lg_prepared_rejects (source_file VARCHAR, line INTEGER, "
+                "reason VARCHAR, raw VARCHAR, size BIGINT)")
+    if prepared.rejects:  # bound, not inlined: a raw line may hold any character, NUL included
+        con.executemany("INSERT INTO __lg_prepared_rejects VALUES (?, ?, ?, ?, ?)",
+                        [(r.source_file, r.line, r.reason, r.raw, r.size) for r in prepared.rejects])
+    common = f"'bronze' AS layer, {quote_literal(table)} AS \"table\", {quote_literal(ctx.batch_id)} AS batch_id"
+    count = write_quarantine(con, f"SELECT * FROM ("
+                                  f"SELECT {lineage.source_file} AS source_file, s._line AS line, "
+                                  f"s._reject_reason AS reason, s._raw AS raw, {common}, "
+                                  f"CAST(strlen(s._raw) AS BIGINT) AS size "
+                                  f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NOT NULL "
+                                  f"UNION ALL SELECT source_file, line, reason, raw, {common}, size "
+                                  f"FROM __lg_prepared_rejects) ORDER BY source_file, line NULLS FIRST",
+                             staged, ctx.lake.fs)
+    return _StagedQuarantine(staged, final, count)

@@ -10,6 +10,7 @@ CSV rows get no line number (a quoted value may span lines).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lakeglue.catalog.model import Table
@@ -23,8 +24,18 @@ if TYPE_CHECKING:
 #: Spark CSV option → DuckDB ``read_csv`` parameter, for the options both engines understand.
 SUPPORTED_OPTIONS = {"sep": "delim", "delimiter": "delim", "quote": "quote", "escape": "escape",
                      "nullValue": "nullstr", "encoding": "encoding", "charset": "encoding", "comment": "comment"}
+#: Options bronze handles before DuckDB reads: the encoding (files not in UTF-8 are read from a UTF-8
+#: copy, see :mod:`lakeglue.jobs.duckdb.raw_input`) and the null markers (a JSON list).
+HANDLED_OPTIONS = ("header", "encoding", "charset", "null_markers")
 _FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
 _TABLE = "__lg_csv"
+
+
+def buffer_size(max_record_bytes: int) -> int:
+    """DuckDB's CSV read buffer. With ``store_rejects`` DuckDB drops a line longer than its buffer
+    without a reject (a line between ``max_line_size`` and the buffer is rejected), so bronze checks
+    the files larger than this apart (:func:`lakeglue.jobs.duckdb.bronze._csv_lines_suspect`)."""
+    return max(16 << 20, 2 * int(max_record_bytes) + 64)
 
 
 class CsvOptionError(ValueError):
@@ -37,27 +48,40 @@ def reader_options(raw: Table, table: str, table_spec: BronzeTableSpec) -> dict[
                "delim": raw.storage.serde_parameters.get("field.delim", raw.parameters.get("delimiter", ",")),
                "quote": '"', "escape": "\\"}
     for key, value in table_spec.options.items():
-        if key == "header":
+        if key in HANDLED_OPTIONS:
             continue
         if key not in SUPPORTED_OPTIONS:
             raise CsvOptionError(f"bronze.{table}.options.{key} is not supported by the duckdb engine "
-                                 f"(supported: header, {', '.join(sorted(SUPPORTED_OPTIONS))}); "
+                                 f"(supported: {', '.join(sorted([*HANDLED_OPTIONS, *SUPPORTED_OPTIONS]))}); "
                                  "use the spark engine for this table")
         options[SUPPORTED_OPTIONS[key]] = value
     return options
 
 
 def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
-                 files: list[tuple[str, str]], files_table: str) -> str:
+                 files: list[tuple[str, str]], files_table: str, null_markers: Sequence[str] = (),
+                 max_record_bytes: int | None = None) -> str:
     """Materialise the batch's CSV rows (good and rejected) and return the SELECT over them.
 
-    ``files_table`` holds the batch's files (``file_id``, ``path``); rows carry ``_file``, the file id."""
-    import duckdb
-
+    ``files_table`` holds the batch's files (``file_id``, ``path``); rows carry ``_file``, the file id.
+    A value equal to one of ``null_markers`` (or empty, as Spark reads it) becomes NULL. DuckDB errors
+    are left to the caller, which isolates the file that causes them."""
     names = [c.name for c in raw.columns]
     if not names:
         raise CsvOptionError(f"raw table {raw.qualified_name} has no columns; crawl it before bronze")
     options = reader_options(raw, table, table_spec)
+    data_nulls = ""
+    if null_markers and "nullstr" not in options:
+        markers = ", ".join(quote_literal(m) for m in dict.fromkeys(["", *null_markers]))
+        data_nulls = f", nullstr = [{markers}]"
+    if max_record_bytes:
+        data_nulls += f", max_line_size = {int(max_record_bytes) + 16}, buffer_size = {buffer_size(max_record_bytes)}"
+    if not files:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS SELECT "
+                    + ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(n)}" for n in names)
+                    + ", CAST(NULL AS INTEGER) AS _file, CAST(NULL AS INTEGER) AS _line, "
+                      "CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw WHERE false")
+        return f"SELECT * FROM {_TABLE}"
     columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
     option_sql = ", ".join(f"{k} = {v}" if k == "header" else f"{k} = {quote_literal(v)}" for k, v in options.items())
     paths = "[" + ", ".join(quote_literal(p) for p, _ in files) + "]"
@@ -65,17 +89,13 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
                      if n in table_spec.choices else f"d.{quote_ident(n)}" for n in names)
     con.execute("DROP TABLE IF EXISTS __lg_csv_errors")
     con.execute("DROP TABLE IF EXISTS __lg_csv_scans")
-    try:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE {_TABLE} AS
-            SELECT {data}, f.file_id AS _file, CAST(NULL AS INTEGER) AS _line,
-                   CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw
-            FROM read_csv({paths}, columns = {columns}, {option_sql}, auto_detect = false, strict_mode = true,
-                          filename = '__file', store_rejects = true, rejects_table = '__lg_csv_errors',
-                          rejects_scan = '__lg_csv_scans') AS d
-            JOIN {files_table} AS f ON d.__file = f.path""")
-    except duckdb.Error as exc:
-        raise ValueError(f"cannot read the CSV files of {raw.qualified_name} ({len(files)} files, first "
-                         f"{files[0][0]}): {exc}") from exc
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {_TABLE} AS
+        SELECT {data}, f.file_id AS _file, CAST(NULL AS INTEGER) AS _line,
+               CAST(NULL AS VARCHAR) AS _reject_reason, CAST(NULL AS VARCHAR) AS _raw
+        FROM read_csv({paths}, columns = {columns}, {option_sql}{data_nulls}, auto_detect = false,
+                      strict_mode = true, filename = '__file', store_rejects = true,
+                      rejects_table = '__lg_csv_errors', rejects_scan = '__lg_csv_scans') AS d
+        JOIN {files_table} AS f ON d.__file = f.path""")
     reason = f"CSV record does not have the {len(names)} fields of the header"
     nulls = ", ".join(f"NULL AS {quote_ident(n)}" for n in names)
     counted = ", ".join(quote_literal(e) for e in _FIELD_COUNT_ERRORS)

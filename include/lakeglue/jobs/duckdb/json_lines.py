@@ -17,7 +17,8 @@ parse produced a NULL container (a mismatch always does).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lakeglue.jobs.duckdb.choices import json_choice
@@ -93,13 +94,44 @@ def _structure(t: HiveType, leaf: str) -> str:
 
 
 def _json_key(name: str) -> str:
-    if '"' in name or "\\" in name:
-        raise TypeMappingError(f"JSON field name {name!r} contains a quote or backslash")
-    return f'"{name}"'
+    """A key of the ``json_transform`` structure document: any key, JSON-escaped."""
+    return json.dumps(name, ensure_ascii=False)
 
 
 def _path(parent: str, name: str) -> str:
-    return f'{parent}."{name}"'
+    """A JSONPath step to a key (quotes and backslashes escaped, as DuckDB's path parser reads them)."""
+    return f"{parent}.{json.dumps(name, ensure_ascii=False)}"
+
+
+def json_side_type(t: HiveType, renamed: Mapping[str, str], prefix: str = "") -> HiveType:
+    """``t`` with struct fields named by their raw JSON keys (``renamed``: ``{"a.b": "raw key"}``).
+
+    The catalog holds safe column names; the raw lines hold the original keys. Lines are parsed with
+    the original keys, then :func:`rename_to_safe` gives the values the catalog's names again.
+    """
+    if t.is_struct:
+        return HiveType("struct", fields=tuple(
+            (renamed.get(f"{prefix}{n}", n), json_side_type(ft, renamed, f"{prefix}{n}.")) for n, ft in t.fields))
+    if t.is_array:
+        assert t.element is not None
+        return HiveType("array", element=json_side_type(t.element, renamed, prefix))
+    return t
+
+
+def rename_to_safe(expr: str, json_t: HiveType, safe_t: HiveType, depth: int = 0) -> str:
+    """Rebuild a parsed value whose nested struct fields carry raw keys with the catalog's names."""
+    if json_t == safe_t:
+        return expr
+    if safe_t.is_struct:
+        parts = ", ".join(
+            f"{quote_ident(sn)} := {rename_to_safe(f'{expr}.{quote_ident(jn)}', jt, st, depth)}"
+            for (jn, jt), (sn, st) in zip(json_t.fields, safe_t.fields, strict=True))
+        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE struct_pack({parts}) END"
+    if safe_t.is_array:
+        assert json_t.element is not None and safe_t.element is not None
+        var = f"r{depth}"
+        return f"list_transform({expr}, {var} -> {rename_to_safe(var, json_t.element, safe_t.element, depth + 1)})"
+    return expr
 
 
 def _from_json_leaves(expr: str, t: HiveType, depth: int = 0) -> str:
@@ -160,20 +192,47 @@ def _nesting_ok(path: str, t: HiveType, wildcard: bool) -> list[str]:
     return []
 
 
-def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None) -> str:
+def _case_groups(names: Sequence[str]) -> list[int]:
+    """Per column, which parse it belongs to: DuckDB struct names ignore case, so raw keys that
+    differ only in case (``Name`` and ``name``) are parsed by separate ``json_transform`` calls
+    (group 0 holds every first spelling: one parse, as before, for ordinary tables)."""
+    seen: dict[str, int] = {}
+    groups = []
+    for name in names:
+        group = seen.get(name.lower(), 0)
+        seen[name.lower()] = group + 1
+        groups.append(group)
+    return groups
+
+
+def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None,
+              original_names: Mapping[str, str] | None = None) -> str:
     """Rows of ``lines`` parsed: the columns, ``_file``, ``_line``, ``_reject_reason``, ``_raw``.
 
-    Columns named in ``choices`` become a struct of their variants (see :mod:`.choices`).
+    Columns named in ``choices`` become a struct of their variants (see :mod:`.choices`). With
+    ``original_names`` (the table's ``lakeglue.original_names``), a column or nested field is read
+    from its raw key (``{"a.b": "raw key"}``) into its safe name.
     """
     choices = choices or {}
-    row = HiveType("struct", fields=tuple((c.name, c.type) for c in columns))
-    fast = f"json_transform(_raw, {quote_literal(_structure(row, 'VARCHAR'))})"
-    slow = _from_json_leaves(f"json_transform(_raw, {quote_literal(_structure(row, 'JSON'))})", row)
-    gates = [g for c in columns if (g := _gate(f"__j.{quote_ident(c.name)}", c.type)) is not None]
+    safe_columns = list(columns)
+    renamed = dict(original_names or {})
+    columns = [TextColumn(renamed.get(c.name, c.name), json_side_type(c.type, renamed, f"{c.name}."))
+               for c in safe_columns]
+    groups = _case_groups([c.name for c in columns])
+    ref = {c.name: f"__j{groups[i]}.{quote_ident(c.name)}" for i, c in enumerate(columns)}
+    parses = []
+    for group in sorted(set(groups)):
+        row = HiveType("struct", fields=tuple((c.name, c.type) for i, c in enumerate(columns) if groups[i] == group))
+        fast = f"json_transform(_raw, {quote_literal(_structure(row, 'VARCHAR'))})"
+        slow = _from_json_leaves(f"json_transform(_raw, {quote_literal(_structure(row, 'JSON'))})", row)
+        parses.append(f"CASE WHEN NOT __object THEN NULL "
+                      f"WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow} "
+                      f"ELSE {fast} END AS __j{group}")
+    gates = [g for c in columns if (g := _gate(ref[c.name], c.type)) is not None]
     nesting = [check for c in columns for check in _nesting_ok(_path("$", c.name), c.type, False)]
     mismatch = "false"
     if gates and nesting:
-        mismatch = f"CASE WHEN __j IS NOT NULL AND ({' OR '.join(gates)}) THEN NOT ({' AND '.join(nesting)}) " \
+        mismatch = f"CASE WHEN __j0 IS NOT NULL AND ({' OR '.join(gates)}) THEN NOT ({' AND '.join(nesting)}) " \
                    "ELSE false END"
     trailing_comma = (f"CASE WHEN regexp_matches(_raw, {quote_literal(_TRAILING_COMMA)}) THEN regexp_matches("
                       f"regexp_replace(_raw, {quote_literal(_STRING_LITERAL)}, '', 'g'), "
@@ -181,8 +240,9 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
     reason = (f"CASE WHEN starts_with(trim(_raw), '{{') THEN {quote_literal(MALFORMED)} "
               f"ELSE {quote_literal(NOT_OBJECT)} END")
     data = ", ".join(
-        (f"CASE WHEN __object THEN {json_choice(c.name, choices[c.name], f'__j.{quote_ident(c.name)}')} END"
-         if c.name in choices else f"__j.{quote_ident(c.name)}") + f" AS {quote_ident(c.name)}" for c in columns)
+        (f"CASE WHEN __object THEN {json_choice(s.name, choices[s.name], ref[c.name])} END"
+         if s.name in choices else rename_to_safe(ref[c.name], c.type, s.type))
+        + f" AS {quote_ident(s.name)}" for c, s in zip(columns, safe_columns, strict=True))
     return f"""
         WITH nonblank AS (
             SELECT _raw, _file, _line,
@@ -190,9 +250,7 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
                        AS __object
             FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT starts_with(_raw, ' ') OR trim(_raw) <> '')),
         parsed AS (
-            SELECT *, CASE WHEN NOT __object THEN NULL
-                           WHEN regexp_matches(_raw, {quote_literal(_JAVA_NOTATION_HINT)}) THEN {slow}
-                           ELSE {fast} END AS __j
+            SELECT *, {', '.join(parses)}
             FROM nonblank),
         judged AS (
             SELECT *, CASE WHEN NOT __object OR ({trailing_comma}) OR ({mismatch}) THEN {reason} END

@@ -38,6 +38,7 @@ from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
+from lakeglue.records import SilverAccount
 from lakeglue.sql_dialect import transpile_expression
 
 if TYPE_CHECKING:
@@ -231,7 +232,9 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         affected = _affected_partitions(con, ts, partition_sources, new_batches)
         _restrict_to(con, ts, partition_sources, affected, new_batches)
         relation = "__lg_silver_restricted"
+    parent_elements: tuple[int, int] | None = None
     if ts.explode:
+        parent_elements = _elements(con, relation, ts.explode.column, new_batches)
         relation = _explode(con, ts, relation, columns)
         columns = _relation_columns(con, relation)
 
@@ -282,8 +285,9 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
             deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL AND rowid IN ({winners})"
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
-        counts = con.execute(f"SELECT count(*), count(__reason) FROM {_STAGED}").fetchone()
-        assert counts is not None
+        account, rows_read, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches,
+                                                      parent_elements)
+        counts = (rows_read, account.quarantined)
     finally:
         steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
@@ -291,6 +295,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         rewritten = {tuple(str(v) for v in a) for a in affected}
         check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
         _carry_unchanged_partitions(ctx, current, pending.staged, rewritten)
+    account.check(result.table)
     fault_point(f"silver.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     fault_point(f"silver.{table}.before_catalog_swap")
@@ -300,8 +305,62 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                                "partitions_rewritten": "all" if affected is None else str(len(affected))})
     result.rows_read, result.rows_quarantined = int(counts[0]), int(counts[1])
     result.rows_written = _row_count(con, ctx, pending.final)
+    result.rows_duplicate = rows_duplicate
     result.location = pending.final
     return result
+
+
+def _in_batches(batches: set[str]) -> str:
+    return f"_batch_id IN ({', '.join(quote_literal(b) for b in sorted(batches))})" if batches else "false"
+
+
+def _elements(con: duckdb.DuckDBPyConnection, relation: str, column: str, new_batches: set[str]) -> tuple[int, int]:
+    """Array elements of the bronze rows before the parent dedupe (the unit of an exploded table):
+    all of them, and those of the new batches."""
+    elements = f"coalesce(len({quote_ident(column)}), 0)"
+    row = con.execute(f"SELECT coalesce(sum({elements}), 0), coalesce(sum({elements}) FILTER "
+                      f"(WHERE {_in_batches(new_batches)}), 0) FROM {relation}").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpec, written: int, staged_dir: str,
+             new_batches: set[str], parent_elements: tuple[int, int] | None) -> tuple[SilverAccount, int, int]:
+    """The silver account of the rows this run recomputed (every bronze row of the rewritten
+    partitions; all of them on a full rebuild), ``rows_read`` and the duplicates of the new batches
+    (the metrics).
+
+    Unit: bronze rows; for an exploded table, array elements. ``rows_read`` of an exploded table is
+    the elements of the parents that won the parent dedupe (as the Spark engine counts them); the
+    elements of the losing parents are read too, and the account counts them on both sides (read
+    and duplicates), as ``rows_duplicate`` counts those of the new batches. The account's duplicates are
+    measured apart from the write (the good staged rows minus their distinct keys), so rows lost
+    between staging and the Parquet write break it. With custom steps (which may add or drop rows;
+    their output is not read twice) the duplicates are the good rows not written.
+    """
+    new = _in_batches(new_batches)
+    row = con.execute(f"SELECT count(*), count(__reason), count(*) FILTER (WHERE __reason IS NULL AND {new}), "
+                      f"count(*) FILTER (WHERE {new}) FROM {_STAGED}").fetchone()
+    assert row is not None
+    staged, quarantined, good_new, staged_new = (int(v) for v in row)
+    good = staged - quarantined
+    if ts.steps:
+        duplicates = good - written
+    else:
+        keys = ", ".join(quote_ident(k) for k in ts.key)
+        distinct = con.execute(f"SELECT count(DISTINCT ({keys})) FROM {_STAGED} WHERE __reason IS NULL").fetchone()
+        duplicates = good - (int(distinct[0]) if distinct else 0)
+    files = data_files(ctx.lake, ctx.lake.fs_path(staged_dir))
+    kept = con.execute(f"SELECT count(*) FROM {parquet_scan(files)} WHERE {new}").fetchone() if files else (0,)
+    new_duplicates = good_new - int(kept[0] if kept else 0)
+    bronze_rows = staged
+    if parent_elements is not None:
+        every, of_new = parent_elements
+        duplicates += every - staged
+        new_duplicates += of_new - staged_new
+        bronze_rows = every
+    account = SilverAccount(bronze_rows=bronze_rows, silver_rows=written, quarantined=quarantined,
+                            duplicates=duplicates)
+    return account, staged, new_duplicates
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:

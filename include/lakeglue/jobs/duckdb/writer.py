@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog.model import Column
 from lakeglue.jobs.duckdb.types import hive_type_of, quote_ident, quote_literal, storage_cast
-from lakeglue.jobs.quarantine import QUARANTINE_FIELDS
+from lakeglue.records import QUARANTINE_FIELDS
 
 if TYPE_CHECKING:
     import duckdb
