@@ -560,9 +560,11 @@ def _case_problems(run: LakeRun, case: corpus.Case, t: TableRun, expected: list[
     return problems
 
 
-def _fail_if(problems: list[str], header: str) -> None:
+def _fail_if(problems: list[str], header: str, doc: str = "") -> None:
+    """Fail with the first problem on the first line (pytest's short summary shows it), then all of them."""
     if problems:
-        pytest.fail(f"{header}\n  - " + "\n  - ".join(problems), pytrace=False)
+        lines = [f"{header}: {problems[0]}", *(f"  - {p}" for p in problems[1:])]
+        pytest.fail("\n".join([*lines, f"  (case: {doc})"] if doc else lines), pytrace=False)
 
 
 # ==============================================================================================
@@ -595,7 +597,7 @@ def test_case(lakes: Lakes, name: str, engine: str) -> None:
              if Path(p).parent.name == table and Path(p).name in run.files[name]]
     if problems and notes:
         problems.append(f"(the crawler said: {notes})")
-    _fail_if(problems, f"{name} on {engine} (table {table}): {case.doc}")
+    _fail_if(problems, f"{name} on {engine} (table {table})", case.doc)
 
 
 def _table_duplicates(run: LakeRun, table: str) -> int:
