@@ -20,7 +20,7 @@ import json
 import os
 import random
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,7 @@ def case(lake: str, table: str) -> Callable[[Callable[[Path, Path], None]], Call
     return register
 
 
-def jsonl(*records: dict[str, object], eol: str = "\n") -> bytes:
+def jsonl(*records: Mapping[str, object], eol: str = "\n") -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + eol for r in records).encode()
 
 

@@ -138,7 +138,7 @@ def _too_large() -> Bronze:
     return Bronze("long.jsonl", 3, records.record_too_large(size, corpus.MAX_RECORD_BYTES), size=size)
 
 
-def _keys_row(n: int) -> Row:
+def _keys_row(n: int) -> Outcome:
     columns = records.safe_names(corpus.ODD_KEYS)
     return Row("keys.jsonl", n, {"id": n, **{c: f"{k}#{n}" for c, k in zip(columns, corpus.ODD_KEYS, strict=True)},
                                  "nest_x_y": f"nested#{n}", "nest_z": f"z#{n}"})
