@@ -124,7 +124,7 @@ class Dup:
 Outcome = Row | Bronze | Whole | Silver | Dup
 
 
-def row(file: str, line: int | None, **values: Any) -> Row:
+def row(file: str, line: int | None, **values: Any) -> Outcome:
     return Row(file, line, values)
 
 
