@@ -170,10 +170,10 @@ def case_dates(folder: Path, raw: Path) -> None:
 
 @case(JSON_LAKE, "events")
 def case_gzip(folder: Path, raw: Path) -> None:
-    """A good .gz, a zero-byte .gz and a truncated .gz (a cut upload). Choices: the zero-byte
-    .gz is an empty file (no records, not quarantined: nothing to lose); the truncated one is
-    quarantined whole (``unreadable file: …``, no line, its size), none of its records loaded
-    (a file is read whole or not at all), and counted in ``files_quarantined``."""
+    """A good .gz, a zero-byte .gz and a truncated .gz (a cut upload). Choices: both bad ones are
+    quarantined whole (``unreadable file: …``, no line, their size) and counted in
+    ``files_quarantined`` — a zero-byte .gz is not a valid archive (often a failed upload: it should
+    be seen); none of the truncated file's records is loaded (a file is read whole or not at all)."""
     (folder / "good.jsonl.gz").write_bytes(gzip.compress(jsonl({"id": 190}, {"id": 191}), mtime=0))
     (folder / "zero.jsonl.gz").write_bytes(b"")
     whole = gzip.compress(jsonl(*({"id": 1000 + i, "name": f"row {i}" * 5} for i in range(200))), mtime=0)
@@ -230,7 +230,8 @@ def case_grows_while_read(folder: Path, raw: Path) -> None:
     """A file that grows after the crawl and before bronze (the test appends a third line).
     Contract: bronze reads the file as it is when it reads it; the ledger keeps the size/mtime
     the crawler saw, so the next crawl sees the file changed and the next bronze re-reads it
-    whole; silver's dedupe absorbs the re-read lines as duplicates. Nothing lost, nothing twice."""
+    whole; in silver the re-read rows (newer) replace the first run's, one row per key. Nothing
+    lost, nothing twice."""
     (folder / "grow.jsonl").write_bytes(jsonl({"id": 1, "name": "one"}, {"id": 2, "name": "two"}))
 
 
@@ -299,14 +300,17 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
 @case(CSV_LAKE, "zipped")
 def case_zip_single(folder: Path, raw: Path) -> None:
     """A .zip holding one CSV (what Glue supports): read as that CSV; ``_source_file`` names
-    the archive (a ``!member`` suffix allowed)."""
+    the archive (a ``!member`` suffix allowed). The raw table is marked ``lakeglue.unreadable``
+    for the query engines, which cannot read zips."""
     (folder / "one.zip").write_bytes(zip_bytes({"one.csv": b"id,name\n1,alpha\n2,beta\n"}))
 
 
 @case(CSV_LAKE, "zipped")
 def case_zip_multi(folder: Path, raw: Path) -> None:
-    """A .zip with two CSV members (and a directory entry) beside a plain CSV. Choice: every
-    member is read as its own CSV file (each has its header), rows traced to the archive."""
+    """A .zip with two CSV members (and a directory entry) beside a plain CSV. Choice (Glue reads
+    single-file archives only): the archive is quarantined whole (``unreadable file: …``, naming its
+    members), the plain CSV beside it loads. The raw table is marked ``lakeglue.unreadable`` for the
+    query engines (they cannot read zips); bronze reads it."""
     (folder / "plain.csv").write_bytes(b"id,name\n10,plain\n")
     (folder / "multi.zip").write_bytes(zip_bytes({"part/": b"", "part/m1.csv": b"id,name\n11,m1a\n12,m1b\n",
                                                   "part/m2.csv": b"id,name\n13,m2a\n"}))
