@@ -334,14 +334,14 @@ def case_csv_shapes(folder: Path, raw: Path) -> None:
     (folder / "ragged.csv").write_bytes(b"id,name,qty\n9,i,9\n10,j\n11,k,11,extra\n12,l,12\n")
 
 
-#: The header of the duplicate/empty-headers file, and the columns it must give (records.safe_names).
+#: The header of the duplicate/empty-headers file.
 ODD_HEADER = ["id", "name", "name", "", "Qty", "qty"]
 
 
 @case(CSV_LAKE, "headers")
 def case_csv_headers(folder: Path, raw: Path) -> None:
     """Duplicate (``name``, ``name``), empty, and case-duplicate (``Qty``/``qty``) CSV headers: each
-    header gives its own column (``records.safe_names``), values stay in their positions."""
+    header gives its own column (lower snake case, deduped in order, as the crawler names CSV headers), values stay in their positions."""
     (folder / "dup.csv").write_bytes(b"id,name,name,,Qty,qty\n1,a,b,c,5,6\n2,d,e,f,7,8\n")
 
 
