@@ -26,7 +26,7 @@ from lakeglue.jobs.parquet_footers import parquet_choice_types
 from lakeglue.jobs.plans import claim_bronze_files
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark import file_probe
-from lakeglue.jobs.spark.inputs import LITERAL_PATHS, BatchInputs, FileReject, prepare_inputs, with_claimed_names
+from lakeglue.jobs.spark.inputs import BatchInputs, FileReject, literal, prepare_inputs, with_claimed_names
 from lakeglue.pipelines.spec import BronzeTableSpec
 from lakeglue.records import AccountingError
 
@@ -463,7 +463,7 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
     # One row per line, read as a stream (no whole-file string, no 2 GB limit per file); "\n" ends a
     # line and one CR before it is dropped, as DuckDB reads them. Each file is its own task (see
     # _one_task_per_file, in force when the job runs), so the row index in the task is the line index.
-    lines = (spark.read.options(**LITERAL_PATHS).option("lineSep", "\n").text(reading.uris)
+    lines = (spark.read.option("lineSep", "\n").text([literal(u) for u in reading.uris])
              .select(with_claimed_names(F.input_file_name(), reading.renamed).alias("_source_file"),
                      ((F.monotonically_increasing_id().bitwiseAND(_ROW_IN_TASK)) + 1).cast("int").alias("_line"),
                      F.col("value").cast("binary").alias("_bytes")))
@@ -509,9 +509,9 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
     sep = raw.storage.serde_parameters.get("field.delim", raw.parameters.get("delimiter", ","))
     options = {"header": header, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
                "multiLine": "true", "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
-               "sep": sep, "encoding": reading.encoding, **LITERAL_PATHS}
+               "sep": sep, "encoding": reading.encoding}
     options.update({k: v for k, v in table_spec.options.items() if k not in ("header", *_OUR_OPTIONS)})
-    df = (spark.read.options(**options).schema(schema).csv(reading.uris)
+    df = (spark.read.options(**options).schema(schema).csv([literal(u) for u in reading.uris])
           .withColumn("_source_file", with_claimed_names(F.input_file_name(), reading.renamed)))
     markers = list(reading.null_markers)
 
@@ -567,7 +567,7 @@ def _read_parquet(spark: SparkSession, reading: _Reading, choices: dict[str, lis
     frames = []
     for key, group in sorted(groups.items()):
         try:
-            df = spark.read.options(**LITERAL_PATHS).option("mergeSchema", "true").parquet(*group)
+            df = spark.read.option("mergeSchema", "true").parquet(*(literal(u) for u in group))
         except Exception as exc:  # Spark's message does not say which files disagree
             if "CANNOT_MERGE" not in str(exc) and "incompatible" not in str(exc).lower():
                 raise

@@ -2,15 +2,16 @@
 
 Names are data: Spark globs a path with ``* ? [ ] { } \\`` in it (``[a].json`` would read
 ``a.json``) and drops a file named ``_x`` or ``.x`` as hidden, even when named explicitly. So
-every read passes ``__globPaths__=false`` (see :data:`LITERAL_PATHS`), hidden-looking files and
-the one member of a ``.zip`` are read from a copy in staging under a plain name, and the
-lineage column maps the copy back to the file that was claimed. Files that cannot be read at
+every path Spark reads is glob-escaped (:func:`literal`), hidden-looking files and the one
+member of a ``.zip`` are read from a copy in staging under a plain name, and the lineage
+column maps the copy back to the file that was claimed. Files that cannot be read at
 all are set aside here as whole-file quarantine records; the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,15 @@ if TYPE_CHECKING:
     from pyspark.sql import Column as SparkColumn
     from pyspark.sql import SparkSession
 
-#: DataFrameReader option that makes Spark take each path literally (no glob expansion). It is
-#: Spark's own (``DataSource.GLOB_PATHS_KEY``, used by its CSV/JSON schema inference since 3.1);
-#: backslash-escaping instead would still leave ``\\`` itself and the hidden-file filter.
-LITERAL_PATHS = {"__globPaths__": "false"}
+_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+
+def literal(uri: str) -> str:
+    """``uri`` with Hadoop's glob characters escaped, so Spark reads exactly that file.
+
+    (Spark's internal ``__globPaths__=false`` reader option is no way out: with several paths it
+    lists some of them twice, and every row of those files lands twice.)"""
+    return _GLOB_CHARS.sub(r"\\\1", uri)
 
 
 @dataclass(frozen=True)
