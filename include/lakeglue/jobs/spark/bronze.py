@@ -422,7 +422,8 @@ def _decoded_lines(lines: DataFrame, encoding: str, limit: int) -> DataFrame:
                 return records.escape_bytes(bytes(value)), records.undecodable(encoding, exc.start), exc.start
         schema = StructType([StructField("text", StringType()), StructField("bad", StringType()),
                              StructField("at", LongType())])
-        lines = lines.withColumn("_d", F.udf(decode, schema)(data)).withColumn("_text", F.col("_d.text"))
+        decoded = F.udf(lambda value: decode(value), schema)(data)  # no hints: a plain Python UDF
+        lines = lines.withColumn("_d", decoded).withColumn("_text", F.col("_d.text"))
         bad = F.col("_d.bad")
     return lines.withColumn("_bad", bad).withColumn("_size", size).withColumn("_big", size > F.lit(limit))
 
@@ -650,4 +651,4 @@ def _escape_undecodable(data: SparkColumn, reason: SparkColumn) -> SparkColumn:
         return why, records.escape_bytes(value)
 
     schema = StructType([StructField("reason", StringType()), StructField("raw", StringType())])
-    return F.udf(fix, schema)(data, reason)
+    return F.udf(lambda value, why: fix(value, why), schema)(data, reason)  # no hints: a plain Python UDF
