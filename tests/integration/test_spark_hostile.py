@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lakeglue import records
@@ -63,8 +65,10 @@ LATIN = {"l.json": b'{"name": "caf\xe9"}\n{"name": "\xff"}\n'}
 CP1252 = {"w.json": b'{"name": "\x80 5"}\n{"name": "bad \x81 byte"}\n{"name": "ok"}\n'}
 PEOPLE = {
     "p.csv": b"id,name,city\n1,Ann,NA\n2,-,Oslo\n3,,Rome\n4,Bo\xffb,Kyiv\n",
-    "q.csv": "id,name,city\n5,R\ufffdal,Lima\n".encode(),  # a real U+FFFD in valid UTF-8: data
+    "q.csv": "id,name,city\n5,R\ufffdal,Lima\n".encode() + b"6," + b"y" * 200 + b",Lima\n",  # a real U+FFFD: data
 }
+UTF16 = {"u.json": '{"name": "\u00fc"}\n{"name": "x"}\n'.encode("utf-16"),
+         "v.json": '{"name": "cut"}\n'.encode("utf-16") + b"\x00\xd8"}  # ends inside a surrogate pair
 
 
 def _raw_table(lake: Lake, catalog: SqlCatalog, ledger: Ledger, table: str, fmt: str, files: dict[str, bytes],
@@ -104,11 +108,18 @@ def run(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
     _raw_table(lake, catalog, ledger, "people", "csv", PEOPLE,
                [Column("id", "bigint"), Column("name", "string"), Column("city", "string")],
                {"skip.header.line.count": "1", **records.encode_null_markers(["", "NA", "-"])})
+    _raw_table(lake, catalog, ledger, "utf16", "json", UTF16, [Column("name", "string")],
+               {records.ENCODING_PARAM: "UTF-16"})
+    good = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64())}), good)
+    _raw_table(lake, catalog, ledger, "parq", "parquet", {"good.parquet": good.getvalue(),
+                                                           "bad.parquet": b"PAR1 no footer here PAR1"},
+               [Column("id", "bigint")], {})
     spec = spec_from_dict({
         "name": "edge", "database": "edge", "source": {"prefix": "edge"},
         "bronze": {"events": {"format": "json"}, "latin": {"format": "json"},
                    "cp": {"format": "json", "options": {"encoding": "windows-1252"}},
-                   "people": {"format": "csv"}},
+                   "people": {"format": "csv"}, "utf16": {"format": "json"}, "parq": {"format": "parquet"}},
         "silver": {"events": {"from": "events", "key": ["id"], "order_by": ["a_b"],
                               "columns": {"id": {"type": "bigint"}, "a_b": {"type": "string"}}}},
     }, check_files=False)
@@ -178,11 +189,28 @@ def test_single_byte_encodings_are_decoded_and_bad_bytes_quarantined(run: dict[s
 def test_csv_null_markers_are_null_and_undecodable_rows_quarantined(run: dict[str, Any]) -> None:
     assert run["rows"]("bronze", "people", "id", "name", "city") == sorted(
         [("1", "Ann", None), ("2", None, "Oslo"), ("3", None, "Rome"), ("5", "R\ufffdal", "Lima")], key=repr)
-    (bad,) = run["quarantined"]("people")
+    bad, big = run["quarantined"]("people")
     assert bad["reason"] == records.undecodable("UTF-8") and bad["source_file"].endswith("/p.csv")
     assert bad["raw"].startswith("4,Bo")
+    size = len(b"6," + b"y" * 200 + b",Lima")  # the record as parsed, without its line end
+    assert (big["reason"], big["size"]) == (records.record_too_large(size, LIMIT), size)
     people = run["bronze"]["people"]
-    assert (people.rows_read, people.rows_written, people.rows_quarantined) == (5, 4, 1)
+    assert (people.rows_read, people.rows_written, people.rows_quarantined) == (6, 4, 2)
+
+
+def test_utf16_lines_are_read_and_an_undecodable_utf16_file_is_quarantined_whole(run: dict[str, Any]) -> None:
+    assert run["rows"]("bronze", "utf16", "name", "_line") == [("x", 2), ("\u00fc", 1)]
+    (bad,) = run["quarantined"]("utf16")
+    assert bad["source_file"].endswith("/v.json") and "line" not in bad
+    assert bad["reason"].startswith("unreadable file: v.json: not valid UTF-16 at byte ")
+
+
+def test_a_parquet_file_without_a_footer_is_quarantined_and_the_good_one_lands(run: dict[str, Any]) -> None:
+    assert run["rows"]("bronze", "parq", "id") == [(1,), (2,)]
+    (bad,) = run["quarantined"]("parq")
+    assert bad["source_file"].endswith("/bad.parquet") and bad["reason"].startswith("unreadable file: ")
+    parq = run["bronze"]["parq"]
+    assert (parq.files_read, parq.files_quarantined, parq.rows_read, parq.rows_written) == (1, 1, 2, 2)
 
 
 def test_silver_counts_the_rows_that_lost_the_dedupe(run: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lakeglue import records
@@ -61,11 +61,15 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     if claimed is None:
         return result
     raw, source, entries = claimed.raw, claimed.source, claimed.entries
-    inputs = prepare_inputs(spark, ctx.lake, entries, table)
+    encoding = records.table_encoding(raw.parameters, table_spec.options.get("encoding"))
+    transcode = encoding if table_spec.format == "json" and file_probe.needs_transcoding(encoding) else None
+    inputs = prepare_inputs(spark, ctx.lake, entries, table, transcode_from=transcode)
     undecodable_files: frozenset[str] = frozenset()
     try:
         while True:
             reading = _reading(spark, ctx, raw, table_spec, inputs, undecodable_files)
+            if transcode:  # the staged copies are UTF-8
+                reading = replace(reading, encoding="UTF-8")
             try:
                 _read_and_commit(spark, ctx, table, table_spec, raw, reading, inputs, len(entries), result)
                 break
@@ -485,10 +489,7 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
         parsed = parsed.withColumn("_j", F.col("_j").cast(safe))
     # Jackson stops after the first value; a complete object with nothing after it ends in "}".
     trailing_text = ~F.expr("trim(TRAILING ' \t\r' FROM _text)").endswith("}")
-    too_large = F.concat(F.lit("record too large: "), F.col("_size").cast("string"),
-                         F.lit(f" bytes over the limit of {reading.max_record_bytes} bytes (setting max_record_bytes)"))
-    assert records.record_too_large(7, reading.max_record_bytes).startswith("record too large: 7 bytes over")
-    reason = (F.when(big, too_large).when(bad.isNotNull(), bad)
+    reason = (F.when(big, _too_large(F.col("_size"), reading.max_record_bytes)).when(bad.isNotNull(), bad)
               .when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull() | trailing_text,
                     F.when(F.trim(F.col("_text")).startswith("{"), F.lit(records.MALFORMED_JSON))
                     .otherwise(F.lit(records.NOT_OBJECT))))
@@ -497,6 +498,14 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
                  for c in raw.columns]
     return parsed.select(*data_cols, "_source_file", "_line", reason.alias("_reject_reason"), raw_text.alias("_raw"),
                          F.when(big, F.col("_size")).alias("_size"))
+
+
+def _too_large(size: SparkColumn, limit: int) -> SparkColumn:
+    """``records.record_too_large(size, limit)`` as a Spark expression."""
+    from pyspark.sql import functions as F
+
+    before, after = records.record_too_large(-1, limit).split("-1", 1)
+    return F.concat(F.lit(before), size.cast("string"), F.lit(after))
 
 
 def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, reading: _Reading) -> DataFrame:
@@ -524,17 +533,22 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
     # are flagged, their files' bytes checked once (rare), and then rejected if the bytes were bad.
     everything = F.concat_ws("\x00", *(F.col(f"`{n}`") for n in names), F.col("_corrupt_record"))
     suspect = F.coalesce(everything.contains("\ufffd"), F.lit(False))
+    # The record's text as parsed (quotes and the line end are gone): its size is what the limit checks.
     record_text = F.coalesce(F.col("_corrupt_record"), F.concat_ws(sep, *(F.col(f"`{n}`") for n in names)))
+    size = F.octet_length(record_text)
+    big = size > F.lit(reading.max_record_bytes)
     undecodable = suspect & F.col("_source_file").isin(sorted(reading.undecodable_files))
-    reason = (F.when(undecodable, F.lit(records.undecodable(reading.encoding)))
+    reason = (F.when(big, _too_large(size, reading.max_record_bytes))
+              .when(undecodable, F.lit(records.undecodable(reading.encoding)))
               .when(F.col("_corrupt_record").isNotNull(),
                     F.lit(f"CSV record does not have the {len(names)} fields of the header")))
     data_cols = [text_choice(value(n), table_spec.choices[n]).alias(n) if n in table_spec.choices
                  else value(n).alias(n) for n in names]
     return df.select(*data_cols, "_source_file", F.lit(None).cast("int").alias("_line"),
                      reason.alias("_reject_reason"),
-                     F.when(undecodable | F.col("_corrupt_record").isNotNull(), record_text).alias("_raw"),
-                     suspect.alias("_suspect"))
+                     F.when(big, F.substring(record_text, 1, RAW_PREFIX_CHARS))
+                     .when(undecodable | F.col("_corrupt_record").isNotNull(), record_text).alias("_raw"),
+                     suspect.alias("_suspect"), F.when(big, size).alias("_size"))
 
 
 #: Spec options lakeglue reads itself (never passed to Spark's reader).

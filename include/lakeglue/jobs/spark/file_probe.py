@@ -130,6 +130,34 @@ def first_undecodable(fs: Any, path: str, encoding: str) -> int | None:
             offset += len(chunk)
 
 
+def needs_transcoding(encoding: str) -> bool:
+    """Encodings whose newline is not the one byte 0x0A (UTF-16, UTF-32): their lines cannot be
+    split as bytes, so the file is decoded whole in Python and read as UTF-8."""
+    return "\n".encode(encoding) != b"\n"
+
+
+def transcode(fs: Any, path: str, encoding: str, target: str) -> None:
+    """Write the file at ``path`` (decompressed by its suffix) as UTF-8 to ``target``;
+    :class:`UnreadableFile` naming the first byte not valid in ``encoding``."""
+    with _opened(fs, path) as fh:
+        stream: Any = fh
+        lower = path.lower()
+        if lower.endswith((".gz", ".gzip")):
+            stream = gzip.GzipFile(fileobj=fh)
+        elif lower.endswith(".bz2"):
+            stream = bz2.BZ2File(fh)
+        try:
+            data = stream.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFile(f"{posixpath.basename(path)}: {type(exc).__name__}: {exc}") from exc
+    try:
+        text = data.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{posixpath.basename(path)}: not valid {encoding} at byte {exc.start}") from exc
+    with fs.open(target, "wb") as out:
+        out.write(text.encode("utf-8"))
+
+
 def _member_info(archive: zipfile.ZipFile, path: str) -> zipfile.ZipInfo:
     files = [info for info in archive.infolist() if not info.is_dir()]
     if len(files) != 1:

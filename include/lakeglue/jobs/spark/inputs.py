@@ -88,10 +88,17 @@ def spark_name(spark: SparkSession, uri: str) -> str:
     return str(spark._jvm.org.apache.hadoop.fs.Path(uri).toUri().toString())  # type: ignore[union-attr]
 
 
-def prepare_inputs(spark: SparkSession, lake: Lake, entries: list[LedgerEntry], purpose: str) -> BatchInputs:
+def prepare_inputs(spark: SparkSession, lake: Lake, entries: list[LedgerEntry], purpose: str,
+                   transcode_from: str | None = None) -> BatchInputs:
     """Cheap checks before the read (no file is read but a zip): zero-byte compressed files are
-    quarantined, zip members and hidden-looking names are copied to staging."""
+    quarantined, zip members and hidden-looking names are copied to staging. ``transcode_from``
+    (JSON lines in UTF-16/UTF-32): every file is decoded in Python and read as UTF-8 from staging."""
     inputs = BatchInputs()
+    if transcode_from:
+        inputs = prepare_inputs(spark, lake, entries, purpose)
+        transcoded = [_transcoded(lake, inputs, f, index, transcode_from) for index, f in enumerate(inputs.files)]
+        inputs.files = [f for f in transcoded if f is not None]
+        return inputs
     for index, entry in enumerate(entries):
         uri = lake.uri(entry.path)
         source = spark_name(spark, uri)
@@ -118,6 +125,19 @@ def prepare_inputs(spark: SparkSession, lake: Lake, entries: list[LedgerEntry], 
         else:
             inputs.files.append(InputFile(uri, entry.path, source, entry.size))
     return inputs
+
+
+def _transcoded(lake: Lake, inputs: BatchInputs, f: InputFile, index: int, encoding: str) -> InputFile | None:
+    if inputs.staging is None:
+        inputs.staging = lake.new_staging_path("bronze-inputs-transcoded")
+        lake.fs.makedirs(inputs.staging, exist_ok=True)
+    target = posixpath.join(inputs.staging, f"t{index:06d}")
+    try:
+        file_probe.transcode(lake.fs, f.probe_path, encoding, target)
+    except file_probe.UnreadableFile as exc:
+        inputs.rejected.append(FileReject(f.source_file, str(exc), f.size))
+        return None
+    return InputFile(lake.uri(target), target, f.source_file, f.size, staged=True)
 
 
 def with_claimed_names(column: SparkColumn, renamed: dict[str, str]) -> SparkColumn:
