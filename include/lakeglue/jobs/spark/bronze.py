@@ -221,17 +221,17 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             file_rejects = files.inputs.rejected if files is not None else []
             quarantined = _write_quarantine(spark, ctx, table, bad.filter(rejected), file_rejects,
                                             undecodable_bytes=int(counts["bytes"]) > 0)
+        result.files_quarantined = len(file_rejects)
+        if files is not None:
+            result.files_read = files.files_claimed - result.files_quarantined
+        records.BronzeAccount(
+            files_claimed=files.files_claimed if files is not None else result.files_read,
+            files_quarantined=result.files_quarantined, records_read=result.rows_read,
+            rows_written=result.rows_written, records_quarantined=quarantined).check(result.table)
     except BaseException:
         if ctx.lake.fs.exists(pending.staged):
             ctx.lake.fs.rm(pending.staged, recursive=True)
         raise
-    result.files_quarantined = len(file_rejects)
-    if files is not None:
-        result.files_read = files.files_claimed - result.files_quarantined
-    records.BronzeAccount(
-        files_claimed=files.files_claimed if files is not None else result.files_read,
-        files_quarantined=result.files_quarantined, records_read=result.rows_read,
-        rows_written=result.rows_written, records_quarantined=quarantined).check(result.table)
     fault_point(f"bronze.{table}.before_commit")
     ctx.lake.commit(pending.staged, pending.final)
     columns = [Column(f.name, f.dataType.simpleString()) for f in good.schema.fields if f.name != BATCH_KEY]

@@ -5,6 +5,12 @@ transpiled for Spark. A value that is present but cannot be cast, or a null busi
 sends the row to quarantine with the column and value named, instead of becoming a NULL.
 Dedupe keeps the latest record per key by the spec's ordering columns. Silver is rebuilt
 from all bronze batches and committed as a new table version (atomic catalog swap).
+
+Accounting (``records.SilverAccount``, checked before the commit): rows read = rows written +
+quarantined + duplicates (+ rows a custom filter step drops). An exploded table counts
+elements: ``rows_read`` is the elements of the parents that won the parent dedupe, and
+``rows_duplicate`` the elements of the new batches' parents that lost it plus element rows that
+lost the second dedupe.
 """
 
 from __future__ import annotations
@@ -228,13 +234,17 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     # Duplicates: rows (elements, for an exploded table) that lost a dedupe; the metric counts those
     # of the new bronze batches, the account all of them (a rebuild reads every batch again).
     dropped = result.rows_read - result.rows_quarantined - int(stepped.get["rows"]) if stepped is not None else 0
+    # rows_read of an exploded table stays the elements of the parents that won the parent dedupe (as
+    # the DuckDB engine counts them); the elements of the losing parents are read too, and the account
+    # counts them on both sides.
     duplicates = int(losers.get["all"]) if losers is not None else 0
     result.rows_duplicate = int(losers.get["new"]) if losers is not None else 0
+    elements_read = result.rows_read
     if parent_losers is not None:
         duplicates += int(parent_losers.get["all"] or 0)
+        elements_read += int(parent_losers.get["all"] or 0)
         result.rows_duplicate += int(parent_losers.get["new"] or 0)
-        result.rows_read += int(parent_losers.get["all"] or 0)
-    records.SilverAccount(bronze_rows=result.rows_read, silver_rows=result.rows_written,
+    records.SilverAccount(bronze_rows=elements_read, silver_rows=result.rows_written,
                           quarantined=result.rows_quarantined, duplicates=duplicates,
                           dropped_by_steps=dropped).check(result.table)
 
