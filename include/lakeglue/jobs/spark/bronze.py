@@ -95,10 +95,16 @@ class _Undecodable(Exception):
         self.files = files
 
 
+class _ReadFailure(RuntimeError):
+    """Reading a file failed outside Spark (a Parquet footer read in Python): probe the files."""
+
+
 def _spark_failure(exc: BaseException) -> bool:
     """A failure of Spark reading the files (not ours, not an accounting error, not a kill)."""
     if isinstance(exc, AccountingError):
         return False
+    if isinstance(exc, _ReadFailure):
+        return True
     try:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
@@ -578,7 +584,11 @@ def _read_parquet(spark: SparkSession, reading: _Reading, choices: dict[str, lis
     choices = choices or {}
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in reading.uris:
-        groups.setdefault(parquet_choice_types(path, choices), []).append(path)
+        try:
+            found = parquet_choice_types(path, choices)
+        except (OSError, ValueError) as exc:  # pyarrow cannot read the footer: the file's problem
+            raise _ReadFailure(f"{path}: {exc}") from exc
+        groups.setdefault(found, []).append(path)
     frames = []
     for key, group in sorted(groups.items()):
         try:
