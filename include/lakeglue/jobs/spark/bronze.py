@@ -403,38 +403,50 @@ _SPARK_DECODES = "ISO-8859-1"
 
 
 def _decoded_lines(lines: DataFrame, encoding: str, limit: int) -> DataFrame:
-    """``_bytes`` (one line, BOM and CR dropped) → ``_text``, ``_bad`` (undecodable reason or NULL),
-    ``_size`` (bytes) and ``_big`` (over ``limit``). UTF-8 is checked, not decoded (Spark keeps the
-    bytes as they were); ISO-8859-1 is decoded by Spark; other one-byte-newline encodings by Python."""
+    """``_value`` (one line as Spark read it: its bytes, unchecked) → ``_text`` (BOM and CR dropped),
+    ``_bad`` (undecodable reason or NULL), ``_size`` (bytes) and ``_big`` (over ``limit``).
+
+    UTF-8 is checked, not decoded (Spark keeps the bytes as they were), with string functions on
+    the common path; ISO-8859-1 is decoded by Spark; other one-byte-newline encodings by Python."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    data = F.col("_bytes")
+    value = F.col("_value")
     if encoding in _UTF8:
-        bom = (F.col("_line") == 1) & F.startswith(data, F.unhex(F.lit("EFBBBF")))
-        lines = lines.withColumn("_bytes", F.when(bom, F.expr("substr(_bytes, 4)")).otherwise(data))
-    lines = lines.withColumn("_bytes", F.when(F.endswith(data, F.unhex(F.lit("0D"))),
-                                              F.expr("substr(_bytes, 1, octet_length(_bytes) - 1)")).otherwise(data))
-    size = F.octet_length(data)
-    if encoding in _UTF8:
-        text = data.cast("string")
-        bad = F.when(~F.expr("is_valid_utf8(_text)"), F.lit(records.undecodable(encoding)))
+        valid = F.expr("is_valid_utf8(_value)")
+        lines = lines.withColumn("_valid", valid)
+        bom = (F.col("_line") == 1) & value.startswith("\ufeff")
+        cr = value.endswith("\r")
+        # Character positions are only safe on valid text: an invalid line drops its CR as bytes.
+        text = (F.when(F.col("_valid") & bom & cr, F.expr("substring(_value, 2, length(_value) - 2)"))
+                .when(F.col("_valid") & bom, F.expr("substring(_value, 2)"))
+                .when(F.col("_valid") & cr, F.expr("substring(_value, 1, length(_value) - 1)"))
+                .when(cr, F.expr("cast(substr(cast(_value AS binary), 1, octet_length(_value) - 1) AS string)"))
+                .otherwise(value))
         lines = lines.withColumn("_text", text)
-    elif encoding == _SPARK_DECODES:
-        lines, bad = lines.withColumn("_text", F.decode(data, encoding)), F.lit(None).cast("string")
+        bad = F.when(~F.col("_valid"), F.lit(records.undecodable(encoding)))
     else:
-        def decode(value: bytes | None) -> tuple[str | None, str | None, int | None]:
-            if value is None:
-                return None, None, None
-            try:
-                return bytes(value).decode(encoding), None, None
-            except UnicodeDecodeError as exc:
-                return records.escape_bytes(bytes(value)), records.undecodable(encoding, exc.start), exc.start
-        schema = StructType([StructField("text", StringType()), StructField("bad", StringType()),
-                             StructField("at", LongType())])
-        decoded = F.udf(lambda value: decode(value), schema)(data)  # no hints: a plain Python UDF
-        lines = lines.withColumn("_d", decoded).withColumn("_text", F.col("_d.text"))
-        bad = F.col("_d.bad")
+        data = F.col("_bytes")
+        lines = lines.withColumn("_bytes", value.cast("binary"))
+        lines = lines.withColumn("_bytes", F.when(F.endswith(data, F.unhex(F.lit("0D"))),
+                                                  F.expr("substr(_bytes, 1, octet_length(_bytes) - 1)"))
+                                 .otherwise(data))
+        if encoding == _SPARK_DECODES:
+            lines, bad = lines.withColumn("_text", F.decode(data, encoding)), F.lit(None).cast("string")
+        else:
+            def decode(raw: bytes | None) -> tuple[str | None, str | None, int | None]:
+                if raw is None:
+                    return None, None, None
+                try:
+                    return bytes(raw).decode(encoding), None, None
+                except UnicodeDecodeError as exc:
+                    return records.escape_bytes(bytes(raw)), records.undecodable(encoding, exc.start), exc.start
+            schema = StructType([StructField("text", StringType()), StructField("bad", StringType()),
+                                 StructField("at", LongType())])
+            decoded = F.udf(lambda raw: decode(raw), schema)(data)  # no hints: a plain Python UDF
+            lines = lines.withColumn("_d", decoded).withColumn("_text", F.col("_d.text"))
+            bad = F.col("_d.bad")
+    size = F.octet_length("_text" if encoding in _UTF8 else "_bytes")  # the line's bytes in the file
     return lines.withColumn("_bad", bad).withColumn("_size", size).withColumn("_big", size > F.lit(limit))
 
 
@@ -477,7 +489,7 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
     lines = (spark.read.option("lineSep", "\n").text([literal(u) for u in reading.uris])
              .select(with_claimed_names(F.input_file_name(), reading.renamed).alias("_source_file"),
                      ((F.monotonically_increasing_id().bitwiseAND(_ROW_IN_TASK)) + 1).cast("int").alias("_line"),
-                     F.col("value").cast("binary").alias("_bytes")))
+                     F.col("value").alias("_value")))
     if only is not None:
         # Kept apart from the parse below (a checkpoint, on the executors' disks if need be): else the
         # optimizer merges the callers' reject test into this filter, whose JSON parse then keeps the
