@@ -191,15 +191,18 @@ class BronzeAccount:
 @dataclass(frozen=True)
 class SilverAccount:
     """Per table: the new bronze rows absorbed = silver rows they produced + silver quarantine +
-    duplicates dropped (rows that lost the dedupe to another row of the same key)."""
+    duplicates dropped (rows that lost the dedupe to another row of the same key) + rows a custom
+    step dropped on purpose (a filter step; 0 without steps)."""
 
     bronze_rows: int
     silver_rows: int
     quarantined: int
     duplicates: int
+    dropped_by_steps: int = 0
 
     def check(self, table: str) -> None:
-        if self.bronze_rows != self.silver_rows + self.quarantined + self.duplicates:
+        if self.bronze_rows != self.silver_rows + self.quarantined + self.duplicates + self.dropped_by_steps:
+            steps = f" + {self.dropped_by_steps} dropped by custom steps" if self.dropped_by_steps else ""
             raise AccountingError(
                 f"silver {table}: {self.bronze_rows} bronze rows != {self.silver_rows} silver rows + "
-                f"{self.quarantined} quarantined + {self.duplicates} duplicates dropped; nothing committed")
+                f"{self.quarantined} quarantined + {self.duplicates} duplicates dropped{steps}; nothing committed")

@@ -5,6 +5,12 @@ transpiled for Spark. A value that is present but cannot be cast, or a null busi
 sends the row to quarantine with the column and value named, instead of becoming a NULL.
 Dedupe keeps the latest record per key by the spec's ordering columns. Silver is rebuilt
 from all bronze batches and committed as a new table version (atomic catalog swap).
+
+Accounting (``records.SilverAccount``, checked before the commit): rows read = rows written +
+quarantined + duplicates (+ rows a custom filter step drops). An exploded table counts
+elements: ``rows_read`` is the elements of the parents that won the parent dedupe, and
+``rows_duplicate`` the elements of the new batches' parents that lost it plus element rows that
+lost the second dedupe.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from lakeglue import records
 from lakeglue.catalog.model import Column, Table
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
@@ -135,6 +142,8 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         col = ts.columns[name]
         return _source_expr(name, col.expr, available).try_cast(col.type)
 
+    new_rows = F.col("_batch_id").isin(sorted(new_batches))
+    parent_losers = None
     if ts.explode:
         # Dedupe the parent record first: a re-sent order replaces all of its lines.
         parent_key = [k for k in ts.key if k != ts.explode.position]
@@ -142,7 +151,15 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                                *(typed(k).alias(f"__key_{k}") for k in parent_key))
         window = Window.partitionBy(*(f"__key_{k}" for k in parent_key)).orderBy(
             *_latest_first([f"__order_{c}" for c in ts.order_by]))
-        parent = (ranked.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
+        # Elements of the parents that lost this dedupe are this table's duplicates (the unit of an
+        # exploded table is the element), counted while the window runs.
+        parent_losers = Observation(f"silver-{table}-parents")
+        elements = F.greatest(F.coalesce(F.size(F.col(ts.explode.column)), F.lit(0)), F.lit(0))
+        lost = F.col("__rn") > 1
+        parent = (ranked.withColumn("__rn", F.row_number().over(window))
+                  .observe(parent_losers, F.sum(F.when(lost, elements)).alias("all"),
+                           F.sum(F.when(lost & new_rows, elements)).alias("new"))
+                  .filter("__rn = 1")
                   .drop("__rn", *(c for c in ranked.columns if c.startswith("__"))))
 
         def explode(rows: DataFrame) -> DataFrame:
@@ -186,6 +203,11 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     observed = typed_rows().observe(seen, F.count(F.lit(1)).alias("read"), F.count("__reason").alias("bad"))
     good = observed.filter(F.col("__reason").isNull())
     good, data_columns = apply_steps(table, ts, good, [*declared, *extra])  # custom Python steps, if any
+    stepped = None
+    if ts.steps:  # a step may drop rows on purpose (a filter): counted, so the account still adds up
+        stepped = Observation(f"silver-{table}-stepped")
+        good = good.observe(stepped, F.count(F.lit(1)).alias("rows"))
+    losers = None
     if ts.explode and ts.explode.position in ts.key and not ts.steps:
         # The parent was deduplicated on the other key columns (same expressions) before the explode,
         # and positions are distinct within a parent: the key is unique already, a second window would
@@ -194,7 +216,12 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         deduped, kept_rows = good.select(*data_columns, *CARRIED_LINEAGE), None
     else:
         window = Window.partitionBy(*ts.key).orderBy(*_latest_first(ts.order_by))
-        deduped = (good.withColumn("__rn", F.row_number().over(window)).filter("__rn = 1")
+        losers = Observation(f"silver-{table}-duplicates")
+        lost = F.col("__rn") > 1
+        deduped = (good.withColumn("__rn", F.row_number().over(window))
+                   .observe(losers, F.count(F.when(lost, 1)).alias("all"),
+                            F.count(F.when(lost & new_rows, 1)).alias("new"))
+                   .filter("__rn = 1")
                    .select(*data_columns, *CARRIED_LINEAGE))
         kept_rows = Observation(f"silver-{table}-written")
         deduped = deduped.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
@@ -206,6 +233,22 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     result.rows_read, result.rows_quarantined = int(seen.get["read"]), int(seen.get["bad"])
     result.rows_written = (result.rows_read - result.rows_quarantined if kept_rows is None
                            else int(kept_rows.get["rows"]))
+    # Duplicates: rows (elements, for an exploded table) that lost a dedupe; the metric counts those
+    # of the new bronze batches, the account all of them (a rebuild reads every batch again).
+    dropped = result.rows_read - result.rows_quarantined - int(stepped.get["rows"]) if stepped is not None else 0
+    # rows_read of an exploded table stays the elements of the parents that won the parent dedupe (as
+    # the DuckDB engine counts them); the elements of the losing parents are read too, and the account
+    # counts them on both sides.
+    duplicates = int(losers.get["all"]) if losers is not None else 0
+    result.rows_duplicate = int(losers.get["new"]) if losers is not None else 0
+    elements_read = result.rows_read
+    if parent_losers is not None:
+        duplicates += int(parent_losers.get["all"] or 0)
+        elements_read += int(parent_losers.get["all"] or 0)
+        result.rows_duplicate += int(parent_losers.get["new"] or 0)
+    records.SilverAccount(bronze_rows=elements_read, silver_rows=result.rows_written,
+                          quarantined=result.rows_quarantined, duplicates=duplicates,
+                          dropped_by_steps=dropped).check(result.table)
 
     kept = None
     if affected is not None:
