@@ -341,7 +341,8 @@ ODD_HEADER = ["id", "name", "name", "", "Qty", "qty"]
 @case(CSV_LAKE, "headers")
 def case_csv_headers(folder: Path, raw: Path) -> None:
     """Duplicate (``name``, ``name``), empty, and case-duplicate (``Qty``/``qty``) CSV headers: each
-    header gives its own column (lower snake case, deduped in order, as the crawler names CSV headers), values stay in their positions."""
+    header gives its own column (lower snake case, deduped in order, as the crawler names CSV
+    headers), values stay in their positions."""
     (folder / "dup.csv").write_bytes(b"id,name,name,,Qty,qty\n1,a,b,c,5,6\n2,d,e,f,7,8\n")
 
 
