@@ -228,6 +228,20 @@ def test_the_spec_null_markers_option_overrides_the_catalog(tmp_path: Path) -> N
     assert [r[:2] for r in _rows(ctx)] == [(1, "NA"), (2, None)]
 
 
+def test_null_markers_holding_the_escape_character_become_null(tmp_path: Path) -> None:
+    """DuckDB refuses ``\\N`` as a nullstr beside the ``\\`` escape: such markers are mapped after the read."""
+    data = b'id,name\n1,\\N\n2,NA\n3,\n4,N\n5,"\\\\N"\n'
+    ctx = _context(tmp_path, {"a.csv": data}, CSV_COLUMNS, fmt="csv",
+                   parameters=records.encode_null_markers(["\\N", "NA"]))
+    metrics = run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, None), (2, None), (3, None), (4, "N"), (5, None)]
+    assert _counts(metrics) == (5, 5, 0, 0)
+    ctx = _context(tmp_path / "option", {"a.csv": b"id,name\n1,\\N\n2,NA\n"}, CSV_COLUMNS, fmt="csv",
+                   options={"nullValue": "\\N"})
+    run_job("bronze", ctx)
+    assert [r[:2] for r in _rows(ctx)] == [(1, None), (2, "NA")]
+
+
 def test_counts_that_do_not_add_up_fail_the_job_before_anything_is_committed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lakeglue.jobs.duckdb import bronze
