@@ -4,7 +4,8 @@ Spark reads CSV with the raw table's column names, every column a string, ``"`` 
 ``\\`` escapes, multi-line quoted values, whitespace kept, empty values as NULL, and puts a
 record whose field count differs from the header into ``_corrupt_record``. DuckDB's strict
 CSV parser with the same options gives the same rows; records it rejects are taken from
-its rejects table (with the raw text) and quarantined with Spark's reason. Like Spark,
+its rejects table (with the raw text) and quarantined with Spark's reason; a line of
+whitespace only (spaces, tabs, CR) is no record, as Spark drops blank lines. Like Spark,
 CSV rows get no line number (a quoted value may span lines).
 """
 
@@ -123,5 +124,6 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
                any_value(rtrim(e.csv_line, chr(10)))
         FROM __lg_csv_errors AS e JOIN __lg_csv_scans AS s USING (scan_id, file_id)
         JOIN {files_table} AS f ON s.file_path = f.path
+        WHERE trim(e.csv_line, ' ' || chr(9) || chr(10) || chr(13)) <> ''
         GROUP BY f.file_id, e.line""")
     return f"SELECT * FROM {_TABLE}"
