@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -54,6 +55,21 @@ def test_scan_text_quarantines_bad_lines_and_writes_a_copy_that_keeps_line_numbe
         raw_files.LineReject(2, records.undecodable("UTF-8", 3 + 9 + 7), '{"a": "\\xff"}', 10),
         raw_files.LineReject(3, records.record_too_large(50, 20), "y" * 22, 50)]  # a prefix of the line
     assert out.getvalue() == b'{"a": 1}\n\n\n{"a": 3}\n'
+
+
+@pytest.mark.parametrize(("data", "mixed"), [
+    (b"a\nb\r\n\xff\nlast\n", True), (b"a\r\nb\n\xff\r\nlast", True), (b"a\rb\n\xff\nlast\r", True),
+    (b"a\rb\r\xff\rlast", True), (b"a\r\nb\r\n\xff\r\nlast\r\n", False), (b"a\nb\n\xff\nlast", False)])
+def test_mixed_line_ends_are_noted_and_a_lone_cr_ends_a_line(tmp_path: Path, data: bytes, mixed: bool) -> None:
+    """Hadoop's line reader ends a line at LF, CRLF or a lone CR; a file mixing them is noted (DuckDB
+    cannot split it so) and its copy ends every line with LF, line numbers counting each end."""
+    path = tmp_path / "m.json"
+    path.write_bytes(data)
+    out = io.BytesIO()
+    scan = raw_files.scan_text(FS, str(path), path.stat().st_size, "UTF-8", 100, out=out)
+    assert scan.mixed_line_ends == mixed
+    assert [r.line for r in scan.rejects] == [3] and scan.lines == 4
+    assert out.getvalue() == b"a\nb\n\nlast\n"
 
 
 @pytest.mark.parametrize("encoding,codec", [("UTF-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("UTF-16BE", "utf-16-be"),
@@ -107,12 +123,11 @@ def test_chunked_scan_equals_a_line_by_line_reference(tmp_path: Path, monkeypatc
         path.write_bytes(data)
         out = io.BytesIO()
         scan = raw_files.scan_text(FS, str(path), len(data), "UTF-8", limit, out=out)
-        parts = data.split(b"\n")
+        parts = re.split(rb"\r\n|\r|\n", data)  # Hadoop's line ends: LF, CRLF and a lone CR
         if parts and parts[-1] == b"":
             parts = parts[:-1]
         expected_rejects, expected_out = [], b""
-        for number, part in enumerate(parts, start=1):
-            body = part[:-1] if part.endswith(b"\r") else part
+        for number, body in enumerate(parts, start=1):
             if number == 1 and body.startswith(b"\xef\xbb\xbf"):
                 body = body[3:]
             try:

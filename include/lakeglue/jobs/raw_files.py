@@ -23,6 +23,7 @@ import codecs
 import gzip
 import io
 import posixpath
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -67,6 +68,9 @@ class TextScan:
     unreadable: str | None = None
     rejects: list[LineReject] = field(default_factory=list)
     lines: int = 0
+    #: Line ends a reader may split otherwise than Hadoop's line reader does: a lone CR, or CRLF beside a
+    #: bare LF. The clean copy ends every line with LF (a lone CR ends a line: line numbers count it).
+    mixed_line_ends: bool = False
 
     @property
     def clean(self) -> bool:
@@ -245,6 +249,38 @@ class _Prepend:
         return self.fh.read(n)
 
 
+class _LoneCrAsLf:
+    """A binary stream in which a lone CR (not followed by LF) reads as LF, as Hadoop's line reader
+    ends a line at ``\\n``, ``\\r\\n`` or ``\\r``. One byte for one: offsets stay those of the file.
+    Notes whether the file's line ends are mixed (a lone CR, or CRLF beside a bare LF)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.held = fh, b""
+        self.lone_cr = self.crlf = self.bare_lf = False
+
+    @property
+    def mixed(self) -> bool:
+        return self.lone_cr or (self.crlf and self.bare_lf)
+
+    def read(self, n: int = -1) -> bytes:
+        data = b""
+        while not data:
+            chunk = self.fh.read(n)
+            data, self.held = self.held + chunk, b""
+            if not chunk:  # the end: a CR held back ends the last line
+                break
+            if data.endswith(b"\r"):  # a CR at the end of a chunk: its next byte decides
+                data, self.held = data[:-1], b"\r"
+        crs = data.count(b"\r")
+        crlfs = data.count(b"\r\n") if crs else 0
+        self.crlf = self.crlf or crlfs > 0
+        self.bare_lf = self.bare_lf or data.count(b"\n") > crlfs
+        if crs > crlfs:
+            self.lone_cr = True
+            data = re.sub(rb"\r(?!\n)", b"\n", data)
+        return data
+
+
 class _Scanner:
     """Line-by-line judgement of one file (the slow path: only for chunks that need it)."""
 
@@ -300,7 +336,9 @@ def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str
               out: IO[bytes] | None = None, keep_line_numbers: bool = True, header_lines: int = 0) -> TextScan:
     """Read ``path`` as text in ``encoding``; quarantine undecodable and oversized lines, or the whole file.
 
-    With ``out``, the good lines are written there as UTF-8 (BOM stripped, ``\\n`` line ends);
+    Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (as Hadoop's line reader splits them; ``mixed_line_ends``
+    tells a file whose readers may split otherwise). With ``out``, the good lines are written there as
+    UTF-8 (BOM stripped, ``\\n`` line ends);
     a quarantined line is written empty when ``keep_line_numbers`` (readers skip empty lines,
     so the other lines keep their numbers), else left out. The first ``header_lines`` (a CSV header)
     are never quarantined: a bad byte there becomes U+FFFD, so the first record cannot become the
@@ -313,16 +351,18 @@ def scan_text(fs: fsspec.AbstractFileSystem, path: str, size: int, encoding: str
         scan.unreadable = records.unreadable_file(f"empty {compression_of(path)} file (0 bytes, not a valid archive)")
         return scan
     try:
-        with open_decompressed(fs, path) as fh:
-            if codec.startswith("utf-16"):
-                data = fh.read()
+        with open_decompressed(fs, path) as raw_fh:
+            if codec.startswith("utf-16"):  # (its CR and LF are two-byte units: lone CRs are not looked for)
+                data = raw_fh.read()
                 big = _utf16_big_endian(data, encoding.upper())
                 scanner = _Scanner(scan, encoding, "utf-16-be" if big else "utf-16-le", max_record_bytes, out,
                                    keep_line_numbers, header_lines)
                 scanner.lines(_utf16_lines(data, big, max_record_bytes))
             else:
+                fh = _LoneCrAsLf(raw_fh)
                 scanner = _Scanner(scan, encoding, codec, max_record_bytes, out, keep_line_numbers, header_lines)
-                _scan_chunks(fh, scanner, strip_bom=codec == "utf-8")
+                _scan_chunks(fh, scanner, strip_bom=codec == "utf-8")  # type: ignore[arg-type]
+                scan.mixed_line_ends = fh.mixed
             scan.lines = scanner.number
     except UnreadableFile as exc:
         scan.unreadable = records.unreadable_file(str(exc))

@@ -176,7 +176,7 @@ def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: Bronz
     """Read the prepared files into the stage table (so every DuckDB error of reading happens here)."""
     limit = ctx.settings.max_record_bytes
     _stage_files(con, prepared.files, raw)
-    parsed = _read(con, raw, table_spec, prepared.files, ctx.lake.fs, limit)
+    parsed = _read(con, raw, table_spec, prepared.files, ctx.lake.fs, limit, strict_lines=not prepared.probed)
     if table_spec.format == "json" and not prepared.probed and prepared.files:
         read = {}
         longest = 0
@@ -291,8 +291,11 @@ def _with_partition_keys(output: list[tuple[str, str]], raw: Table) -> list[str]
 
 
 def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpec,
-          files: list[tuple[str, str]], fs: Any, max_record_bytes: int = MAX_LINE_BYTES) -> str:
-    """SQL of rows with the data columns, ``_file`` (id in ``__lg_files``), ``_line``, ``_reject_reason``, ``_raw``."""
+          files: list[tuple[str, str]], fs: Any, max_record_bytes: int = MAX_LINE_BYTES,
+          strict_lines: bool = False) -> str:
+    """SQL of rows with the data columns, ``_file`` (id in ``__lg_files``), ``_line``, ``_reject_reason``, ``_raw``.
+
+    ``strict_lines``: JSON lines fail on mixed line ends (see :func:`lines_sql`), so the batch is probed."""
     if table_spec.format == "json":
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
         if not columns:
@@ -300,7 +303,7 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpe
         # Lines are numbered by one ordered scan per file (the one statement that needs insertion order);
         # parsing them is then free to run in parallel. A line a little over the limit is let through
         # here and caught by its length (the reader's own limit counts differently).
-        lines = (lines_sql([p for p, _ in files], max_record_bytes + 16) if files else
+        lines = (lines_sql([p for p, _ in files], max_record_bytes + 16, strict=strict_lines) if files else
                  "SELECT CAST(NULL AS VARCHAR) AS _raw, CAST(NULL AS INTEGER) AS _file, "
                  "CAST(NULL AS INTEGER) AS _line WHERE false")
         con.execute("SET preserve_insertion_order = true")

@@ -27,6 +27,9 @@ _DATE_FULL = r"([+-]?[0-9]{4,})-([0-9]{1,2})-([0-9]{1,2})(?:[ T].*)?"
 _TIMESTAMP = (r"([+-]?[0-9]{4,})(?:-([0-9]{1,2})(?:-([0-9]{1,2})(?:[ T]([0-9]{1,2})(?::([0-9]{1,2})"
               r"(?::([0-9]{1,2})(?:\.([0-9]{1,9}))?)?)?(.*))?)?)?")
 _CANONICAL_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
+#: Years a date or timestamp may have: DuckDB also reads year 0 (1 BC) and years past 9999, which most
+#: tools cannot read back; such a value is not a valid date (its row is quarantined, as on Spark).
+_FIRST_YEAR, _LAST_YEAR = 1, 9999
 #: What Spark trims around a string before casting (whitespace and ASCII control characters).
 _TRIM_CHARS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
@@ -39,22 +42,37 @@ def _pad(group: str, width: int) -> str:
     return f"lpad({group}, {width}, '0')"
 
 
+def _year_ok(year_text: str) -> str:
+    """The year (text of digits, maybe signed) is within ``_FIRST_YEAR``..``_LAST_YEAR``."""
+    return f"coalesce(TRY_CAST({year_text} AS BIGINT) BETWEEN {_FIRST_YEAR} AND {_LAST_YEAR}, false)"
+
+
+def _in_years(value: str) -> str:
+    """``value`` (a timestamp), or NULL when its year is outside ``_FIRST_YEAR``..``_LAST_YEAR`` (only on
+    the slow path: a zone can move a timestamp across a year boundary, so the result is checked)."""
+    return f"CASE WHEN year({value}) BETWEEN {_FIRST_YEAR} AND {_LAST_YEAR} THEN {value} END"
+
+
 def _date_from_text(expr: str) -> str:
-    """The canonical ``yyyy-mm-dd`` straight to DuckDB's cast; Spark's other forms rebuilt as that."""
+    """The canonical ``yyyy-mm-dd`` straight to DuckDB's cast; Spark's other forms rebuilt as that.
+    Years outside 1..9999 give NULL (the canonical form has four digits: only year 0 is checked)."""
     s = _trimmed(expr)
     full = quote_literal(_DATE_FULL)
     short = quote_literal(_DATE_SHORT)
     year, month, day = (f"regexp_extract({s}, {full}, {i})" for i in (1, 2, 3))
+    short_year = f"regexp_extract({s}, {short}, 1)"
     short_month = f"coalesce(nullif(regexp_extract({s}, {short}, 2), ''), '1')"
     from_full = f"TRY_CAST({year} || '-' || {_pad(month, 2)} || '-' || {_pad(day, 2)} AS DATE)"
-    from_short = f"TRY_CAST(regexp_extract({s}, {short}, 1) || '-' || {_pad(short_month, 2)} || '-01' AS DATE)"
-    return (f"CASE WHEN regexp_full_match({expr}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({expr} AS DATE) "
-            f"WHEN regexp_full_match({s}, {full}) THEN {from_full} "
-            f"WHEN regexp_full_match({s}, {short}) THEN {from_short} END")
+    from_short = f"TRY_CAST({short_year} || '-' || {_pad(short_month, 2)} || '-01' AS DATE)"
+    return (f"CASE WHEN regexp_full_match({expr}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN "
+            f"CASE WHEN NOT starts_with({expr}, '0000') THEN TRY_CAST({expr} AS DATE) END "
+            f"WHEN regexp_full_match({s}, {full}) THEN CASE WHEN {_year_ok(year)} THEN {from_full} END "
+            f"WHEN regexp_full_match({s}, {short}) THEN CASE WHEN {_year_ok(short_year)} THEN {from_short} END END")
 
 
 def _timestamp_from_text(expr: str) -> str:
-    """ISO timestamps straight to DuckDB's cast; Spark's other forms (zones, partial times) normalised first."""
+    """ISO timestamps straight to DuckDB's cast; Spark's other forms (zones, partial times) normalised first.
+    Years outside 1..9999 give NULL."""
     s = _trimmed(expr)
     pattern = quote_literal(_TIMESTAMP)
 
@@ -68,9 +86,10 @@ def _timestamp_from_text(expr: str) -> str:
                   f" || ' ' || {group(4, '0', 2)} || ':' || {group(5, '0', 2)} || ':' || {group(6, '0', 2)}"
                   f" || '.' || {fraction} || {zone_suffix}")
     canonical = quote_literal(_CANONICAL_TIMESTAMP)
-    return (f"CASE WHEN regexp_full_match({expr}, {canonical}) THEN TRY_CAST({expr} AS TIMESTAMP) "
-            f"WHEN regexp_full_match({s}, {pattern}) THEN "
-            f"CAST(TRY_CAST({normalised} AS TIMESTAMPTZ) AS TIMESTAMP) END")
+    zoned = f"CAST(TRY_CAST({normalised} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return (f"CASE WHEN regexp_full_match({expr}, {canonical}) THEN "
+            f"CASE WHEN NOT starts_with({expr}, '0000') THEN TRY_CAST({expr} AS TIMESTAMP) END "
+            f"WHEN regexp_full_match({s}, {pattern}) THEN {_in_years(zoned)} END")
 
 
 def _from_text(expr: str, target: HiveType) -> str:

@@ -4,7 +4,8 @@ Spark reads CSV with the raw table's column names, every column a string, ``"`` 
 ``\\`` escapes, multi-line quoted values, whitespace kept, empty values as NULL, and puts a
 record whose field count differs from the header into ``_corrupt_record``. DuckDB's strict
 CSV parser with the same options gives the same rows; records it rejects are taken from
-its rejects table (with the raw text) and quarantined with Spark's reason. Like Spark,
+its rejects table (with the raw text) and quarantined with Spark's reason; a line of
+whitespace only (spaces, tabs, CR) is no record, as Spark drops blank lines. Like Spark,
 CSV rows get no line number (a quoted value may span lines).
 """
 
@@ -58,6 +59,12 @@ def reader_options(raw: Table, table: str, table_spec: BronzeTableSpec) -> dict[
     return options
 
 
+def _clashes(marker: str, options: dict[str, str]) -> bool:
+    """Whether DuckDB refuses ``marker`` as a ``nullstr`` (it must not hold the delimiter, quote or escape
+    character: ``\\N`` with the ``\\`` escape). Such a marker is compared with the values after the read."""
+    return any(ch and ch in marker for ch in (options.get("delim"), options.get("quote"), options.get("escape")))
+
+
 def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_spec: BronzeTableSpec,
                  files: list[tuple[str, str]], files_table: str, null_markers: Sequence[str] = (),
                  max_record_bytes: int | None = None) -> str:
@@ -71,9 +78,13 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
         raise CsvOptionError(f"raw table {raw.qualified_name} has no columns; crawl it before bronze")
     options = reader_options(raw, table, table_spec)
     data_nulls = ""
-    if null_markers and "nullstr" not in options:
-        markers = ", ".join(quote_literal(m) for m in dict.fromkeys(["", *null_markers]))
-        data_nulls = f", nullstr = [{markers}]"
+    late: list[str] = []  # markers DuckDB refuses as nullstr: mapped to NULL after the read
+    if "nullstr" in options and _clashes(options["nullstr"], options):
+        late = [options.pop("nullstr")]
+    elif null_markers and "nullstr" not in options:
+        markers = list(dict.fromkeys(["", *null_markers]))
+        late = [m for m in markers if _clashes(m, options)]
+        data_nulls = f", nullstr = [{', '.join(quote_literal(m) for m in markers if m not in late)}]"
     if max_record_bytes:
         data_nulls += f", max_line_size = {int(max_record_bytes) + 16}, buffer_size = {buffer_size(max_record_bytes)}"
     if not files:
@@ -85,8 +96,15 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
     columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
     option_sql = ", ".join(f"{k} = {v}" if k == "header" else f"{k} = {quote_literal(v)}" for k, v in options.items())
     paths = "[" + ", ".join(quote_literal(p) for p, _ in files) + "]"
-    data = ", ".join(text_choice(f"d.{quote_ident(n)}", table_spec.choices[n]) + f" AS {quote_ident(n)}"
-                     if n in table_spec.choices else f"d.{quote_ident(n)}" for n in names)
+
+    def value(n: str) -> str:
+        if not late:
+            return f"d.{quote_ident(n)}"
+        return (f"CASE WHEN d.{quote_ident(n)} IN ({', '.join(quote_literal(m) for m in late)}) THEN NULL "
+                f"ELSE d.{quote_ident(n)} END")
+
+    data = ", ".join(text_choice(value(n), table_spec.choices[n]) + f" AS {quote_ident(n)}"
+                     if n in table_spec.choices else f"{value(n)} AS {quote_ident(n)}" for n in names)
     con.execute("DROP TABLE IF EXISTS __lg_csv_errors")
     con.execute("DROP TABLE IF EXISTS __lg_csv_scans")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_TABLE} AS
@@ -106,5 +124,6 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
                any_value(rtrim(e.csv_line, chr(10)))
         FROM __lg_csv_errors AS e JOIN __lg_csv_scans AS s USING (scan_id, file_id)
         JOIN {files_table} AS f ON s.file_path = f.path
+        WHERE trim(e.csv_line, ' ' || chr(9) || chr(10) || chr(13)) <> ''
         GROUP BY f.file_id, e.line""")
     return f"SELECT * FROM {_TABLE}"

@@ -53,9 +53,15 @@ def spark_file_uri(path: str, protocol: str = "file") -> str:
     return f"{protocol}://" + "".join(out)
 
 
-def lines_sql(paths: Sequence[str], max_line_bytes: int) -> str:
+def lines_sql(paths: Sequence[str], max_line_bytes: int, strict: bool = False) -> str:
     """One row per line: ``_raw`` (NULL for an empty line), ``_file`` (the file's index in ``paths``)
     and the 1-based ``_line``.
+
+    ``strict``: fail on a file whose line ends are mixed (LF beside CRLF, a lone CR) instead of
+    splitting it as DuckDB does (a CRLF after LF lines counts as two line ends, a lone CR after CRLF
+    lines eats the next byte); bronze then reads such a file from a copy with LF line ends. A file
+    with a NUL byte fails too: the non-strict read (of probed files, whose line ends are clean) keeps
+    such a line (cut at the NUL) for the parser to reject.
 
     One scan per file (``WITH ORDINALITY`` numbers the rows of that scan in file order, so the
     statement must run with ``preserve_insertion_order``), the scans combined as a balanced tree
@@ -68,7 +74,7 @@ def lines_sql(paths: Sequence[str], max_line_bytes: int) -> str:
     scans = [
         f"SELECT line AS _raw, CAST({index} AS INTEGER) AS _file, CAST(ordinality AS INTEGER) AS _line "
         f"FROM read_csv({quote_literal(path)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', "
-        f"escape = '', header = false, auto_detect = false, strict_mode = false, "
+        f"escape = '', header = false, auto_detect = false, strict_mode = {'true' if strict else 'false'}, "
         f"max_line_size = {int(max_line_bytes)}, buffer_size = {2 * int(max_line_bytes)}) WITH ORDINALITY"
         for index, path in enumerate(paths)
     ]
@@ -248,7 +254,9 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
             SELECT _raw, _file, _line,
                    json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
                        AS __object
-            FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT starts_with(_raw, ' ') OR trim(_raw) <> '')),
+            FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT (starts_with(_raw, ' ') OR starts_with(_raw, chr(9))
+                                                      OR starts_with(_raw, chr(13)))
+                                                 OR trim(_raw, ' ' || chr(9) || chr(13)) <> '')),
         parsed AS (
             SELECT *, {', '.join(parses)}
             FROM nonblank),

@@ -10,7 +10,9 @@ When DuckDB fails on the batch anyway, :func:`prepare` runs again with ``probe=T
 file is read in Python; a file that cannot be read is quarantined whole, lines that are not
 valid in the encoding or are over ``max_record_bytes`` are quarantined one by one and the
 file is read from a clean copy in which they are empty (so line numbers stay those of the
-original file).
+original file). A file with mixed line ends (a lone CR, or CRLF beside LF: DuckDB's reader
+fails on it or splits it wrongly) is read from a copy whose lines all end in LF, split as
+Hadoop's line reader splits them.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[
             if scan.unreadable is not None:
                 out.rejects.append(FileReject(raw.uri, None, scan.unreadable, None, raw.size))
                 continue
-            if needs_copy or scan.rejects:
+            if needs_copy or scan.rejects or scan.mixed_line_ends:  # DuckDB splits mixed line ends its own way
                 if not needs_copy:
                     scan = raw_files.write_clean_copy(lake.fs, raw.path, raw.size, encoding, limit, target,
                                                       keep_line_numbers=fmt == "json", header_lines=header_lines)
