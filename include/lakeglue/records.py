@@ -51,6 +51,11 @@ MALFORMED_JSON = "malformed JSON: not a complete object"
 NOT_OBJECT = "not a JSON object"
 
 
+def ragged_csv_record(fields: int) -> str:
+    """A CSV record whose field count differs from the header's (quarantined, neither padded nor cut)."""
+    return f"CSV record does not have the {fields} fields of the header"
+
+
 def undecodable(encoding: str, offset: int | None = None) -> str:
     """A line whose bytes are not valid in the table's encoding (raw kept as escaped bytes)."""
     where = f" at byte {offset}" if offset is not None else ""

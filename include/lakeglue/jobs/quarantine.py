@@ -7,10 +7,11 @@ rule broken, naming the column), ``raw`` (the original text or row as JSON), ``l
 
 from __future__ import annotations
 
+from lakeglue import records
 from lakeglue.storage.paths import check_segment
 from lakeglue.storage.zones import Lake
 
-QUARANTINE_FIELDS = ("source_file", "line", "reason", "raw", "layer", "table", "batch_id", "size")  # = records'
+QUARANTINE_FIELDS = records.QUARANTINE_FIELDS
 
 
 def quarantine_dir(lake: Lake, pipeline: str, layer: str, table: str, batch_id: str) -> str:

@@ -37,8 +37,8 @@ from lakeglue.records import BronzeAccount
 if TYPE_CHECKING:
     import duckdb
 
-BATCH_KEY = "_batch_id"
-LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
+BATCH_KEY = records.BATCH_KEY
+LINEAGE = records.LINEAGE_COLUMNS
 #: Longest JSON line accepted (DuckDB's default is 2 MB; a record can legitimately be bigger). Each
 #: file scan holds a read buffer of twice this, so it is kept well below the memory limit.
 MAX_LINE_BYTES = 8 << 20

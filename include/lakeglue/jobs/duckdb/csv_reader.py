@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lakeglue import records
 from lakeglue.catalog.model import Table
 from lakeglue.jobs.duckdb.choices import text_choice
 from lakeglue.jobs.duckdb.types import quote_ident, quote_literal
@@ -114,7 +115,7 @@ def read_csv_sql(con: duckdb.DuckDBPyConnection, raw: Table, table: str, table_s
                       strict_mode = true, filename = '__file', store_rejects = true,
                       rejects_table = '__lg_csv_errors', rejects_scan = '__lg_csv_scans') AS d
         JOIN {files_table} AS f ON d.__file = f.path""")
-    reason = f"CSV record does not have the {len(names)} fields of the header"
+    reason = records.ragged_csv_record(len(names))
     nulls = ", ".join(f"NULL AS {quote_ident(n)}" for n in names)
     counted = ", ".join(quote_literal(e) for e in _FIELD_COUNT_ERRORS)
     con.execute(f"""INSERT INTO {_TABLE}

@@ -21,11 +21,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lakeglue import records
 from lakeglue.jobs.duckdb.choices import json_choice
 from lakeglue.jobs.duckdb.types import HiveType, TypeMappingError, quote_ident, quote_literal
 
-MALFORMED = "malformed JSON: not a complete object"
-NOT_OBJECT = "not a JSON object"
+MALFORMED = records.MALFORMED_JSON
+NOT_OBJECT = records.NOT_OBJECT
 #: Python-repr doubles whose Java spelling differs (exponent form) can only come from these.
 _JAVA_NOTATION_HINT = r"[0-9][eE]|[0-9]{8}\.|0\.000"
 #: Jackson (Spark) rejects a trailing comma; DuckDB's parser accepts it, so it is checked apart.
