@@ -49,6 +49,7 @@ CARRIED_LINEAGE = ("_source_file", "_batch_id")
 BRONZE_INTERNAL = ("_source_file", "_line", "_ingested_at", "_batch_id")
 _SOURCE = "__lg_silver_source"
 _STAGED = "__lg_silver_staged"
+_WINNERS = "__lg_silver_winners"
 
 
 @holds_writer_locks("silver")
@@ -280,9 +281,12 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         else:
             # The winners are picked over the key and ordering columns only (a narrow sort), then the
             # whole rows are taken by their staged row id, instead of sorting every wide row.
-            winners = (f"SELECT rowid AS __id FROM {_STAGED} WHERE __reason IS NULL "
-                       f"QUALIFY row_number() OVER ({window}) = 1")
-            deduped = f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL AND rowid IN ({winners})"
+            # The winners are kept as a table: their count is the number of distinct keys, which the
+            # account compares with what the write reports (no second aggregation over the keys).
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_WINNERS} AS SELECT rowid AS __id FROM {_STAGED} "
+                        f"WHERE __reason IS NULL QUALIFY row_number() OVER ({window}) = 1")
+            deduped = (f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL "
+                       f"AND rowid IN (SELECT __id FROM {_WINNERS})")
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         account, rows_read, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches,
@@ -291,6 +295,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
     finally:
         steps.release(con)
         con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+        con.execute(f"DROP TABLE IF EXISTS {_WINNERS}")
     if affected is not None and current is not None:
         rewritten = {tuple(str(v) for v in a) for a in affected}
         check_partitions_kept(ctx, table, ts, current, pending.staged, rewritten)
@@ -346,9 +351,8 @@ def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpe
     if ts.steps:
         duplicates = good - written
     else:
-        keys = ", ".join(quote_ident(k) for k in ts.key)
-        distinct = con.execute(f"SELECT count(DISTINCT ({keys})) FROM {_STAGED} WHERE __reason IS NULL").fetchone()
-        duplicates = good - (int(distinct[0]) if distinct else 0)
+        distinct = _distinct_keys(con, ts)
+        duplicates = good - distinct
     files = data_files(ctx.lake, ctx.lake.fs_path(staged_dir))
     kept = con.execute(f"SELECT count(*) FROM {parquet_scan(files)} WHERE {new}").fetchone() if files else (0,)
     new_duplicates = good_new - int(kept[0] if kept else 0)
@@ -361,6 +365,18 @@ def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpe
     account = SilverAccount(bronze_rows=bronze_rows, silver_rows=written, quarantined=quarantined,
                             duplicates=duplicates)
     return account, staged, new_duplicates
+
+
+def _distinct_keys(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec) -> int:
+    """Distinct keys among the good staged rows: the dedupe's winners when it picked them, else counted."""
+    exists = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = {quote_literal(_WINNERS)} "
+                         "AND temporary").fetchone()
+    if exists and exists[0]:
+        row = con.execute(f"SELECT count(*) FROM {_WINNERS}").fetchone()
+    else:
+        keys = ", ".join(quote_ident(k) for k in ts.key)
+        row = con.execute(f"SELECT count(DISTINCT ({keys})) FROM {_STAGED} WHERE __reason IS NULL").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, ctx: JobContext, directory: str) -> int:
