@@ -48,6 +48,9 @@ quality_results_t = sa.Table(
     # Added with compact rules and anomaly detection; older databases get them by _add_missing_columns.
     sa.Column("rule_text", sa.Text, nullable=True),
     sa.Column("metric", sa.String(1024), nullable=True),
+    # Added for gated reads: the catalog version (and its location) of the table the run validated.
+    sa.Column("table_version", sa.BigInteger, nullable=True),
+    sa.Column("location", sa.Text, nullable=True),
     sa.Index("ix_lg_quality_results_table_time", "table", "evaluated_at"),
 )
 
@@ -100,7 +103,8 @@ def history_rows(result: QualityResult) -> list[dict[str, Any]]:
 
 def record_history(result: QualityResult, url: str) -> int:
     """Append one row per rule of ``result``; returns the number of rows written."""
-    rows = history_rows(result)
+    rows = [{**row, "table_version": result.table_version, "location": result.location}
+            for row in history_rows(result)]
     if rows:
         with _engine(url).begin() as conn:
             conn.execute(quality_results_t.insert(), rows)
@@ -117,6 +121,19 @@ def history(url: str, table: str | None = None, run_id: str | None = None) -> li
     with _engine(url).connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [_row_dict(dict(row)) for row in rows]
+
+
+def gate_passed(url: str, table: str, version: int) -> bool:
+    """Whether some recorded run validated ``table`` (qualified) at catalog ``version`` with no failed
+    ``error`` rule: what a job that must only read gated data checks before it publishes."""
+    t = quality_results_t.c
+    query = (sa.select(t.run_id, t.success, t.severity)
+             .where(t.table == table, t.table_version == version))
+    failed: dict[str, bool] = {}
+    with _engine(url).connect() as conn:
+        for row in conn.execute(query):
+            failed[row.run_id] = failed.get(row.run_id, False) or (not row.success and row.severity == "error")
+    return any(not bad for bad in failed.values())
 
 
 def metric_series(url: str, table: str, metric: str, exclude_run_id: str, runs: int) -> list[float]:

@@ -104,6 +104,10 @@ class QualityResult:
     #: Where failing rows of row-level rules were written, and how many (one record per row and rule).
     quarantine_location: str | None = None
     rows_quarantined: int = 0
+    #: The catalog version and location of the table that was validated (None for a bare DataFrame):
+    #: a job reading the table later can tell whether the version it reads is one that passed.
+    table_version: int | None = None
+    location: str | None = None
 
     @property
     def success(self) -> bool:

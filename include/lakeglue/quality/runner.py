@@ -53,8 +53,13 @@ def validate_table(suite: SuiteSpec, table: Table, run_id: str, lake: Lake | Non
 
 def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog, settings: Settings, run_id: str,
                     *, pipeline: str, source: str | None = None,
-                    options: GateOptions = GateOptions()) -> QualityResult:
-    """Validate a pandas or Spark DataFrame and record the result everywhere it is kept (Data Docs built later)."""
+                    options: GateOptions = GateOptions(), table_version: int | None = None) -> QualityResult:
+    """Validate a pandas or Spark DataFrame and record the result everywhere it is kept (Data Docs built later).
+
+    ``table_version`` is the catalog version the frame was read from; it is recorded with ``source``
+    (the location) so a reader can later ask whether that version passed (:func:`history.gate_passed`)."""
+    from dataclasses import replace
+
     from lakeglue.quality.data_docs import data_docs_location
     from lakeglue.quality.history_table import publish_history
     from lakeglue.quality.quarantine import QuarantineTarget
@@ -67,6 +72,8 @@ def check_dataframe(suite: SuiteSpec, df: Any, table_name: str, catalog: Catalog
     target = QuarantineTarget(lake, pipeline, source=source) if options.quarantine else None
     result = validate_dataframe(suite, df, table_name, run_id, history_url=settings.catalog_url, docs=docs,
                                 quarantine=target)
+    if table_version is not None:
+        result = replace(result, table_version=table_version, location=source)
     record_history(result, settings.catalog_url)
     if options.publish:
         publish_history(result, lake, catalog)
@@ -89,15 +96,34 @@ def check_table(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Sett
 
     lake = Lake(settings)
     fits, footprint = fits_budget(table, lake, catalog, settings.quality_memory_budget_bytes)
-    check: dict[str, Any] = {"pipeline": pipeline or table.database, "source": table.location, "options": options}
     if fits or table.classification != "parquet":
-        frame = read_table_frame(table, lake, catalog)
+        table, frame = _read_one_version(table, lake, catalog)
+        check: dict[str, Any] = {"pipeline": pipeline or table.database, "source": table.location,
+                                 "options": options, "table_version": table.version}
         return check_dataframe(suite, frame, table.qualified_name, catalog, settings, run_id, **check)
+    check = {"pipeline": pipeline or table.database, "source": table.location, "options": options}
     assert footprint is not None
     log.info("%s: %d rows, %d uncompressed bytes; the pandas gate would need ~%d bytes, over its budget of %d "
              "(LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES): validating on Spark", table.qualified_name, footprint.rows,
              footprint.uncompressed_bytes, footprint.gate_bytes, settings.quality_memory_budget_bytes)
     return _check_on_spark(suite, table, catalog, settings, run_id, **check)
+
+
+def _read_one_version(table: Table, lake: Lake, catalog: Catalog, attempts: int = 5) -> tuple[Table, Any]:
+    """The rows of one catalog version of ``table`` and that version.
+
+    A partitioned table is read as the table's metadata, then its partitions: a commit landing in
+    between would mix two versions, so the read is repeated until the version did not move while
+    reading (bounded: a table committed that often is read once more and the last version kept)."""
+    frame = read_table_frame(table, lake, catalog)
+    for _ in range(attempts):
+        if not catalog.table_exists(table.database, table.name):
+            break
+        now = catalog.get_table(table.database, table.name)
+        if now.version == table.version:
+            break
+        table, frame = now, read_table_frame(now, lake, catalog)
+    return table, frame
 
 
 def _check_on_spark(suite: SuiteSpec, table: Table, catalog: Catalog, settings: Settings, run_id: str,
