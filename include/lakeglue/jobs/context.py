@@ -26,6 +26,9 @@ class JobContext:
     dt_from: date | None = None
     dt_to: date | None = None
     started_at: datetime | None = None
+    #: Gold reads a gated table only at a catalog version that passed its quality gate (the gate's
+    #: verdict is recorded per version); another run's newer, not yet gated version blocks the table.
+    gated_reads: bool = False
 
     @classmethod
     def create(cls, pipeline: str | PipelineSpec, run_id: str, settings: Settings | None = None,

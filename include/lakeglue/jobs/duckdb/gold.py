@@ -10,6 +10,7 @@ columns are cast to BIGINT (an overflow fails the job, as it does in Spark's ANS
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from lakeglue.jobs.commit import plan_table_version, register_table
@@ -18,6 +19,7 @@ from lakeglue.jobs.duckdb.catalog_io import read_table
 from lakeglue.jobs.duckdb.types import quote_ident
 from lakeglue.jobs.duckdb.writer import write_parquet
 from lakeglue.jobs.faults import fault_point
+from lakeglue.jobs.gated_reads import read_one_version, ungated_reason, with_source_versions
 from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.settings import SQL_DIR
@@ -38,13 +40,23 @@ def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     for table, table_spec in ctx.spec.gold.items():
         sql = (SQL_DIR / table_spec.sql).read_text()
         result = TableMetrics(table=f"{gold_db}.{table}")
+        versions: dict[str, int] = {}
         for database, name in referenced_tables(sql):
             db = database or silver_db
-            relation = read_table(con, ctx.catalog, ctx.lake, db, name)
+            if ctx.gated_reads:  # the view is over the files listed now: one version, kept in the view
+                relation, versions[f"{db}.{name}"] = read_one_version(
+                    ctx, db, name, partial(read_table, con, ctx.catalog, ctx.lake, db, name))
+            else:
+                relation = read_table(con, ctx.catalog, ctx.lake, db, name)
             view = quote_ident(f"{db}__{name}")
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {relation.sql}")
             counted = con.execute(f"SELECT count(*) FROM {view}").fetchone()
             result.rows_read += int(counted[0]) if counted else 0
+        blocked = ungated_reason(ctx, versions) if ctx.gated_reads else None
+        if blocked is not None:
+            result.skipped_reason = blocked
+            metrics.tables.append(result)
+            continue
         duck_sql = transpile(sql, "duckdb", lambda d, n: f"{d or silver_db}__{n}")
         try:
             frame = con.sql(duck_sql)
@@ -61,7 +73,9 @@ def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
         ctx.lake.commit(pending.staged, pending.final)
         fault_point(f"gold.{table}.before_catalog_swap")
         register_table(ctx.catalog, ctx.lake, gold_db, table, list(written.columns), pending.final,
-                       partition_keys=list(written.partition_keys), parameters={"sql": table_spec.sql})
+                       partition_keys=list(written.partition_keys),
+                       parameters=with_source_versions({"sql": table_spec.sql}, versions) if ctx.gated_reads
+                       else {"sql": table_spec.sql})
         result.rows_written = written.rows
         result.location = pending.final
         metrics.tables.append(result)
