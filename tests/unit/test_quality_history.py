@@ -189,3 +189,35 @@ def test_cli_quality_check_history_and_lint(lake_env: SqlCatalog, tmp_path: Path
         "quotes, got 'email' (at character 14)\n")
     assert main(["quality", "check", str(broken), "--table", "ecommerce_silver.orders"]) == 2
     assert capsys.readouterr().err.startswith(f"error: {broken}: rules[1] (line 5)")
+
+
+# -- which catalog version a gate run validated ----------------------------------------------------------
+
+def test_gate_records_the_validated_version_and_gate_passed_asks_by_version(tmp_path: Path) -> None:
+    """A reader that must only see gated data (gold with ``gated_reads``) asks history about one version:
+    a pass on version 1 says nothing about version 2, and a failed run on a version is no pass."""
+    from lakeglue.quality import GateOptions, check_table
+    from lakeglue.quality.history import gate_passed
+    from lakeglue.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    settings = Settings(lake_root=str(tmp_path / "lake"), catalog_url=url)
+    catalog = SqlCatalog(url)
+    options = GateOptions(data_docs=False, quarantine=False, publish=False)
+    suite = parse_suite({"suite": "s", "table": "orders", "rules": ["IsUnique \"order_id\""]})
+    good = pa.Table.from_pandas(orders(3), preserve_index=False)
+    table = write_table(catalog, "shop", "orders", good, tmp_path / "lake/orders/v-1")
+    first = check_table(suite, catalog.get_table("shop", "orders"), catalog, settings, "run-1", options=options)
+    assert (first.success, first.table_version, first.location) == (True, table.version, table.location)
+    assert {(r["run_id"], r["table_version"], r["location"]) for r in history(url, "shop.orders")} == {
+        ("run-1", table.version, table.location)}
+    assert gate_passed(url, "shop.orders", table.version)
+    assert not gate_passed(url, "shop.orders", table.version + 1)
+
+    dup = pa.Table.from_pandas(pd.DataFrame({"order_id": pd.array([1, 1], dtype="Int64")}), preserve_index=False)
+    second = write_table(catalog, "shop", "orders", dup, tmp_path / "lake/orders/v-2")
+    assert second.version == table.version + 1
+    failed = check_table(suite, catalog.get_table("shop", "orders"), catalog, settings, "run-2", options=options)
+    assert (failed.success, failed.table_version) == (False, second.version)
+    assert not gate_passed(url, "shop.orders", second.version)
+    assert gate_passed(url, "shop.orders", table.version)
