@@ -53,12 +53,12 @@ from tests.support.duckdb_rows import table_rows
 pytestmark = pytest.mark.slow
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-ROUNDS = 7
+ROUNDS = 10
 EVENTS_PER_FILE = 4
 #: Rounds whose bronze attempt fails between writing its data and the catalog swap.
 FAILING_ROUNDS = {(0, 2), (1, 4)}
 #: Rounds that land events breaking the gate; the worker's next round re-sends them corrected.
-BAD_ROUNDS = {(0, 4), (1, 1)}
+BAD_ROUNDS = {(0, 4), (1, 1), (1, 7)}
 SOURCE = "race/events"
 CONSUMER = "race/silver/events"
 
