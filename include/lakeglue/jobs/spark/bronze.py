@@ -586,6 +586,9 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
     options.update({k: v for k, v in table_spec.options.items() if k not in ("header", *_OUR_OPTIONS)})
     df = (spark.read.options(**options).schema(schema).csv([literal(u) for u in reading.uris])
           .withColumn("_source_file", with_claimed_names(F.input_file_name(), reading.renamed)))
+    # a whitespace-only line (spaces, tabs) is no record (Spark makes it a one-field corrupt one)
+    corrupt = F.col("_corrupt_record")
+    df = df.filter(corrupt.isNull() | (F.expr(f"trim(BOTH '{_BLANK}' FROM _corrupt_record)") != ""))
     markers = list(reading.null_markers)
 
     def value(name: str) -> Any:
