@@ -207,7 +207,9 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
         F.histogram_numeric(F.when(rejected, F.col("_line")), F.lit(LOCATED_REJECTS)).alias("lines"),
         F.collect_set(F.when(rejected, F.col("_source_file"))).alias("files")]  # at most one per file
     suspect = "_suspect" in parsed.columns
-    if "_lone_cr" in parsed.columns:  # CSV rows rejected with a CR inside: in which files
+    lone_cr = "_lone_cr" in parsed.columns and files is not None and not file_probe.needs_transcoding(
+        files.reading.encoding)  # the copy is made by bytes: CR and LF must be the bytes 0x0D and 0x0A
+    if lone_cr:  # CSV rows rejected with a CR inside: in which files
         located.append(F.collect_set(F.when(F.col("_lone_cr") & rejected, F.col("_source_file"))).alias("lone_cr"))
     if suspect:  # CSV rows holding U+FFFD: in which files (at most one value per file)
         located.append(F.collect_set(F.when(F.col("_suspect") & ~rejected, F.col("_source_file"))).alias("suspect"))
@@ -224,7 +226,7 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             # path-safe), as partitionBy(BATCH_KEY) would have to sort every row by that one value first.
             good.write.parquet(ctx.lake.uri(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"))
             counts = seen.get
-            if files is not None and files.inputs.line_ends_normalizable(set(counts.get("lone_cr") or ())):
+            if lone_cr and files is not None and files.inputs.line_ends_normalizable(set(counts["lone_cr"])):
                 raise _MixedLineEnds(files.inputs.line_ends_normalizable(set(counts["lone_cr"])))
             if suspect and files is not None:
                 undecodable = _recheck_bytes(ctx, files, set(counts["suspect"]))
