@@ -70,7 +70,9 @@ PEOPLE = {
 # Text after the first complete object: malformed (Jackson alone would keep the first object and
 # drop the rest without a word); a "}" inside a string and nested objects are no such text.
 GLUED = {"g.json": b'{"id": 1} {"id": 2}\n{"id": 3, "s": "} x"}\n{"id": 4, "n": {"k": "v"}}\n'
-                   b'{"id": 5}{"id": 6}\n{"id": 7, "n": {"k": "w"}} {"id": 8}\n{"id": 9} x\n'}
+                   b'{"id": 5}{"id": 6}\n{"id": 7, "n": {"k": "w"}} {"id": 8}\n{"id": 9} x\n'
+                   # a bare NaN keeps its text unquoted; a string holding the quotes keeps them
+                   b'{"id": 10, "s": NaN}\n{"id": 11, "s": "\\"NaN\\""}\n'}
 UTF16 = {"u.json": '{"name": "\u00fc"}\n{"name": "x"}\n'.encode("utf-16"),
          "v.json": '{"name": "cut"}\n'.encode("utf-16") + b"\x00\xd8"}  # ends inside a surrogate pair
 
@@ -230,10 +232,11 @@ def test_silver_counts_the_rows_that_lost_the_dedupe(run: dict[str, Any]) -> Non
     assert ("1", "first") in [(str(i), a) for i, a in run["rows"]("silver", "events", "id", "a_b")]
 
 
-def test_text_after_the_first_object_is_malformed_not_dropped(run: dict[str, Any]) -> None:
-    assert run["rows"]("bronze", "glued", "id", "s", "n.k") == [("3", "} x", None), ("4", None, "v")]
+def test_text_after_the_first_object_is_malformed_and_a_bare_nan_kept_as_text(run: dict[str, Any]) -> None:
+    assert run["rows"]("bronze", "glued", "id", "s", "n.k") == [
+        ("10", "NaN", None), ("11", '"NaN"', None), ("3", "} x", None), ("4", None, "v")]
     assert [(r["line"], r["reason"]) for r in run["quarantined"]("glued")] == [
         (1, records.MALFORMED_JSON), (4, records.MALFORMED_JSON), (5, records.MALFORMED_JSON),
         (6, records.MALFORMED_JSON)]
     glued = run["bronze"]["glued"]
-    assert (glued.rows_read, glued.rows_written, glued.rows_quarantined) == (6, 2, 4)
+    assert (glued.rows_read, glued.rows_written, glued.rows_quarantined) == (8, 4, 4)

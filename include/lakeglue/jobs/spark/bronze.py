@@ -559,10 +559,13 @@ _QUOTED_NON_NUMERIC = tuple(f'"{t}"' for t in ("NaN", "Infinity", "+Infinity", "
 
 def _bare_number(value: SparkColumn) -> SparkColumn:
     """A top-level text leaf as bronze keeps it: a bare ``NaN``/``Infinity`` token as its text
-    (``NaN``, as DuckDB's bronze stores it, so silver casts it to a double), not quoted."""
+    (``NaN``, as DuckDB's bronze stores it, so silver casts it to a double), not quoted. A JSON
+    string that really holds the quotes (``"\\"NaN\\""``) shows them escaped in the line: kept."""
     from pyspark.sql import functions as F
 
-    return F.when(value.isin(*_QUOTED_NON_NUMERIC), F.regexp_replace(value, '"', "")).otherwise(value)
+    escaped = F.concat(F.lit("\\"), value.substr(F.lit(1), F.length(value) - 1), F.lit('\\"'))
+    bare = value.isin(*_QUOTED_NON_NUMERIC) & ~F.col("_text").contains(escaped)
+    return F.when(bare, F.regexp_replace(value, '"', "")).otherwise(value)
 
 
 def _too_large(size: SparkColumn, limit: int) -> SparkColumn:
