@@ -67,6 +67,12 @@ PEOPLE = {
     "p.csv": b"id,name,city\n1,Ann,NA\n2,-,Oslo\n3,,Rome\n4,Bo\xffb,Kyiv\n",
     "q.csv": "id,name,city\n5,R\ufffdal,Lima\n".encode() + b"6," + b"y" * 200 + b",Lima\n",  # a real U+FFFD: data
 }
+# Text after the first complete object: malformed (Jackson alone would keep the first object and
+# drop the rest without a word); a "}" inside a string and nested objects are no such text.
+GLUED = {"g.json": b'{"id": 1} {"id": 2}\n{"id": 3, "s": "} x"}\n{"id": 4, "n": {"k": "v"}}\n'
+                   b'{"id": 5}{"id": 6}\n{"id": 7, "n": {"k": "w"}} {"id": 8}\n{"id": 9} x\n'
+                   # a bare NaN keeps its text unquoted; a string holding the quotes keeps them
+                   b'{"id": 10, "s": NaN}\n{"id": 11, "s": "\\"NaN\\""}\n'}
 UTF16 = {"u.json": '{"name": "\u00fc"}\n{"name": "x"}\n'.encode("utf-16"),
          "v.json": '{"name": "cut"}\n'.encode("utf-16") + b"\x00\xd8"}  # ends inside a surrogate pair
 
@@ -108,6 +114,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
     _raw_table(lake, catalog, ledger, "people", "csv", PEOPLE,
                [Column("id", "bigint"), Column("name", "string"), Column("city", "string")],
                {"skip.header.line.count": "1", **records.encode_null_markers(["", "NA", "-"])})
+    _raw_table(lake, catalog, ledger, "glued", "json", GLUED,
+               [Column("id", "bigint"), Column("s", "string"), Column("n", "struct<k:string>")], {})
     _raw_table(lake, catalog, ledger, "utf16", "json", UTF16, [Column("name", "string")],
                {records.ENCODING_PARAM: "UTF-16"})
     good = io.BytesIO()
@@ -120,7 +128,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
         "name": "edge", "database": "edge", "source": {"prefix": "edge"},
         "bronze": {"events": {"format": "json"}, "latin": {"format": "json"},
                    "cp": {"format": "json", "options": {"encoding": "windows-1252"}},
-                   "people": {"format": "csv"}, "utf16": {"format": "json"}, "parq": {"format": "parquet"},
+                   "people": {"format": "csv"}, "utf16": {"format": "json"},
+                   "glued": {"format": "json"}, "parq": {"format": "parquet"},
                    "parqc": {"format": "parquet", "choices": {"id": ["bigint", "string"]}}},
         "silver": {"events": {"from": "events", "key": ["id"], "order_by": ["a_b"],
                               "columns": {"id": {"type": "bigint"}, "a_b": {"type": "string"}}}},
@@ -221,3 +230,13 @@ def test_silver_counts_the_rows_that_lost_the_dedupe(run: dict[str, Any]) -> Non
     # id 1 came twice in the batch: one row lost the dedupe; 8 bronze rows = 7 silver + 0 + 1
     assert (silver.rows_read, silver.rows_written, silver.rows_quarantined, silver.rows_duplicate) == (8, 7, 0, 1)
     assert ("1", "first") in [(str(i), a) for i, a in run["rows"]("silver", "events", "id", "a_b")]
+
+
+def test_text_after_the_first_object_is_malformed_and_a_bare_nan_kept_as_text(run: dict[str, Any]) -> None:
+    assert run["rows"]("bronze", "glued", "id", "s", "n.k") == [
+        ("10", "NaN", None), ("11", '"NaN"', None), ("3", "} x", None), ("4", None, "v")]
+    assert [(r["line"], r["reason"]) for r in run["quarantined"]("glued")] == [
+        (1, records.MALFORMED_JSON), (4, records.MALFORMED_JSON), (5, records.MALFORMED_JSON),
+        (6, records.MALFORMED_JSON)]
+    glued = run["bronze"]["glued"]
+    assert (glued.rows_read, glued.rows_written, glued.rows_quarantined) == (8, 4, 4)

@@ -92,6 +92,12 @@ def test_utf16_is_transcoded_whole_and_a_broken_file_named(tmp_path: Path) -> No
         file_probe.transcode(FS, str(tmp_path / "v.json"), "UTF-16-LE", str(tmp_path / "out2"))
 
 
+def test_line_ends_are_normalized_to_lf_in_a_decompressed_copy(tmp_path: Path) -> None:
+    (tmp_path / "m.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\r\n3,4\r5,6\r\r\n7,8"))
+    file_probe.normalize_line_ends(FS, str(tmp_path / "m.csv.gz"), str(tmp_path / "out"))
+    assert (tmp_path / "out").read_bytes() == b"a,b\n1,2\n3,4\n5,6\n\n7,8"
+
+
 def test_names_spark_would_hide_and_glob_escaping() -> None:
     assert [file_probe.spark_hides(n) for n in ("/r/_a.json", "/r/.a.json", "/r/x=_1.json", "/r/a_b.json")] == [
         True, True, False, False]

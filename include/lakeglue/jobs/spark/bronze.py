@@ -75,6 +75,10 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             try:
                 _read_and_commit(spark, ctx, table, table_spec, raw, reading, inputs, len(entries), result)
                 break
+            except _MixedLineEnds as redo:
+                # a CSV file mixing line ends (a lone CR): read again from a copy ending every line
+                # in LF (rare, so a second pass)
+                inputs.normalize_line_ends(ctx.lake, redo.files)
             except _Undecodable as redo:
                 # Spark's CSV reader replaced bytes not valid in the encoding: read again, rejecting
                 # the rows of those files that hold a replacement character (rare, so a second pass)
@@ -94,6 +98,12 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
 class _Undecodable(Exception):
     def __init__(self, files: frozenset[str]) -> None:
         super().__init__(f"undecodable bytes in {sorted(files)}")
+        self.files = files
+
+
+class _MixedLineEnds(Exception):
+    def __init__(self, files: frozenset[str]) -> None:
+        super().__init__(f"CR line ends Spark's CSV reader did not split in {sorted(files)}")
         self.files = files
 
 
@@ -197,12 +207,17 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
         F.histogram_numeric(F.when(rejected, F.col("_line")), F.lit(LOCATED_REJECTS)).alias("lines"),
         F.collect_set(F.when(rejected, F.col("_source_file"))).alias("files")]  # at most one per file
     suspect = "_suspect" in parsed.columns
+    lone_cr = "_lone_cr" in parsed.columns and files is not None and not file_probe.needs_transcoding(
+        files.reading.encoding)  # the copy is made by bytes: CR and LF must be the bytes 0x0D and 0x0A
+    if lone_cr:  # CSV rows rejected with a CR inside: in which files
+        located.append(F.collect_set(F.when(F.col("_lone_cr") & rejected, F.col("_source_file"))).alias("lone_cr"))
     if suspect:  # CSV rows holding U+FFFD: in which files (at most one value per file)
         located.append(F.collect_set(F.when(F.col("_suspect") & ~rejected, F.col("_source_file"))).alias("suspect"))
     observed = parsed.observe(seen, F.count(F.lit(1)).alias("read"), F.count("_reject_reason").alias("bad"),
                               F.count(F.when(rejected & ~F.expr("is_valid_utf8(_raw)"), 1)).alias("bytes"),
                               *located)
-    good = (observed.filter(F.col("_reject_reason").isNull()).drop("_reject_reason", "_raw", "_suspect", "_size")
+    good = (observed.filter(F.col("_reject_reason").isNull())
+            .drop("_reject_reason", "_raw", "_suspect", "_size", "_lone_cr")
             .observe(kept, F.count(F.lit(1)).alias("rows")))
     pending = plan_batch_attempt(ctx.lake, "bronze", table)
     try:
@@ -211,6 +226,8 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             # path-safe), as partitionBy(BATCH_KEY) would have to sort every row by that one value first.
             good.write.parquet(ctx.lake.uri(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"))
             counts = seen.get
+            if lone_cr and files is not None and files.inputs.line_ends_normalizable(set(counts["lone_cr"])):
+                raise _MixedLineEnds(files.inputs.line_ends_normalizable(set(counts["lone_cr"])))
             if suspect and files is not None:
                 undecodable = _recheck_bytes(ctx, files, set(counts["suspect"]))
                 if undecodable:
@@ -402,6 +419,8 @@ def _with_original_keys(dt: DataType, renamed: dict[str, str], prefix: str = "")
 #: What a quarantined record over the size limit keeps of its text: a prefix, enough to find it.
 RAW_PREFIX_CHARS = 1024
 _UTF8 = ("UTF-8",)
+#: What a line may hold and still be blank (no record): spaces, tabs, CRs.
+_BLANK = " \t\r"
 #: Encoding Spark decodes itself (every byte is a character); any other goes through Python's codec.
 _SPARK_DECODES = "ISO-8859-1"
 
@@ -464,7 +483,7 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
     count every line of a file, so they do not change).
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StructType
+    from pyspark.sql.types import StringType, StructType
 
     choices = choices or {}
     renamed = reading.original_names
@@ -480,17 +499,18 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
         taken = F.lit(False)
         for variant in variants:
             if variant == "string":
-                value = F.when(~taken, F.col(f"_j.`{name}`"))
+                value = F.when(~taken, _bare_number(F.col(f"_j.`{name}`")))
             else:
                 value = F.when(~taken, typed[variant])
                 taken = taken | typed[variant].isNotNull()
             fields.append(value.cast(variant).alias(variant))
         return F.struct(*fields).alias(name)
 
-    # One row per line, read as a stream (no whole-file string, no 2 GB limit per file); "\n" ends a
-    # line and one CR before it is dropped, as DuckDB reads them. Each file is its own task (see
-    # _one_task_per_file, in force when the job runs), so the row index in the task is the line index.
-    lines = (spark.read.option("lineSep", "\n").text([literal(u) for u in reading.uris])
+    # One row per line, read as a stream (no whole-file string, no 2 GB limit per file); Hadoop's
+    # line reader (no lineSep: as Glue and Athena read them) ends a line at "\n", "\r\n" or a lone
+    # "\r". Each file is its own task (see _one_task_per_file, in force when the job runs), so the
+    # row index in the task is the line index.
+    lines = (spark.read.text([literal(u) for u in reading.uris])
              .select(with_claimed_names(F.input_file_name(), reading.renamed).alias("_source_file"),
                      ((F.monotonically_increasing_id().bitwiseAND(_ROW_IN_TASK)) + 1).cast("int").alias("_line"),
                      F.col("value").alias("_value")))
@@ -499,7 +519,9 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
         # optimizer merges the callers' reject test into this filter, whose JSON parse then keeps the
         # whole filter out of generated code and every line of every file pays the slow path.
         lines = lines.filter(F.col("_line").isin(only[1]) & F.col("_source_file").isin(only[0])).localCheckpoint()
-    lines = _decoded_lines(lines, reading.encoding, reading.max_record_bytes).filter(F.trim(F.col("_text")) != "")
+    # whitespace-only lines (spaces, tabs) are no records, as blank ones are not
+    lines = (_decoded_lines(lines, reading.encoding, reading.max_record_bytes)
+             .filter(F.expr(f"trim(BOTH '{_BLANK}' FROM _text)") != ""))
     safe = _text_schema(spark, raw)
     schema = _with_original_keys(safe, renamed) if renamed else safe
     assert isinstance(schema, StructType)
@@ -509,17 +531,41 @@ def _read_json_lines(spark: SparkSession, raw: Table, reading: _Reading, choices
                   "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record", "allowSingleQuotes": "false"})))
     if renamed:  # the original keys were parsed; the columns keep their safe names (same shape)
         parsed = parsed.withColumn("_j", F.col("_j").cast(safe))
-    # Jackson stops after the first value; a complete object with nothing after it ends in "}".
-    trailing_text = ~F.expr("trim(TRAILING ' \t\r' FROM _text)").endswith("}")
+    # Jackson stops after the first value; a complete object with nothing after it ends in "}". Text
+    # after the object's close ("{...} {...}") shows as a "}" then something no valid JSON puts after
+    # one (only inside a string): just those lines are parsed again, as one array element, to be sure.
+    trailing_text = ~F.expr("trim(TRAILING ' \t\r' FROM _text)").endswith("}") | (
+        F.col("_text").rlike(_AFTER_CLOSE)
+        & F.from_json(F.concat(F.lit("["), F.col("_text"), F.lit("]")), "array<string>").isNull())
     reason = (F.when(big, _too_large(F.col("_size"), reading.max_record_bytes)).when(bad.isNotNull(), bad)
               .when(F.col("_j").isNull() | F.col("_j._corrupt_record").isNotNull() | trailing_text,
                     F.when(F.trim(F.col("_text")).startswith("{"), F.lit(records.MALFORMED_JSON))
                     .otherwise(F.lit(records.NOT_OBJECT))))
     raw_text = F.when(big, F.substring("_text", 1, RAW_PREFIX_CHARS)).otherwise(F.col("_text"))
-    data_cols = [json_choice(c.name, choices[c.name]) if c.name in choices else F.col(f"_j.`{c.name}`").alias(c.name)
+    text_leaves = {f.name for f in safe.fields if isinstance(f.dataType, StringType)}
+    data_cols = [json_choice(c.name, choices[c.name]) if c.name in choices
+                 else (_bare_number(F.col(f"_j.`{c.name}`")) if c.name in text_leaves
+                       else F.col(f"_j.`{c.name}`")).alias(c.name)
                  for c in raw.columns]
     return parsed.select(*data_cols, "_source_file", "_line", reason.alias("_reject_reason"), raw_text.alias("_raw"),
                          F.when(big, F.col("_size")).alias("_size"))
+
+
+#: A "}" then, past any spaces, a character valid JSON never puts after a closing brace.
+_AFTER_CLOSE = r"\}\s*[^\s,\]}]"
+#: How Spark's JSON reader gives a bare non-numeric number (NaN, Infinity) read as text: quoted.
+_QUOTED_NON_NUMERIC = tuple(f'"{t}"' for t in ("NaN", "Infinity", "+Infinity", "-Infinity", "INF", "+INF", "-INF"))
+
+
+def _bare_number(value: SparkColumn) -> SparkColumn:
+    """A top-level text leaf as bronze keeps it: a bare ``NaN``/``Infinity`` token as its text
+    (``NaN``, as DuckDB's bronze stores it, so silver casts it to a double), not quoted. A JSON
+    string that really holds the quotes (``"\\"NaN\\""``) shows them escaped in the line: kept."""
+    from pyspark.sql import functions as F
+
+    escaped = F.concat(F.lit("\\"), value.substr(F.lit(1), F.length(value) - 1), F.lit('\\"'))
+    bare = value.isin(*_QUOTED_NON_NUMERIC) & ~F.col("_text").contains(escaped)
+    return F.when(bare, F.regexp_replace(value, '"', "")).otherwise(value)
 
 
 def _too_large(size: SparkColumn, limit: int) -> SparkColumn:
@@ -545,6 +591,9 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
     options.update({k: v for k, v in table_spec.options.items() if k not in ("header", *_OUR_OPTIONS)})
     df = (spark.read.options(**options).schema(schema).csv([literal(u) for u in reading.uris])
           .withColumn("_source_file", with_claimed_names(F.input_file_name(), reading.renamed)))
+    # a whitespace-only line (spaces, tabs) is no record (Spark makes it a one-field corrupt one)
+    corrupt = F.col("_corrupt_record")
+    df = df.filter(corrupt.isNull() | (F.expr(f"trim(BOTH '{_BLANK}' FROM _corrupt_record)") != ""))
     markers = list(reading.null_markers)
 
     def value(name: str) -> Any:
@@ -570,7 +619,10 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
                      reason.alias("_reject_reason"),
                      F.when(big, F.substring(record_text, 1, RAW_PREFIX_CHARS))
                      .when(undecodable | F.col("_corrupt_record").isNotNull(), record_text).alias("_raw"),
-                     suspect.alias("_suspect"), F.when(big, size).alias("_size"))
+                     suspect.alias("_suspect"), F.when(big, size).alias("_size"),
+                     # a lone CR in a rejected record: Spark's multi-line CSV reader splits lines at
+                     # the one separator it detects on the first line ("\n" or "\r\n"), not at a CR
+                     F.coalesce(F.col("_corrupt_record").contains("\r"), F.lit(False)).alias("_lone_cr"))
 
 
 #: Spec options lakeglue reads itself (never passed to Spark's reader).

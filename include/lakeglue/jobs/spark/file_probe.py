@@ -136,6 +136,26 @@ def needs_transcoding(encoding: str) -> bool:
     return "\n".encode(encoding) != b"\n"
 
 
+def normalize_line_ends(fs: Any, path: str, target: str) -> None:
+    """Write the file at ``path`` (decompressed by its suffix) to ``target`` with every line end
+    (``\\r\\n`` or a lone ``\\r``) as ``\\n``: for a CSV file mixing them, which Spark's multi-line
+    CSV reader (one line separator, detected on the first line) cannot split. Rare: read whole.
+    Only for encodings whose CR and LF are the single bytes 0x0D and 0x0A."""
+    with _opened(fs, path) as fh:
+        stream: Any = fh
+        lower = path.lower()
+        if lower.endswith((".gz", ".gzip")):
+            stream = gzip.GzipFile(fileobj=fh)
+        elif lower.endswith(".bz2"):
+            stream = bz2.BZ2File(fh)
+        try:
+            data = stream.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFile(f"{posixpath.basename(path)}: {type(exc).__name__}: {exc}") from exc
+    with fs.open(target, "wb") as out:
+        out.write(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+
+
 def transcode(fs: Any, path: str, encoding: str, target: str) -> None:
     """Write the file at ``path`` (decompressed by its suffix) as UTF-8 to ``target``;
     :class:`UnreadableFile` naming the first byte not valid in ``encoding``."""

@@ -57,6 +57,8 @@ class BatchInputs:
     files: list[InputFile] = field(default_factory=list)
     rejected: list[FileReject] = field(default_factory=list)
     staging: str | None = None
+    #: files (lineage names) read from a staged copy whose line ends are all LF
+    normalized: set[str] = field(default_factory=set)
 
     @property
     def read_uris(self) -> list[str]:
@@ -77,6 +79,32 @@ class BatchInputs:
                 self.files.remove(f)
         self.rejected.extend(found)
         return found
+
+    def line_ends_normalizable(self, source_files: set[str]) -> frozenset[str]:
+        """Of these files, those not yet read from a copy with normalized line ends."""
+        return frozenset(f.source_file for f in self.files
+                         if f.source_file in source_files and f.source_file not in self.normalized)
+
+    def normalize_line_ends(self, lake: Lake, source_files: frozenset[str]) -> None:
+        """Read these files (by their lineage names) from staged copies whose line ends are all
+        ``\\n`` (:func:`file_probe.normalize_line_ends`); a file that cannot be read is set aside."""
+        if self.staging is None:
+            self.staging = lake.new_staging_path("bronze-inputs-line-ends")
+            lake.fs.makedirs(self.staging, exist_ok=True)
+        kept = []
+        for index, f in enumerate(self.files):
+            if f.source_file not in source_files:
+                kept.append(f)
+                continue
+            target = posixpath.join(self.staging, f"n{index:06d}")
+            try:
+                file_probe.normalize_line_ends(lake.fs, f.probe_path, target)
+            except file_probe.UnreadableFile as exc:
+                self.rejected.append(FileReject(f.source_file, str(exc), f.size))
+                continue
+            kept.append(InputFile(lake.uri(target), target, f.source_file, f.size, staged=True))
+            self.normalized.add(f.source_file)
+        self.files = kept
 
     def cleanup(self, lake: Lake) -> None:
         if self.staging and lake.fs.exists(self.staging):

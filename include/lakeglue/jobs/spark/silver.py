@@ -66,6 +66,17 @@ def _source_expr(name: str, expr: str | None, available: set[str]) -> SparkColum
     return F.lit(None)
 
 
+def typed_cast(value: SparkColumn, type_name: str) -> SparkColumn:
+    """``try_cast`` to the column's type; a date or timestamp whose year is outside 1..9999 is not
+    valid (NULL, so the row is quarantined), as on DuckDB: most tools cannot read such values."""
+    from pyspark.sql import functions as F
+
+    typed = value.try_cast(type_name)
+    if type_name.strip().lower().startswith(("date", "timestamp")):
+        return F.when(F.year(typed).between(1, 9999), typed)
+    return typed
+
+
 @dataclass(frozen=True)
 class OutputColumn:
     """One silver output column: its typed value, the raw value it came from, and whether a
@@ -84,14 +95,14 @@ def _column_plan(name: str, spec: ColumnSpec, available: set[str], variants: lis
 
     if not spec.resolve:
         source = _source_expr(name, spec.expr, available)
-        return [OutputColumn(name, source.try_cast(spec.type), source, spec.type)]
+        return [OutputColumn(name, typed_cast(source, spec.type), source, spec.type)]
     present = name in available
 
     def variant(v: str) -> SparkColumn:
         return F.col(f"`{name}`")[v] if present else F.lit(None).cast(v)
 
     if spec.resolve == "cast":
-        return [OutputColumn(name, F.coalesce(*(variant(v).try_cast(spec.type) for v in variants)),
+        return [OutputColumn(name, F.coalesce(*(typed_cast(variant(v), spec.type) for v in variants)),
                              F.coalesce(*(variant(v).cast("string") for v in variants)), spec.type)]
     if spec.resolve == "project":
         if spec.type not in variants:
@@ -127,20 +138,20 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     # from every bronze batch; the others are carried over. Assumes a key never moves between partitions.
     affected: list[tuple[Any, ...]] | None = None
     if current is not None and ts.partition_by and not ctx.full_refresh and new_batches != live_batches:
-        part_exprs = [_source_expr(p, ts.columns[p].expr, available).try_cast(ts.columns[p].type)
+        part_exprs = [typed_cast(_source_expr(p, ts.columns[p].expr, available), ts.columns[p].type)
                       for p in ts.partition_by]
         affected = [tuple(r) for r in bronze.filter(F.col("_batch_id").isin(sorted(new_batches)))
                     .select(*part_exprs).distinct().collect()]
         touched = F.struct(*part_exprs).isin([F.struct(*(F.lit(v) for v in values)) for values in affected])
         # rows of new batches always count, even when their partition value is unusable (→ quarantine)
         bronze = bronze.filter(touched | F.col("_batch_id").isin(sorted(new_batches)))
-    partition_json = (F.to_json(F.struct(*(_source_expr(p, ts.columns[p].expr, available)
-                                           .try_cast(ts.columns[p].type).alias(p) for p in ts.partition_by)))
+    partition_json = (F.to_json(F.struct(*(typed_cast(_source_expr(p, ts.columns[p].expr, available),
+                                                      ts.columns[p].type).alias(p) for p in ts.partition_by)))
                       if ts.partition_by else F.lit(None).cast("string"))
 
     def typed(name: str) -> SparkColumn:
         col = ts.columns[name]
-        return _source_expr(name, col.expr, available).try_cast(col.type)
+        return typed_cast(_source_expr(name, col.expr, available), col.type)
 
     new_rows = F.col("_batch_id").isin(sorted(new_batches))
     parent_losers = None
