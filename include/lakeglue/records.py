@@ -56,6 +56,18 @@ def ragged_csv_record(fields: int) -> str:
     return f"CSV record does not have the {fields} fields of the header"
 
 
+def invalid_value_parts(column: str, type_label: str) -> tuple[str, str]:
+    """The text before and after a value that does not cast: ``column c: value '<v>' is not a valid t``.
+
+    Split in two because each engine inserts the value with its own string expression.
+    """
+    return f"column {column}: value '", f"' is not a valid {type_label}"
+
+
+def null_key(column: str) -> str:
+    return f"business key column {column} is null"
+
+
 def undecodable(encoding: str, offset: int | None = None) -> str:
     """A line whose bytes are not valid in the table's encoding (raw kept as escaped bytes)."""
     where = f" at byte {offset}" if offset is not None else ""

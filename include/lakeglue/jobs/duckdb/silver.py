@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lakeglue import records
 from lakeglue.catalog.model import Table
 from lakeglue.jobs.commit import partition_path, plan_table_version, register_table
 from lakeglue.jobs.context import JobContext
@@ -76,9 +77,9 @@ class OutputColumn:
     checked: bool = True
 
     def problem(self, typed_ref: str) -> str:
+        before, after = records.invalid_value_parts(self.name, self.type_label)
         return (f"CASE WHEN ({self.raw}) IS NOT NULL AND {typed_ref} IS NULL THEN "
-                f"{quote_literal(f'column {self.name}: value ' + chr(39))} || {text_of(self.raw, self.raw_type)} || "
-                f"{quote_literal(chr(39) + f' is not a valid {self.type_label}')} END")
+                f"{quote_literal(before)} || {text_of(self.raw, self.raw_type)} || {quote_literal(after)} END")
 
 
 class _Sources:
@@ -248,7 +249,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
     extra = [c for c in columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
              and c not in skip]
     problems = [out.problem(typed_ref[out.name]) for out in outputs if out.checked]
-    problems += [f"CASE WHEN {typed_ref[k]} IS NULL THEN {quote_literal(f'business key column {k} is null')} END"
+    problems += [f"CASE WHEN {typed_ref[k]} IS NULL THEN {quote_literal(records.null_key(k))} END"
                  for k in ts.key]
     partition = ("struct_pack(" + ", ".join(f"{quote_ident(p)} := {typed_ref[p]}" for p in ts.partition_by) + ")"
                  if ts.partition_by else "NULL")

@@ -36,11 +36,11 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import DataType, StructType
 
-BATCH_KEY = "_batch_id"
+BATCH_KEY = records.BATCH_KEY
 #: Up to this many rejected JSON lines, the write pass itself notes where they are (exactly, in
 #: bounded memory) and the quarantine pass parses only those lines; above it, every line again.
 LOCATED_REJECTS = 4096
-LINEAGE = ("_source_file", "_line", "_ingested_at", BATCH_KEY)
+LINEAGE = records.LINEAGE_COLUMNS
 #: monotonically_increasing_id() keeps the row's index within its task in the lower 33 bits.
 _ROW_IN_TASK = (1 << 33) - 1
 
@@ -612,7 +612,7 @@ def _read_csv(spark: SparkSession, raw: Table, table_spec: BronzeTableSpec, read
     reason = (F.when(big, _too_large(size, reading.max_record_bytes))
               .when(undecodable, F.lit(records.undecodable(reading.encoding)))
               .when(F.col("_corrupt_record").isNotNull(),
-                    F.lit(f"CSV record does not have the {len(names)} fields of the header")))
+                    F.lit(records.ragged_csv_record(len(names)))))
     data_cols = [text_choice(value(n), table_spec.choices[n]).alias(n) if n in table_spec.choices
                  else value(n).alias(n) for n in names]
     return df.select(*data_cols, "_source_file", F.lit(None).cast("int").alias("_line"),

@@ -195,10 +195,11 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     extra = [c for c in bronze.columns if ts.keep_new_columns and c not in ts.columns and not c.startswith("_")
              and c not in {ts.explode.column if ts.explode else "", ts.explode.alias if ts.explode else ""}]
     problems = [F.when(out.raw.isNotNull() & out.typed.isNull(),
-                       F.concat(F.lit(f"column {out.name}: value '"), out.raw.cast("string"),
-                                F.lit(f"' is not a valid {out.type_label}")))
+                       F.concat(F.lit(records.invalid_value_parts(out.name, out.type_label)[0]),
+                                out.raw.cast("string"),
+                                F.lit(records.invalid_value_parts(out.name, out.type_label)[1])))
                 for out in outputs if out.checked]
-    problems += [F.when(value.isNull(), F.lit(f"business key column {k} is null"))
+    problems += [F.when(value.isNull(), F.lit(records.null_key(k)))
                  for k, value in zip(ts.key, key_typed, strict=True)]
     row_columns = [*(out.typed.alias(out.name) for out in outputs), *(F.col(f"`{c}`") for c in extra),
                    *(F.col(c) for c in (*CARRIED_LINEAGE, "_line", "_ingested_at")),
