@@ -56,6 +56,11 @@ class JobMetrics:
             if t.skipped_reason:
                 lines.append(f"  {t.table}: skipped ({t.skipped_reason})")
             else:
-                lines.append(f"  {t.table}: read {t.rows_read} rows from {t.files_read} files, wrote "
-                             f"{t.rows_written}, quarantined {t.rows_quarantined}")
+                line = (f"  {t.table}: read {t.rows_read} rows from {t.files_read} files, wrote "
+                        f"{t.rows_written}, quarantined {t.rows_quarantined}")
+                if t.rows_duplicate:
+                    line += f", dropped {t.rows_duplicate} duplicates"
+                if t.files_quarantined:
+                    line += f", quarantined {t.files_quarantined} whole files (unreadable)"
+                lines.append(line)
         return "\n".join(lines)
