@@ -110,11 +110,26 @@ def plain_suffix(path: str) -> str:
     return next((ext for ext in (".gz", ".gzip", *OTHER_COMPRESSIONS) if name.endswith(ext)), "")
 
 
+#: Zip members that are never data (macOS resource forks); hidden (dot) files are litter too.
+ZIP_LITTER = ("__MACOSX/",)
+
+
+def zip_data_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The members of a zip that hold data: directories, ``__MACOSX/`` entries and dot-files left out.
+
+    The one rule for "which zip is single-member", shared by the crawler and both engines, so a zip
+    the crawler catalogs as one file is read as that file by DuckDB and Spark alike.
+    """
+    return [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith(ZIP_LITTER)
+            and not posixpath.basename(i.filename).startswith(".")]
+
+
 def single_zip_member(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    """The name of the one file in a zip; :class:`UnreadableFile` for a broken or multi-file zip."""
+    """The name of the one data file in a zip (:func:`zip_data_members`); :class:`UnreadableFile` for a
+    broken zip or one with no or several data files."""
     try:
         with fs.open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
-            members = [i.filename for i in archive.infolist() if not i.is_dir()]
+            members = [i.filename for i in zip_data_members(archive)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise UnreadableFile(f"broken zip archive: {exc}") from exc
     if len(members) != 1:

@@ -19,13 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from lakeglue.jobs import raw_files
+
 #: Suffixes Hadoop decompresses by name (the codec is chosen from the file name alone).
 COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".deflate", ".zst", ".lz4", ".snappy")
 _CHUNK = 1 << 20
 
 
-class UnreadableFile(Exception):
-    """The file as a whole cannot be read: its message is the detail for ``records.unreadable_file``."""
+#: The file as a whole cannot be read: its message is the detail for ``records.unreadable_file``
+#: (one exception for both engines' probes).
+UnreadableFile = raw_files.UnreadableFile
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def transcode(fs: Any, path: str, encoding: str, target: str) -> None:
 
 
 def _member_info(archive: zipfile.ZipFile, path: str) -> zipfile.ZipInfo:
-    files = [info for info in archive.infolist() if not info.is_dir()]
+    files = raw_files.zip_data_members(archive)
     if len(files) != 1:
         names = ", ".join(info.filename for info in files[:5]) or "none"
         raise UnreadableFile(f"{posixpath.basename(path)}: a zip archive must hold exactly one file, "
