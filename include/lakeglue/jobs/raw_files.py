@@ -19,6 +19,7 @@ No engine import here (DuckDB and Spark both use it); files are opened through f
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import gzip
 import io
@@ -136,6 +137,23 @@ def single_zip_member(fs: fsspec.AbstractFileSystem, path: str) -> str:
         raise UnreadableFile(f"zip archive holds {len(members)} files, expected exactly one "
                              f"({', '.join(members[:5])}{' …' if len(members) > 5 else ''})")
     return members[0]
+
+
+def decompressing(raw: IO[bytes], path: str) -> IO[bytes]:
+    """``raw`` read through the stream codec its name promises (gzip or bzip2; else as it is): the one
+    by-suffix rule both engines' probes use (a zip is an archive, opened by member, not here)."""
+    kind = compression_of(path)
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if kind == "bzip2":
+        return bz2.BZ2File(raw, mode="rb")
+    return raw
+
+
+def lf_line_ends(data: bytes) -> bytes:
+    """Every line end (``\\r\\n`` or a lone ``\\r``) as ``\\n``, the rule :func:`scan_text`'s clean copy
+    follows too (for encodings whose CR and LF are the single bytes 0x0D and 0x0A)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 @contextmanager
