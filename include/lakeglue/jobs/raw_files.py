@@ -156,6 +156,24 @@ def lf_line_ends(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+def first_undecodable(fs: fsspec.AbstractFileSystem, path: str, encoding: str) -> int | None:
+    """Offset (in the decompressed bytes) of the first byte not valid in ``encoding``, or None."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with fs.open(path, "rb") as fh:
+        stream = decompressing(fh, path)
+        while True:
+            chunk = stream.read(_READ_CHUNK)
+            pending = len(decoder.getstate()[0])  # bytes of a character begun in the previous chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return max(0, offset - pending + exc.start)
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
 @contextmanager
 def open_decompressed(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[IO[bytes]]:
     """The file's bytes, gunzipped or taken from its single zip member (by extension)."""

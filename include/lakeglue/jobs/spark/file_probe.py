@@ -103,24 +103,8 @@ def probe(fs: Any, path: str, fmt: str, size: int | None = None) -> str | None:
     return None
 
 
-def first_undecodable(fs: Any, path: str, encoding: str) -> int | None:
-    """Offset (in the decompressed bytes) of the first byte not valid in ``encoding``, or None."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with _opened(fs, path) as fh:
-        stream: Any = raw_files.decompressing(fh, path)
-        while True:
-            chunk = stream.read(_CHUNK)
-            pending = len(decoder.getstate()[0])  # bytes of a character begun in the previous chunk
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                return max(0, offset - pending + exc.start)
-            if not chunk:
-                return None
-            offset += len(chunk)
+#: Offset (in the decompressed bytes) of the first byte not valid in an encoding: the shared rule.
+first_undecodable = raw_files.first_undecodable
 
 
 def needs_transcoding(encoding: str) -> bool:
