@@ -17,6 +17,8 @@ import zipfile
 from collections.abc import Callable
 from typing import IO, Any
 
+from lakeglue.jobs import raw_files
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
@@ -29,8 +31,6 @@ COMPRESSION_EXTENSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd
                           ".lz4": "lz4", ".snappy": "snappy", ".sz": "snappy", ".zip": "zip"}
 #: Codecs recognised (by extension or magic) that the crawler cannot decompress.
 UNSUPPORTED_COMPRESSION = {".lzo": "lzo", ".xz": "xz", ".lzma": "lzma", ".7z": "7z", ".rar": "rar"}
-#: Zip members that are never data (macOS resource forks, hidden files).
-_ZIP_LITTER = ("__MACOSX/",)
 #: A Hadoop snappy block larger than this is corruption, not data (Hadoop's default is 256 KB).
 _MAX_HADOOP_BLOCK = 1 << 30
 
@@ -162,8 +162,7 @@ def _zip_member(fh: IO[bytes]) -> tuple[Any, str]:
         archive = zipfile.ZipFile(fh)
     except zipfile.BadZipFile as exc:
         raise CompressionError(f"corrupt zip archive: {exc}") from exc
-    members = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith(_ZIP_LITTER)
-               and not posixpath.basename(i.filename).startswith(".")]
+    members = raw_files.zip_data_members(archive)  # the engines' rule too: what is cataloged is what is read
     if len(members) != 1:
         names = ", ".join(i.filename for i in members[:5]) or "none"
         raise CompressionError(f"zip archive holds {len(members)} files ({names}); the crawler reads single-file "

@@ -19,6 +19,7 @@ No engine import here (DuckDB and Spark both use it); files are opened through f
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import gzip
 import io
@@ -110,17 +111,67 @@ def plain_suffix(path: str) -> str:
     return next((ext for ext in (".gz", ".gzip", *OTHER_COMPRESSIONS) if name.endswith(ext)), "")
 
 
+#: Zip members that are never data (macOS resource forks); hidden (dot) files are litter too.
+ZIP_LITTER = ("__MACOSX/",)
+
+
+def zip_data_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The members of a zip that hold data: directories, ``__MACOSX/`` entries and dot-files left out.
+
+    The one rule for "which zip is single-member", shared by the crawler and both engines, so a zip
+    the crawler catalogs as one file is read as that file by DuckDB and Spark alike.
+    """
+    return [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith(ZIP_LITTER)
+            and not posixpath.basename(i.filename).startswith(".")]
+
+
 def single_zip_member(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    """The name of the one file in a zip; :class:`UnreadableFile` for a broken or multi-file zip."""
+    """The name of the one data file in a zip (:func:`zip_data_members`); :class:`UnreadableFile` for a
+    broken zip or one with no or several data files."""
     try:
         with fs.open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
-            members = [i.filename for i in archive.infolist() if not i.is_dir()]
+            members = [i.filename for i in zip_data_members(archive)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise UnreadableFile(f"broken zip archive: {exc}") from exc
     if len(members) != 1:
         raise UnreadableFile(f"zip archive holds {len(members)} files, expected exactly one "
                              f"({', '.join(members[:5])}{' …' if len(members) > 5 else ''})")
     return members[0]
+
+
+def decompressing(raw: IO[bytes], path: str) -> IO[bytes]:
+    """``raw`` read through the stream codec its name promises (gzip or bzip2; else as it is): the one
+    by-suffix rule both engines' probes use (a zip is an archive, opened by member, not here)."""
+    kind = compression_of(path)
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if kind == "bzip2":
+        return bz2.BZ2File(raw, mode="rb")
+    return raw
+
+
+def lf_line_ends(data: bytes) -> bytes:
+    """Every line end (``\\r\\n`` or a lone ``\\r``) as ``\\n``, the rule :func:`scan_text`'s clean copy
+    follows too (for encodings whose CR and LF are the single bytes 0x0D and 0x0A)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def first_undecodable(fs: fsspec.AbstractFileSystem, path: str, encoding: str) -> int | None:
+    """Offset (in the decompressed bytes) of the first byte not valid in ``encoding``, or None."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with fs.open(path, "rb") as fh:
+        stream = decompressing(fh, path)
+        while True:
+            chunk = stream.read(_READ_CHUNK)
+            pending = len(decoder.getstate()[0])  # bytes of a character begun in the previous chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return max(0, offset - pending + exc.start)
+            if not chunk:
+                return None
+            offset += len(chunk)
 
 
 @contextmanager

@@ -9,8 +9,6 @@ files and read the rest again. No Spark import: these run on the driver, file by
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import posixpath
 import zipfile
 import zlib
@@ -19,13 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from lakeglue.jobs import raw_files
+
 #: Suffixes Hadoop decompresses by name (the codec is chosen from the file name alone).
 COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".deflate", ".zst", ".lz4", ".snappy")
 _CHUNK = 1 << 20
 
 
-class UnreadableFile(Exception):
-    """The file as a whole cannot be read: its message is the detail for ``records.unreadable_file``."""
+#: The file as a whole cannot be read: its message is the detail for ``records.unreadable_file``
+#: (one exception for both engines' probes).
+UnreadableFile = raw_files.UnreadableFile
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,8 @@ def probe(fs: Any, path: str, fmt: str, size: int | None = None) -> str | None:
             if is_zip(path):
                 with zipfile.ZipFile(fh) as archive, archive.open(_member_info(archive, path)) as member:
                     _drain(member)
-            elif lower.endswith((".gz", ".gzip")):
-                with gzip.GzipFile(fileobj=fh) as stream:
-                    _drain(stream)
-            elif lower.endswith(".bz2"):
-                with bz2.BZ2File(fh) as stream:
+            elif raw_files.compression_of(path) in ("gzip", "bzip2"):
+                with raw_files.decompressing(fh, path) as stream:
                     _drain(stream)
             elif lower.endswith(".deflate"):
                 decompressor = zlib.decompressobj()
@@ -105,29 +103,8 @@ def probe(fs: Any, path: str, fmt: str, size: int | None = None) -> str | None:
     return None
 
 
-def first_undecodable(fs: Any, path: str, encoding: str) -> int | None:
-    """Offset (in the decompressed bytes) of the first byte not valid in ``encoding``, or None."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with _opened(fs, path) as fh:
-        stream: Any = fh
-        lower = path.lower()
-        if lower.endswith((".gz", ".gzip")):
-            stream = gzip.GzipFile(fileobj=fh)
-        elif lower.endswith(".bz2"):
-            stream = bz2.BZ2File(fh)
-        while True:
-            chunk = stream.read(_CHUNK)
-            pending = len(decoder.getstate()[0])  # bytes of a character begun in the previous chunk
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                return max(0, offset - pending + exc.start)
-            if not chunk:
-                return None
-            offset += len(chunk)
+#: Offset (in the decompressed bytes) of the first byte not valid in an encoding: the shared rule.
+first_undecodable = raw_files.first_undecodable
 
 
 def needs_transcoding(encoding: str) -> bool:
@@ -142,30 +119,20 @@ def normalize_line_ends(fs: Any, path: str, target: str) -> None:
     CSV reader (one line separator, detected on the first line) cannot split. Rare: read whole.
     Only for encodings whose CR and LF are the single bytes 0x0D and 0x0A."""
     with _opened(fs, path) as fh:
-        stream: Any = fh
-        lower = path.lower()
-        if lower.endswith((".gz", ".gzip")):
-            stream = gzip.GzipFile(fileobj=fh)
-        elif lower.endswith(".bz2"):
-            stream = bz2.BZ2File(fh)
+        stream: Any = raw_files.decompressing(fh, path)
         try:
             data = stream.read()
         except (OSError, EOFError, zlib.error) as exc:
             raise UnreadableFile(f"{posixpath.basename(path)}: {type(exc).__name__}: {exc}") from exc
     with fs.open(target, "wb") as out:
-        out.write(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        out.write(raw_files.lf_line_ends(data))
 
 
 def transcode(fs: Any, path: str, encoding: str, target: str) -> None:
     """Write the file at ``path`` (decompressed by its suffix) as UTF-8 to ``target``;
     :class:`UnreadableFile` naming the first byte not valid in ``encoding``."""
     with _opened(fs, path) as fh:
-        stream: Any = fh
-        lower = path.lower()
-        if lower.endswith((".gz", ".gzip")):
-            stream = gzip.GzipFile(fileobj=fh)
-        elif lower.endswith(".bz2"):
-            stream = bz2.BZ2File(fh)
+        stream: Any = raw_files.decompressing(fh, path)
         try:
             data = stream.read()
         except (OSError, EOFError, zlib.error) as exc:
@@ -179,7 +146,7 @@ def transcode(fs: Any, path: str, encoding: str, target: str) -> None:
 
 
 def _member_info(archive: zipfile.ZipFile, path: str) -> zipfile.ZipInfo:
-    files = [info for info in archive.infolist() if not info.is_dir()]
+    files = raw_files.zip_data_members(archive)
     if len(files) != 1:
         names = ", ".join(info.filename for info in files[:5]) or "none"
         raise UnreadableFile(f"{posixpath.basename(path)}: a zip archive must hold exactly one file, "
