@@ -31,7 +31,6 @@ import json
 import multiprocessing
 import time
 import traceback
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 import pytest
 
 from lakeglue.catalog.model import Column, StorageDescriptor, Table
-from lakeglue.catalog.sql import _ENGINES, SqlCatalog
+from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.jobs.bookmarks import ConsumedBatches
 from lakeglue.jobs.context import JobContext
 from lakeglue.ledger import DONE, Ledger
@@ -49,10 +48,10 @@ from lakeglue.settings import Settings
 from lakeglue.storage import Lake
 from lakeglue.storage.zones import FileInfo
 from tests.support.duckdb_rows import table_rows
+from tests.support.postgres import throwaway_catalog_url
 
 pytestmark = pytest.mark.slow
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROUNDS = 10
 EVENTS_PER_FILE = 4
 #: Rounds whose bronze attempt fails between writing its data and the catalog swap.
@@ -68,22 +67,8 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'lake' / 'catalog.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    name = f"lakeglue_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        try:
-            yield url
-        finally:
-            engine = _ENGINES.pop(url, None)
-            if engine is not None:
-                engine.dispose()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_catalog_url() as url:
+        yield url
 
 
 SUITE = """\

@@ -13,17 +13,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lakeglue.catalog.sql import _ENGINES
 from lakeglue.events.claims import CLAIMED, ClaimStore
 from lakeglue.events.objects import ObjectInfo
+from tests.support.postgres import throwaway_catalog_url
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SCOPE = "ecommerce"
 
 
@@ -32,22 +30,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    name = f"lakeglue_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        pg_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        try:
-            yield pg_url
-        finally:
-            engine = _ENGINES.pop(pg_url, None)
-            if engine is not None:
-                engine.dispose()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_catalog_url() as url:
+        yield url
 
 
 def objects(round_no: int, count: int) -> list[ObjectInfo]:

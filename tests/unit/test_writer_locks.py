@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from lakeglue.catalog.base import SqlWrite
-from lakeglue.catalog.sql import _ENGINES, SqlCatalog, engine_for
+from lakeglue.catalog.sql import SqlCatalog, engine_for
 from lakeglue.jobs.locks import WriterLockTimeout, lock_holder, locks_t, writer_lock
 from tests.support.catalog_contract import DB, make_partition, make_table
-
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgres import throwaway_catalog_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -33,22 +31,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    name = f"lakeglue_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        pg_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        try:
-            yield pg_url
-        finally:
-            engine = _ENGINES.pop(pg_url, None)
-            if engine is not None:
-                engine.dispose()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_catalog_url() as url:
+        yield url
 
 
 def test_second_writer_waits_until_the_first_releases(url: str) -> None:
