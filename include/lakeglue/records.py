@@ -28,7 +28,7 @@ ORIGINAL_NAME_PARAM = "lakeglue.original_name"
 #: Table parameter: JSON object ``{"a.b": "original key of b"}`` for every renamed field, top-level or nested.
 ORIGINAL_NAMES_PARAM = "lakeglue.original_names"
 #: Table parameter: JSON object ``{"column": "<strptime layout>"}`` for top-level date/timestamp columns whose
-#: text is not ISO (the crawler's ``crawler.tabledef.COLUMN_FORMATS_PARAM``; the query layer parses with it).
+#: text is not ISO (written by the crawler, parsed with by the query layer).
 COLUMN_FORMATS_PARAM = "lakeglue.column.formats"
 
 DEFAULT_ENCODING = "UTF-8"

@@ -21,7 +21,7 @@ from lakeglue.storage.zones import Lake
 
 CRAWLER_SCHEMA_VERSION = "1.0"
 #: Table parameter holding non-ISO date/timestamp layouts per column (strptime; DuckDB reads them).
-COLUMN_FORMATS_PARAM = "lakeglue.column.formats"
+COLUMN_FORMATS_PARAM = records.COLUMN_FORMATS_PARAM
 #: Input/output formats and SerDes of the classifications the shared model does not list.
 _MORE_FORMATS: dict[str, dict[str, str]] = {
     "orc": {"input_format": "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
