@@ -130,10 +130,7 @@ class Ledger:
             already_claimed = conn.execute(sa.select(ledger_t.c.path).where(
                 ledger_t.c.source == source, ledger_t.c.batch_id == batch_id).limit(1)).first()
             if already_claimed is None:  # a retry must not absorb files that arrived after its first attempt
-                claimable = ledger_t.c.state == NEW
-                if take_stale:
-                    claimable = sa.or_(claimable, sa.and_(ledger_t.c.state.in_(UNFINISHED),
-                                                          ledger_t.c.batch_id != batch_id))
+                claimable = _claimable_by(batch_id) if take_stale else ledger_t.c.state == NEW
                 stmt = ledger_t.update().where(ledger_t.c.source == source, claimable)
                 if paths is not None:
                     stmt = stmt.where(ledger_t.c.path.in_(list(paths)))
@@ -147,10 +144,8 @@ class Ledger:
         """What :meth:`claim` with ``take_stale`` could give ``batch_id``: new files, and unfinished
         ones of other batches (for the caller to filter, e.g. by date range)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source, sa.or_(
-                ledger_t.c.state == NEW,
-                sa.and_(ledger_t.c.state.in_(UNFINISHED), ledger_t.c.batch_id != batch_id)))
-                .order_by(ledger_t.c.path)).all()
+            rows = conn.execute(sa.select(ledger_t).where(ledger_t.c.source == source, _claimable_by(batch_id))
+                                .order_by(ledger_t.c.path)).all()
         return [_entry(r) for r in rows]
 
     def mark_failed(self, source: str, batch_id: str, error: str) -> int:
@@ -163,8 +158,7 @@ class Ledger:
     def done_write(self, source: str, batch_id: str) -> SqlWrite:
         """:meth:`mark_done` as a write the bronze commit runs in its own transaction."""
         def apply(conn: sa.Connection) -> None:
-            conn.execute(ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.batch_id == batch_id)
-                         .values(state=DONE, error=None))
+            conn.execute(_done(source, batch_id))
         return SqlWrite(self.url, apply, f"ledger: files of batch {batch_id} of {source} done")
 
     def status(self, source: str) -> list[BatchStatus]:
@@ -211,9 +205,7 @@ class Ledger:
 
     def mark_done(self, source: str, batch_id: str) -> int:
         with self.engine.begin() as conn:
-            return int(conn.execute(ledger_t.update().where(ledger_t.c.source == source,
-                                                            ledger_t.c.batch_id == batch_id)
-                                    .values(state=DONE, error=None)).rowcount)
+            return int(conn.execute(_done(source, batch_id)).rowcount)
 
     def reset(self, source: str) -> int:
         """Forget what was processed (a bookmark reset): every object becomes new again."""
@@ -260,3 +252,15 @@ class Ledger:
                     ledger_t.c.source == source, ledger_t.c.state == ANNOUNCED,
                     ledger_t.c.path.in_(unique[start:start + 400])).values(state=NEW)).rowcount)
         return changed
+
+
+def _claimable_by(batch_id: str) -> sa.ColumnElement[bool]:
+    """Files a batch holding the writer lock may take: new ones, and unfinished ones of other batches."""
+    return sa.or_(ledger_t.c.state == NEW,
+                  sa.and_(ledger_t.c.state.in_(UNFINISHED), ledger_t.c.batch_id != batch_id))
+
+
+def _done(source: str, batch_id: str) -> sa.Update:
+    """The batch's files are done (its bronze partition is committed)."""
+    return (ledger_t.update().where(ledger_t.c.source == source, ledger_t.c.batch_id == batch_id)
+            .values(state=DONE, error=None))

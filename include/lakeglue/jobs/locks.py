@@ -324,7 +324,7 @@ def active_write_for_source(source: str) -> TableWrite | None:
 
 def current_version(catalog: Catalog, database: str, name: str) -> int:
     try:
-        return catalog.get_table(database, name).version if catalog.table_exists(database, name) else 0
+        return catalog.get_table(database, name).version
     except EntityNotFound:
         return 0
 

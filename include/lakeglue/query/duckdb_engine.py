@@ -170,18 +170,17 @@ class DuckDBEngine:
                 con.execute(sql, list(query.params))
                 duck_types = [str(d[1]) for d in con.description or []]
                 if sink is None:
-                    data = con.to_arrow_table()
+                    data = trino_integers(con.to_arrow_table(), duck_types)
                 else:
                     reader = con.fetch_record_batch(BATCH_ROWS)
                     sink.open(trino_integer_schema(reader.schema, duck_types))
                     for batch in reader:
                         sink.write(trino_integer_batch(batch, duck_types))
-                    data = sink.preview()
+                    data = sink.preview()  # already converted batch by batch
                 profile = json.loads(con.get_profiling_information(format="json"))
                 unparsed = counter.counts(con)
             except duckdb.Error as exc:
                 raise QueryError(f"duckdb could not run the query: {exc}\n-- SQL run by duckdb:\n{sql}") from exc
-        data = trino_integers(data, duck_types)
         stats: dict[str, Any] = {
             # DuckDB does not report bytes read from Parquet, so this is the size of every data file of
             # the referenced tables: an upper bound, like Athena's bytes scanned without partition pruning.

@@ -274,6 +274,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         _write_quarantine(con, ctx, table, kept)
         output = ", ".join(quote_ident(c) for c in [*data_columns, *CARRIED_LINEAGE])
         window = f"PARTITION BY {', '.join(quote_ident(k) for k in ts.key)} ORDER BY {_latest_first(ts.order_by)}"
+        picked_winners = False
         if ts.steps:
             deduped = (f"SELECT {output} FROM (SELECT *, row_number() OVER ({window}) AS __rn FROM {good}) "
                        "WHERE __rn = 1")
@@ -284,6 +285,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
             # whole rows are taken by their staged row id, instead of sorting every wide row.
             # The winners are kept as a table: their count is the number of distinct keys, which the
             # account compares with what the write reports (no second aggregation over the keys).
+            picked_winners = True
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_WINNERS} AS SELECT rowid AS __id FROM {_STAGED} "
                         f"WHERE __reason IS NULL QUALIFY row_number() OVER ({window}) = 1")
             deduped = (f"SELECT {output} FROM {_STAGED} WHERE __reason IS NULL "
@@ -291,7 +293,7 @@ def _silver_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         pending = plan_table_version(ctx.lake, "silver", table)
         written = write_parquet(con, deduped, ctx.lake.engine_path(pending.staged), ts.partition_by)
         account, rows_read, rows_duplicate = _account(con, ctx, ts, written.rows, pending.staged, new_batches,
-                                                      parent_elements)
+                                                      parent_elements, picked_winners)
         counts = (rows_read, account.quarantined)
     finally:
         steps.release(con)
@@ -330,7 +332,8 @@ def _elements(con: duckdb.DuckDBPyConnection, relation: str, column: str, new_ba
 
 
 def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpec, written: int, staged_dir: str,
-             new_batches: set[str], parent_elements: tuple[int, int] | None) -> tuple[SilverAccount, int, int]:
+             new_batches: set[str], parent_elements: tuple[int, int] | None,
+             picked_winners: bool = False) -> tuple[SilverAccount, int, int]:
     """The silver account of the rows this run recomputed (every bronze row of the rewritten
     partitions; all of them on a full rebuild), ``rows_read`` and the duplicates of the new batches
     (the metrics).
@@ -352,7 +355,7 @@ def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpe
     if ts.steps:
         duplicates = good - written
     else:
-        distinct = _distinct_keys(con, ts)
+        distinct = _distinct_keys(con, ts, picked_winners)
         duplicates = good - distinct
     files = data_files(ctx.lake, ctx.lake.fs_path(staged_dir))
     kept = con.execute(f"SELECT count(*) FROM {parquet_scan(files)} WHERE {new}").fetchone() if files else (0,)
@@ -368,11 +371,9 @@ def _account(con: duckdb.DuckDBPyConnection, ctx: JobContext, ts: SilverTableSpe
     return account, staged, new_duplicates
 
 
-def _distinct_keys(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec) -> int:
+def _distinct_keys(con: duckdb.DuckDBPyConnection, ts: SilverTableSpec, picked_winners: bool) -> int:
     """Distinct keys among the good staged rows: the dedupe's winners when it picked them, else counted."""
-    exists = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = {quote_literal(_WINNERS)} "
-                         "AND temporary").fetchone()
-    if exists and exists[0]:
+    if picked_winners:
         row = con.execute(f"SELECT count(*) FROM {_WINNERS}").fetchone()
     else:
         keys = ", ".join(quote_ident(k) for k in ts.key)

@@ -226,8 +226,10 @@ def _commit_batch(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             # path-safe), as partitionBy(BATCH_KEY) would have to sort every row by that one value first.
             good.write.parquet(ctx.lake.uri(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"))
             counts = seen.get
-            if lone_cr and files is not None and files.inputs.line_ends_normalizable(set(counts["lone_cr"])):
-                raise _MixedLineEnds(files.inputs.line_ends_normalizable(set(counts["lone_cr"])))
+            redo = (files.inputs.line_ends_normalizable(set(counts["lone_cr"]))
+                    if lone_cr and files is not None else None)
+            if redo:
+                raise _MixedLineEnds(redo)
             if suspect and files is not None:
                 undecodable = _recheck_bytes(ctx, files, set(counts["suspect"]))
                 if undecodable:
@@ -426,11 +428,12 @@ _SPARK_DECODES = "ISO-8859-1"
 
 
 def _decoded_lines(lines: DataFrame, encoding: str, limit: int) -> DataFrame:
-    """``_value`` (one line as Spark read it: its bytes, unchecked) → ``_text`` (BOM and CR dropped),
+    """``_value`` (one line as Spark read it: its bytes, unchecked) → ``_text`` (BOM dropped),
     ``_bad`` (undecodable reason or NULL), ``_size`` (bytes) and ``_big`` (over ``limit``).
 
     UTF-8 is checked, not decoded (Spark keeps the bytes as they were), with string functions on
-    the common path; ISO-8859-1 is decoded by Spark; other one-byte-newline encodings by Python."""
+    the common path; ISO-8859-1 is decoded by Spark; other one-byte-newline encodings by Python.
+    Hadoop's line reader (no ``lineSep``) has already removed every line end, CRs included."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -439,21 +442,13 @@ def _decoded_lines(lines: DataFrame, encoding: str, limit: int) -> DataFrame:
         valid = F.expr("is_valid_utf8(_value)")
         lines = lines.withColumn("_valid", valid)
         bom = (F.col("_line") == 1) & value.startswith("\ufeff")
-        cr = value.endswith("\r")
-        # Character positions are only safe on valid text: an invalid line drops its CR as bytes.
-        text = (F.when(F.col("_valid") & bom & cr, F.expr("substring(_value, 2, length(_value) - 2)"))
-                .when(F.col("_valid") & bom, F.expr("substring(_value, 2)"))
-                .when(F.col("_valid") & cr, F.expr("substring(_value, 1, length(_value) - 1)"))
-                .when(cr, F.expr("cast(substr(cast(_value AS binary), 1, octet_length(_value) - 1) AS string)"))
-                .otherwise(value))
+        # Character positions are only safe on valid text.
+        text = F.when(F.col("_valid") & bom, F.expr("substring(_value, 2)")).otherwise(value)
         lines = lines.withColumn("_text", text)
         bad = F.when(~F.col("_valid"), F.lit(records.undecodable(encoding)))
     else:
         data = F.col("_bytes")
         lines = lines.withColumn("_bytes", value.cast("binary"))
-        lines = lines.withColumn("_bytes", F.when(F.endswith(data, F.unhex(F.lit("0D"))),
-                                                  F.expr("substr(_bytes, 1, octet_length(_bytes) - 1)"))
-                                 .otherwise(data))
         if encoding == _SPARK_DECODES:
             lines, bad = lines.withColumn("_text", F.decode(data, encoding)), F.lit(None).cast("string")
         else:

@@ -66,8 +66,8 @@ class BatchInputs:
 
     def renamed(self, spark: SparkSession) -> dict[str, str]:
         """Spark's name of each staged copy → the claimed file's name (for ``_source_file``)."""
-        return {spark_name(spark, f.read_uri): f.source_file for f in self.files
-                if spark_name(spark, f.read_uri) != f.source_file}
+        names = {f.source_file: spark_name(spark, f.read_uri) for f in self.files}
+        return {name: source for source, name in names.items() if name != source}
 
     def probe(self, lake: Lake, fmt: str) -> list[FileReject]:
         """The slow path: probe every file still in the batch, set the unreadable ones aside."""

@@ -136,15 +136,16 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     available = set(bronze.columns)
     # Incremental (dynamic partition overwrite): only partitions the new batches touch are recomputed,
     # from every bronze batch; the others are carried over. Assumes a key never moves between partitions.
+    new_rows = F.col("_batch_id").isin(sorted(new_batches))
     affected: list[tuple[Any, ...]] | None = None
     if current is not None and ts.partition_by and not ctx.full_refresh and new_batches != live_batches:
         part_exprs = [typed_cast(_source_expr(p, ts.columns[p].expr, available), ts.columns[p].type)
                       for p in ts.partition_by]
-        affected = [tuple(r) for r in bronze.filter(F.col("_batch_id").isin(sorted(new_batches)))
+        affected = [tuple(r) for r in bronze.filter(new_rows)
                     .select(*part_exprs).distinct().collect()]
         touched = F.struct(*part_exprs).isin([F.struct(*(F.lit(v) for v in values)) for values in affected])
         # rows of new batches always count, even when their partition value is unusable (→ quarantine)
-        bronze = bronze.filter(touched | F.col("_batch_id").isin(sorted(new_batches)))
+        bronze = bronze.filter(touched | new_rows)
     partition_json = (F.to_json(F.struct(*(typed_cast(_source_expr(p, ts.columns[p].expr, available),
                                                       ts.columns[p].type).alias(p) for p in ts.partition_by)))
                       if ts.partition_by else F.lit(None).cast("string"))
@@ -153,7 +154,6 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
         col = ts.columns[name]
         return typed_cast(_source_expr(name, col.expr, available), col.type)
 
-    new_rows = F.col("_batch_id").isin(sorted(new_batches))
     parent_losers = None
     if ts.explode:
         # Dedupe the parent record first: a re-sent order replaces all of its lines.
