@@ -21,7 +21,7 @@ export LAKEGLUE_PROFILE ?= embedded
 export LAKEGLUE_HOME ?= $(CURDIR)/lake
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
-.PHONY: help setup java-check jdbc-driver demo test test-fast airflow lint lock clean bench
+.PHONY: help setup java-check jdbc-driver chromium demo test test-fast airflow lint lock clean bench
 
 help:
 	@echo "make demo     set up everything and run the full pipeline on sample data"
@@ -40,7 +40,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -c "import pyspark, sys; v = pyspark.__version__; sys.exit(0 if v == '$$(grep -E '^pyspark==' requirements.txt | cut -d= -f3)' else 'pyspark is ' + v)"
 	touch $(STAMP)
 
-setup: $(STAMP) java-check jdbc-driver $(AIRFLOW_HOME)/airflow.db
+setup: $(STAMP) java-check jdbc-driver chromium $(AIRFLOW_HOME)/airflow.db
 
 JDBC_JAR := /usr/share/java/postgresql.jar
 
@@ -52,6 +52,17 @@ jdbc-driver:
 	   (apt-get update -qq >/dev/null && apt-get install -y -qq libpostgresql-jdbc-java >/dev/null)) && \
 	  echo "installed libpostgresql-jdbc-java ($(JDBC_JAR))"; \
 	else echo "note: $(JDBC_JAR) missing; JDBC-source tests will skip. Install: sudo apt-get install -y libpostgresql-jdbc-java"; fi
+
+CHROMIUM := /usr/bin/chromium
+
+# The Data Lake UI browser test drives Debian's Chromium with playwright (no browser download).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then echo "chromium ok ($(CHROMIUM))"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)) && \
+	  echo "installed chromium ($(CHROMIUM))"; \
+	else echo "note: $(CHROMIUM) missing; the UI browser test will skip. Install: sudo apt-get install -y chromium"; fi
 
 java-check:
 	@$(BIN)/python scripts/check_java.py
