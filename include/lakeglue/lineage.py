@@ -16,13 +16,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlglot
-from sqlglot import exp
+from typing import Any
 
 from lakeglue.pipelines.spec import PipelineSpec, QualitySpec
-from lakeglue.settings import SQL_DIR, get_settings
-from lakeglue.sql_dialect import SOURCE_DIALECT
+from lakeglue.settings import SQL_DIR, Settings, get_settings
 
 #: Kinds of jobs, in pipeline order; a job is ``<pipeline>.<task id>`` (the task ids of the factory).
 KINDS = ("crawl", "bronze", "silver", "quality", "gold", "query")
@@ -61,15 +58,21 @@ def sql_tables(sql: str, default_database: str | None) -> tuple[list[str], list[
     """(tables read, tables written) by one Trino-dialect statement; bare names get ``default_database``.
 
     CTE names are not tables; the target of CREATE TABLE AS / INSERT INTO is an output, not an input.
+    sqlglot is imported here, not at module level: DAG files import this module (:func:`task_tables`).
     """
+    import sqlglot
+    from sqlglot import exp
+
+    from lakeglue.sql_dialect import SOURCE_DIALECT
+
     tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
-    target: exp.Table | None = None
+    target: Any = None
     if isinstance(tree, exp.Create | exp.Insert):
         node = tree.this
         target = node.this if isinstance(node, exp.Schema) else node
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
 
-    def qualified(table: exp.Table) -> str | None:
+    def qualified(table: Any) -> str | None:
         database = table.db or default_database
         return f"{database}.{table.name}".lower() if database else None
 
@@ -85,6 +88,8 @@ def sql_tables(sql: str, default_database: str | None) -> tuple[list[str], list[
 
 
 def _sql_file_tables(path: Path, default_database: str | None) -> tuple[list[str], list[str]]:
+    import sqlglot
+
     try:
         return sql_tables(path.read_text(), default_database)
     except OSError as exc:
@@ -129,6 +134,22 @@ def pipeline_edges(spec: PipelineSpec, raw_root: str | None = None, sql_dir: Pat
         reads, writes = _sql_file_tables(sql_dir / query.sql, gold_db)
         edges.append(LineageEdge(f"{spec.name}.query_{query.name}", "query", tuple(reads), tuple(writes)))
     return edges
+
+
+def task_tables(spec: PipelineSpec, kind: str) -> list[str]:
+    """Tables a pipeline task writes (for ``quality``: checks), from the spec alone — no file is read,
+    so DAG parsing can call it (the task links to each table's page)."""
+    bronze_files = [t for t, ts in spec.bronze.items() if ts.format != "jdbc"]
+    by_kind: dict[str, list[str]] = {
+        "crawl": [f"{spec.database_for('raw')}.{t}" for t in bronze_files],
+        "bronze": [f"{spec.database_for('bronze')}.{t}" for t in spec.bronze],
+        "silver": [f"{spec.database_for('silver')}.{t}" for t in spec.silver],
+        "quality": [f"{spec.database_for(q.layer)}.{q.table}" for q in spec.quality],
+        "gold": [f"{spec.database_for('gold')}.{t}" for t in spec.gold],
+    }
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}; kinds are {KINDS}")
+    return by_kind.get(kind, [])
 
 
 def job_edges(edges: Iterable[LineageEdge], job: str) -> tuple[list[str], list[str]]:
@@ -178,3 +199,27 @@ def _walk(graph: dict[str, list[str]], start: str, depth: int | None) -> list[st
                 found.append(nxt)
                 queue.append((nxt.lower(), distance + 1))
     return found
+
+
+def catalog_namespace(settings: Settings) -> str:
+    """OpenLineage namespace of the catalog's tables: ``lakeglue+<lake root URI>``.
+
+    Table names (``database.table``) are only unique within one lake, so the namespace names the
+    lake; two profiles pointing at the same lake root share their tables' identities.
+    """
+    root = settings.lake_root.rstrip("/")
+    return "lakeglue+" + (root if "://" in root else "file://" + root)
+
+
+def dataset_identity(name: str, settings: Settings) -> tuple[str, str]:
+    """(namespace, name) of a lineage name in OpenLineage's naming: a catalog table in the lake's
+    namespace; a URI split into its scheme + authority and its path (``s3://bucket`` + ``key``,
+    ``file`` + ``/path``, ``postgresql://host:5432`` + ``db/schema.table``)."""
+    uri = name.removeprefix("jdbc:")
+    if "://" not in uri:
+        return catalog_namespace(settings), name
+    scheme, rest = uri.split("://", 1)
+    if scheme == "file":
+        return "file", "/" + rest.lstrip("/")
+    authority, _, path = rest.partition("/")
+    return f"{scheme}://{authority}", path

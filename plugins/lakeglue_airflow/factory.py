@@ -12,7 +12,9 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, chain
 
+from lakeglue.lineage import task_tables
 from lakeglue.pipelines.spec import PipelineSpec, spec_from_dict
+from lakeglue_airflow.links import add_table_links
 from lakeglue_airflow.operators.crawler import LakeCrawlerOperator
 from lakeglue_airflow.operators.duckdb_job import job_operator
 from lakeglue_airflow.operators.quality import LakeQualityOperator
@@ -54,6 +56,9 @@ def _add_tasks(dag: DAG, spec: PipelineSpec, crawl_operator: type[LakeCrawlerOpe
         gold = job_operator(spec.engines.gold, task_id="gold", pipeline=spec.name, job="gold",
                             outlets=gold_assets(spec))
         queries = [LakeQueryOperator(task_id=f"query_{q.name}", sql=q.sql, output="csv") for q in spec.queries]
+        for task, kind in ((crawl, "crawl"), (bronze, "bronze"), (silver, "silver"), (quality, "quality"),
+                           (gold, "gold")):
+            add_table_links(task, task_tables(spec, kind))
         chain(crawl, bronze, silver, quality, gold, *([queries] if queries else []))
 
 

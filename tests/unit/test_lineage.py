@@ -7,8 +7,18 @@ from typing import Any
 
 import pytest
 
-from lakeglue.lineage import LineageEdge, LineageError, job_edges, pipeline_edges, sql_tables, table_lineage
+from lakeglue.lineage import (
+    LineageEdge,
+    LineageError,
+    dataset_identity,
+    job_edges,
+    pipeline_edges,
+    sql_tables,
+    table_lineage,
+    task_tables,
+)
 from lakeglue.pipelines.spec import load_pipeline, spec_from_dict
+from lakeglue.settings import Settings
 
 RAW = "s3://lake/raw"
 
@@ -113,3 +123,25 @@ def test_unreadable_sql_names_the_file(tmp_path: Path, sql_dir: Path) -> None:
     (sql_dir / "gold" / "summary.sql").write_text("SELECT FROM WHERE (")
     with pytest.raises(LineageError, match=r"summary\.sql: not parseable"):
         pipeline_edges(_spec(), raw_root=RAW, sql_dir=sql_dir)
+
+
+def test_openlineage_identities_of_tables_and_sources() -> None:
+    local = Settings(lake_root="/srv/lake")
+    s3 = Settings(lake_root="s3://bucket/lake/", profile="aws")
+    assert dataset_identity("shop_silver.orders", local) == ("lakeglue+file:///srv/lake", "shop_silver.orders")
+    assert dataset_identity("shop_silver.orders", s3) == ("lakeglue+s3://bucket/lake", "shop_silver.orders")
+    assert dataset_identity("file:///srv/lake/raw/shop/orders", local) == ("file", "/srv/lake/raw/shop/orders")
+    assert dataset_identity("s3://bucket/lake/raw/shop", s3) == ("s3://bucket", "lake/raw/shop")
+    assert dataset_identity("jdbc:postgresql://db:5432/crm/public.accounts", local) == (
+        "postgresql://db:5432", "crm/public.accounts")
+
+
+def test_task_tables_need_no_sql_and_match_the_edges_outputs(sql_dir: Path) -> None:
+    spec = _spec()
+    edges = pipeline_edges(spec, raw_root=RAW, sql_dir=sql_dir)
+    for kind in ("crawl", "bronze", "silver", "gold"):
+        assert task_tables(spec, kind) == job_edges(edges, f"shop.{kind}")[1]
+    assert task_tables(spec, "quality") == ["shop_silver.orders"]  # the checked table, not the results log
+    assert task_tables(spec, "query") == []
+    with pytest.raises(ValueError, match="unknown job kind 'platinum'"):
+        task_tables(spec, "platinum")
