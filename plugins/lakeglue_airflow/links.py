@@ -54,11 +54,18 @@ def data_docs_path(page: str, index: str) -> str:
     return f"{UI_PREFIX}/datadocs/" + "/".join(_segment(p) for p in relative.split("/"))
 
 
-def ui_url(path: str) -> str:
-    """``path`` on the Airflow API server: absolute when ``[api] base_url`` is set, else root-relative."""
+#: Airflow's own fallback for ``[api] base_url`` when it writes absolute URLs (a task instance's ``log_url``).
+DEFAULT_BASE_URL = "http://localhost:8080"
+
+
+def ui_url(path: str, absolute: bool = False) -> str:
+    """``path`` on the Airflow API server: under ``[api] base_url`` when it is set; otherwise root-relative
+    for links the UI opens, or on Airflow's default base URL for ``absolute`` ones (e-mail, Slack)."""
     from airflow.sdk.configuration import conf
 
     base = str(conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    if not base and absolute:
+        base = DEFAULT_BASE_URL
     return base + path
 
 
