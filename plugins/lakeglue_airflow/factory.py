@@ -12,7 +12,10 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, chain
 
+from lakeglue.lineage import task_tables
 from lakeglue.pipelines.spec import PipelineSpec, spec_from_dict
+from lakeglue_airflow.alerts import LakeAlertNotifier
+from lakeglue_airflow.links import add_table_links
 from lakeglue_airflow.operators.crawler import LakeCrawlerOperator
 from lakeglue_airflow.operators.duckdb_job import job_operator
 from lakeglue_airflow.operators.quality import LakeQualityOperator
@@ -50,18 +53,38 @@ def _add_tasks(dag: DAG, spec: PipelineSpec, crawl_operator: type[LakeCrawlerOpe
         # each job on its spec'd engine (engines: spark | duckdb | auto, auto decided when the run starts)
         bronze = job_operator(spec.engines.bronze, task_id="bronze", pipeline=spec.name, job="bronze")
         silver = job_operator(spec.engines.silver, task_id="silver", pipeline=spec.name, job="silver")
-        quality = LakeQualityOperator(task_id="quality", pipeline=spec.name)
+        quality = LakeQualityOperator(task_id="quality", pipeline=spec.name, **quality_warning_callbacks(spec))
         gold = job_operator(spec.engines.gold, task_id="gold", pipeline=spec.name, job="gold",
                             outlets=gold_assets(spec))
         queries = [LakeQueryOperator(task_id=f"query_{q.name}", sql=q.sql, output="csv") for q in spec.queries]
+        for task, kind in ((crawl, "crawl"), (bronze, "bronze"), (silver, "silver"), (quality, "quality"),
+                           (gold, "gold")):
+            add_table_links(task, task_tables(spec, kind))
         chain(crawl, bronze, silver, quality, gold, *([queries] if queries else []))
+
+
+def failure_callbacks(spec: PipelineSpec) -> dict[str, Any]:
+    """``on_failure_callback`` for every task when the spec has ``alerts.on_failure`` targets."""
+    if not spec.alerts.on_failure:
+        return {}
+    targets = [t.model_dump() for t in spec.alerts.on_failure]
+    return {"on_failure_callback": [LakeAlertNotifier("failure", targets)]}
+
+
+def quality_warning_callbacks(spec: PipelineSpec) -> dict[str, Any]:
+    """The quality task's ``on_success_callback`` when the spec has ``alerts.on_quality_warning`` targets."""
+    if not spec.alerts.on_quality_warning:
+        return {}
+    targets = [t.model_dump() for t in spec.alerts.on_quality_warning]
+    return {"on_success_callback": [LakeAlertNotifier("quality_warning", targets)]}
 
 
 def build_pipeline_dags(spec_data: dict[str, Any]) -> dict[str, DAG]:
     spec = spec_from_dict(spec_data, source=f"pipeline {spec_data.get('name')!r}", check_files=False)
     common: dict[str, Any] = {
         "start_date": START_DATE, "catchup": False, "max_active_runs": 1, "params": run_params(),
-        "default_args": {"owner": spec.owner, "retries": spec.retries, "retry_delay": timedelta(minutes=1)},
+        "default_args": {"owner": spec.owner, "retries": spec.retries, "retry_delay": timedelta(minutes=1),
+                         **failure_callbacks(spec)},
         "doc_md": f"**{spec.name}** — {spec.description}\n\nGenerated from `include/pipelines/{spec.name}.yml`.",
     }
     dags: dict[str, DAG] = {}

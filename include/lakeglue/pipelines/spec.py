@@ -257,6 +257,37 @@ class QuerySpec(_Strict):
     sql: str
 
 
+class AlertTargetSpec(_Strict):
+    """Where one alert goes, through an Airflow notifier: ``smtp`` (the SMTP provider's ``SmtpNotifier``)
+    or ``slack_webhook`` (the Slack provider's ``SlackWebhookNotifier``).
+
+    ``conn_id`` names the Airflow connection that holds the server, login and password, or the
+    webhook URL: secrets live in Airflow's connections (or its secrets backend), never in a spec.
+    """
+
+    type: Literal["smtp", "slack_webhook"]
+    conn_id: str
+    #: Recipients of an ``smtp`` alert (the sender is the connection's ``from_email``).
+    to: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _recipients(self) -> AlertTargetSpec:
+        if self.type == "smtp" and not self.to:
+            raise ValueError("an smtp alert needs 'to' (a list of recipients)")
+        if self.type == "slack_webhook" and self.to:
+            raise ValueError("a slack_webhook alert posts to its connection's webhook; drop 'to'")
+        return self
+
+
+class AlertsSpec(_Strict):
+    """Notifications of a pipeline's runs; every message links the run's report in the Data Lake UI."""
+
+    #: A task failed for good (after its retries), the quality gate's error rules included.
+    on_failure: list[AlertTargetSpec] = Field(default_factory=list)
+    #: The quality gate passed but some ``warning`` rules failed.
+    on_quality_warning: list[AlertTargetSpec] = Field(default_factory=list)
+
+
 class PipelineSpec(_Strict):
     name: str
     description: str = ""
@@ -273,6 +304,7 @@ class PipelineSpec(_Strict):
     quality: list[QualitySpec] = Field(default_factory=list)
     gold: dict[str, GoldTableSpec] = Field(default_factory=dict)
     queries: list[QuerySpec] = Field(default_factory=list)
+    alerts: AlertsSpec = Field(default_factory=AlertsSpec)
 
     @field_validator("name", "database")
     @classmethod

@@ -13,9 +13,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+
+from lakeglue_airflow.links import RunReportLink
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 #: Glue crawl states (ListCrawls) that end a run; only COMPLETED is a success.
 _FINISHED = ("COMPLETED", "FAILED", "STOPPED")
@@ -53,6 +58,7 @@ class LakeCrawlerOperator(BaseOperator):
     template_fields: Sequence[str] = ("pipeline", "config")
     template_fields_renderers = {"config": "json"}
     ui_color = "#d7ecf9"
+    operator_extra_links = (RunReportLink(),)
 
     def __init__(self, *, pipeline: str | None = None, config: dict[str, Any] | None = None,
                  plan_only: bool = False, recrawl_policy: str | None = None, aws_conn_id: str | None = "aws_default",
@@ -70,6 +76,8 @@ class LakeCrawlerOperator(BaseOperator):
         self.glue_event_queue_arn = glue_event_queue_arn
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
+        #: Tables the last crawl here created, updated or kept (lineage of a ``config=`` crawler).
+        self.crawled_tables: list[str] = []
 
     def crawler_config(self) -> Any:
         from lakeglue.crawler import CrawlerConfig, config_for_pipeline
@@ -119,7 +127,22 @@ class LakeCrawlerOperator(BaseOperator):
             self.log.warning("partition %s of %s: %s", issue["partition"], issue["table"], issue["message"])
         data = dict(result.to_dict())
         data["engine"] = "lakeglue"
+        self.crawled_tables = [f"{config.database}.{t}" for t in
+                               (*result.tables_created, *result.tables_updated, *result.tables_unchanged)]
         return data
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """A pipeline's crawl: raw folders → raw tables (from its spec); a ``config=`` crawl: the crawled
+        prefix → the tables this run found."""
+        from lakeglue.settings import get_settings
+        from lakeglue_airflow.lineage_facets import operator_lineage, pipeline_job_lineage
+
+        if self.pipeline is not None:
+            return operator_lineage(*pipeline_job_lineage(self.pipeline, "crawl"))
+        config = self.crawler_config()
+        root = get_settings().zone_root(config.zone).rstrip("/")
+        source = "/".join(p for p in (root if "://" in root else "file://" + root, config.prefix.strip("/")) if p)
+        return operator_lineage([source], self.crawled_tables)
 
     # -- aws: AWS Glue's crawler through the Amazon provider --------------------------------------
     def _run_on_glue(self, config: Any, settings: Any, context: Any) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from airflow.providers.standard.hooks.subprocess import SubprocessHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
+from lakeglue_airflow.lineage_facets import PipelineLineageMixin
+from lakeglue_airflow.links import RunReportLink
 from lakeglue_airflow.operators.spark_job import LakeSparkJobOperator, job_arguments
 
 ENTRYPOINT_MODULE = "lakeglue.jobs.duckdb.entrypoint"
@@ -60,10 +62,11 @@ def run_duckdb_job(operator: BaseOperator, hook: SubprocessHook, job: str, pipel
     return {**metrics, "engine": "duckdb"}
 
 
-class LakeDuckDBJobOperator(BaseOperator):
+class LakeDuckDBJobOperator(PipelineLineageMixin, BaseOperator):
     """``python -m lakeglue.jobs.duckdb.entrypoint --job <job> --pipeline <pipeline> --run-id <run id> …``."""
 
     ui_color = "#fff3bf"
+    operator_extra_links = (RunReportLink(),)
 
     def __init__(self, *, pipeline: str, job: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -27,6 +27,8 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
+from lakeglue_airflow.lineage_facets import PipelineLineageMixin
+from lakeglue_airflow.links import RunReportLink
 from lakeglue_airflow.operators.spark_job import job_arguments
 
 ARTIFACT_PREFIX = "lakeglue/artifacts"
@@ -82,10 +84,11 @@ def store_settings_secret(aws_conn_id: str | None, secret_id: str, values: dict[
     return secret_id
 
 
-class LakeGlueJobOperator(GlueJobOperator):
+class LakeGlueJobOperator(PipelineLineageMixin, GlueJobOperator):
     """``GlueJobOperator`` for job ``job`` of pipeline ``pipeline`` on ``engine``; returns the run's id."""
 
     ui_color = "#ffd8a8"
+    operator_extra_links = (*GlueJobOperator.operator_extra_links, RunReportLink())  # type: ignore[assignment]
 
     def __init__(self, *, pipeline: str, job: str, s3_bucket: str, iam_role_arn: str, engine: str = "spark",
                  aws_conn_id: str = "aws_default", number_of_workers: int = 2,

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+
+from lakeglue_airflow.links import DataDocsLink, RunReportLink
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 #: XCom key of the compact results (one dict per validated table); also the task's return value.
 RESULTS_XCOM_KEY = "quality_results"
@@ -37,6 +42,7 @@ class LakeQualityOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("pipeline", "suite", "table")
     ui_color = "#f4d03f"
+    operator_extra_links = (RunReportLink(), DataDocsLink())
 
     def __init__(self, *, pipeline: str | None = None, suite: str | None = None, table: str | None = None,
                  quarantine: bool = True, data_docs: bool = True, **kwargs: Any) -> None:
@@ -50,6 +56,8 @@ class LakeQualityOperator(BaseOperator):
         self.table = table
         self.quarantine = quarantine
         self.data_docs = data_docs
+        #: Tables this run validated (set by ``execute``, before the gate may fail): its lineage inputs.
+        self.validated_tables: list[str] = []
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowFailException
@@ -76,6 +84,7 @@ class LakeQualityOperator(BaseOperator):
         for result in results:
             (self.log.info if result.success else self.log.error)("%s", result.summary())
         payload = [result.to_xcom() for result in results]
+        self.validated_tables = [result.table for result in results]
         index = data_docs_location(settings).index if self.data_docs else None
         ti = context.get("ti")
         if ti is not None:
@@ -89,3 +98,10 @@ class LakeQualityOperator(BaseOperator):
         except QualityGateFailed as exc:
             raise AirflowFailException(f"data-quality gate failed for {what}:\n{exc}") from exc
         return payload
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The validated tables are read; every rule's result is appended to the quality results table."""
+        from lakeglue.lineage import QUALITY_RESULTS
+        from lakeglue_airflow.lineage_facets import operator_lineage
+
+        return operator_lineage(self.validated_tables, [QUALITY_RESULTS] if self.validated_tables else [])

@@ -30,8 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from lakeglue_airflow.links import QueryResultLink, RunReportLink
+
 if TYPE_CHECKING:
     import jinja2
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 #: What a ``{{ … }}`` in SQL may render to: an identifier, optionally qualified (``db.table``).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
@@ -87,6 +90,7 @@ class LakeQueryOperator(BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql"}
     ui_color = "#c9e7d3"
+    operator_extra_links = (RunReportLink(), QueryResultLink())
 
     def __init__(self, *, sql: str, parameters: list[Any] | None = None, database: str | None = None,
                  output: str = "csv", engine: str | None = None, aws_conn_id: str | None = "aws_default",
@@ -102,6 +106,8 @@ class LakeQueryOperator(BaseOperator):
         self.workgroup = workgroup
         self.athena_output_location = output_location
         self.athena_execution_id: str | None = None
+        #: Where this run's result went (set by ``execute``; an output dataset of its lineage).
+        self.result_location: str | None = None
 
     def get_template_env(self, dag: Any = None) -> jinja2.Environment:
         return sql_template_env(super().get_template_env(dag=dag))
@@ -158,11 +164,26 @@ class LakeQueryOperator(BaseOperator):
                       result.duration_s, result.output_location, result.to_table_text(20))
         for notice in result.notices():  # raw-table values that read as NULL (also in the returned summary)
             self.log.warning("query %s: %s", result.query_id, notice)
+        self.result_location = result.output_location
         ti = context.get("ti") if hasattr(context, "get") else None
         if ti is not None:
             ti.xcom_push(key="output_location", value=result.output_location)
             ti.xcom_push(key="row_count", value=result.row_count)
         return result.to_dict()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """Tables the statement reads; the table it writes (CTAS, INSERT) and the result files it left."""
+        from lakeglue.lineage import sql_tables
+        from lakeglue.settings import SQL_DIR
+        from lakeglue_airflow.lineage_facets import operator_lineage
+
+        sql = self.sql.strip()
+        if sql.endswith(".sql") and "\n" not in sql:  # not rendered (execute called directly)
+            sql = (SQL_DIR / sql).read_text()
+        reads, writes = sql_tables(sql, self.database)
+        location = self.result_location
+        files = [location if "://" in location else "file://" + location] if location else []
+        return operator_lineage(reads, [*writes, *files])
 
     def on_kill(self) -> None:
         """Stop the Athena query this task started; DuckDB runs in-process and ends with the task."""

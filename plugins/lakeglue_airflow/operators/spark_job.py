@@ -16,6 +16,9 @@ from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+from lakeglue_airflow.lineage_facets import PipelineLineageMixin
+from lakeglue_airflow.links import RunReportLink
+
 ENTRYPOINT = str(Path(__file__).resolve().parents[3] / "include" / "lakeglue" / "jobs" / "spark" / "entrypoint.py")
 
 
@@ -52,10 +55,11 @@ def job_arguments(job: str, pipeline: str, run_id: str, params: dict[str, Any]) 
     return args
 
 
-class LakeSparkJobOperator(SparkSubmitOperator):
+class LakeSparkJobOperator(PipelineLineageMixin, SparkSubmitOperator):
     """``spark-submit entrypoint.py --job <job> --pipeline <pipeline> --run-id <run id> …``."""
 
     ui_color = "#fde6c8"
+    operator_extra_links = (RunReportLink(),)
 
     def __init__(self, *, pipeline: str, job: str, conn_id: str = "spark_default", **kwargs: Any) -> None:
         bin_dir = Path(sys.executable).parent
