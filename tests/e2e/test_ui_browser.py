@@ -90,7 +90,7 @@ def _add_day_with_new_column(raw: Path) -> None:
     folder.mkdir(parents=True)
     rows = [{"order_id": 880000 + i, "customer_id": 1, "order_ts": f"{NEW_DAY}T10:00:00",
              "updated_at": f"{NEW_DAY}T10:00:00", "status": "placed", "channel": "web", "gift_note": "happy birthday",
-             "items": [{"product_id": 501, "quantity": 1, "unit_price": "9.99"}]} for i in range(3)]
+             "items": [{"product_id": 501, "quantity": 1, "unit_price": 9.99}]} for i in range(3)]
     (folder / "orders-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
@@ -266,14 +266,23 @@ def test_data_lake_pages_in_a_browser(server: Server) -> None:
         expect(page.get_by_role("link", name=query_id)).to_be_visible()
         _shot(page, server, "06-run-report.png")
 
+        # the same report as the "Lake report" tab of the DAG run in Airflow's own UI
+        page.goto(server.base + f"/dags/{DAG_ID}/runs/{quote(server.run_id, safe='')}")
+        page.get_by_role("link", name="Lake report").click()
+        embedded = page.frame_locator("iframe")
+        expect(embedded.get_by_role("heading", level=1)).to_contain_text(server.run_id)
+        expect(embedded.locator("table.jobs")).to_contain_text("ecommerce_bronze.orders")
+        _shot(page, server, "07-airflow-dag-run-lake-report-tab.png")
+        page.goto(server.base + f"/lakeglue/runs/{DAG_ID}/{quote(server.run_id, safe='')}")
+
         # the query output it links to: SQL, rows, a preview and the result file
         page.get_by_role("link", name=query_id).click()
         expect(page.locator("pre.sql")).to_contain_text("daily_revenue_by_category")
         expect(page.locator("table.result tr")).to_have_count(6)  # header + 5 rows
         result = page.request.get(server.base + f"/lakeglue/queries/{quote(query_id)}/result")
         assert result.status == 200 and result.text().startswith("revenue_rank,category")
-        _shot(page, server, "07-query.png")
+        _shot(page, server, "08-query.png")
         page.goto(server.base + "/lakeglue/queries")
         expect(page.get_by_role("link", name=re.compile("SELECT|WITH"))).to_have_count(1)
-        _shot(page, server, "08-query-history.png")
+        _shot(page, server, "09-query-history.png")
         browser.close()

@@ -15,7 +15,6 @@ from lakeglue.query import run_query
 from lakeglue.run_log import committed_version, result_kind, task_runs, version_writers, written_tables
 from lakeglue.ui_data import queries as queries_data
 from lakeglue.ui_data.charts import quality_svg
-from lakeglue.ui_data.lineage import sql_tables, table_lineage
 from lakeglue.ui_data.runs import run_report
 from lakeglue.ui_data.tables import database_listing, table_page, version_diff
 from tests.support.ui_lake import UiLake, build_ui_lake
@@ -55,7 +54,7 @@ def test_table_page_counts_rows_bytes_partitions_from_the_files(env: UiLake) -> 
     assert page.partition_count == days[0] == 8
     assert page.newest_partition == {"dt": str(days[1])} == {"dt": "2026-11-08"}
     assert sum(p.stats.rows or 0 for p in page.partitions) == page.stats.rows
-    assert len(page.sample_rows) == 20 and page.sample_columns[:2] == ["order_id", "customer_id"]
+    assert len(page.sample_rows) == 10 and page.sample_columns[:2] == ["order_id", "customer_id"]
 
 
 def test_each_version_names_the_run_and_task_that_wrote_it(env: UiLake) -> None:
@@ -95,13 +94,15 @@ def test_quarantine_counts_by_reason_and_newest_first(env: UiLake) -> None:
     assert qz.newest[0]["batch_id"] == "run2"  # the newest batch's records come first
 
 
-def test_lineage_from_the_pipeline_spec(env: UiLake) -> None:
-    specs = [load_pipeline("ecommerce")]
-    assert table_lineage(specs, "ecommerce_silver.orders") == (
-        ["ecommerce_bronze.orders"], ["ecommerce_gold.customer_lifetime_value"])
-    up, down = table_lineage(specs, "ecommerce_gold.daily_revenue_by_category")
-    assert "ecommerce_silver.order_items" in up and down == ["query:top_categories"]
-    assert sql_tables("WITH a AS (SELECT * FROM s.t) SELECT * FROM a JOIN u ON true", "g") == ("g.u", "s.t")
+def test_lineage_on_the_table_page_comes_from_the_pipeline_spec(env: UiLake) -> None:
+    page = table_page(env.catalog, env.settings, "ecommerce_silver", "orders", sample=False)
+    assert (page.upstream, page.downstream) == (["ecommerce_bronze.orders"], ["ecommerce_gold.customer_lifetime_value"])
+    assert page.upstream_all == ["ecommerce_raw.orders", f"file://{env.lake.path('raw')}/ecommerce/orders"]
+    raw = table_page(env.catalog, env.settings, "ecommerce_raw", "orders", sample=False)
+    assert raw.downstream == ["ecommerce_bronze.orders"]
+    assert set(raw.downstream_all) == {"ecommerce_silver.orders", "ecommerce_silver.order_items",
+                                       "ecommerce_gold.customer_lifetime_value",
+                                       "ecommerce_gold.daily_revenue_by_category"}
 
 
 def test_run_report_has_rows_per_job_quality_and_query_links(env: UiLake) -> None:

@@ -19,7 +19,7 @@ LABEL_WIDTH = 330
 def quality_svg(history: QualityHistory) -> str:
     runs, rules = history.runs, history.rules
     top = 34
-    width = LABEL_WIDTH + len(runs) * (CELL + GAP) + 10
+    width = max(LABEL_WIDTH + len(runs) * (CELL + GAP) + 10, 460)  # room for the legend
     height = top + (len(rules) + 1) * (CELL + GAP) + 24
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="quality-chart" width="{width}" height="{height}" '
              f'role="img" aria-label="quality history of {escape(history.table)}">',

@@ -15,15 +15,17 @@ from typing import Any
 from lakeglue.catalog.base import Catalog
 from lakeglue.catalog.diff import TableDiff
 from lakeglue.catalog.model import Partition, Table
+from lakeglue.lineage import table_lineage
 from lakeglue.pipelines.spec import PipelineSpec, list_pipelines, load_pipeline
 from lakeglue.run_log import TaskRun, version_writers
 from lakeglue.settings import Settings
 from lakeglue.storage.zones import Lake
-from lakeglue.ui_data.lineage import table_lineage
 from lakeglue.ui_data.quality import QualityHistory, quality_history
 from lakeglue.ui_data.quarantine import QuarantineSummary, quarantine_summary
 
-SAMPLE_ROWS = 20
+SAMPLE_ROWS = 10
+#: Longer sample values are cut (nested columns print long).
+SAMPLE_VALUE_CHARS = 120
 #: Partitions listed on a table page (newest first); the count covers all of them.
 PARTITIONS_SHOWN = 30
 
@@ -111,8 +113,12 @@ class TablePage:
     sample_error: str | None = None
     quality: QualityHistory | None = None
     quarantine: QuarantineSummary | None = None
+    #: Direct neighbours (one job away): catalog tables, or raw source URIs upstream of raw tables.
     upstream: list[str] = field(default_factory=list)
     downstream: list[str] = field(default_factory=list)
+    #: Everything further away, nearest first (a gold table's raw folders, a raw table's gold tables).
+    upstream_all: list[str] = field(default_factory=list)
+    downstream_all: list[str] = field(default_factory=list)
 
 
 def data_files(lake: Lake, location: str) -> list[dict[str, Any]]:
@@ -175,7 +181,11 @@ def table_page(catalog: Catalog, settings: Settings, database: str, name: str,
     specs = pipeline_specs() if specs is None else specs
     page.quality = quality_history(settings.catalog_url, table.qualified_name)
     page.quarantine = quarantine_summary(lake, specs, database, name)
-    page.upstream, page.downstream = table_lineage(specs, table.qualified_name)
+    raw_root = settings.zone_root("raw")
+    page.upstream, page.downstream = table_lineage(specs, table.qualified_name, depth=1, raw_root=raw_root)
+    up_all, down_all = table_lineage(specs, table.qualified_name, raw_root=raw_root)
+    page.upstream_all = [n for n in up_all if n not in page.upstream]
+    page.downstream_all = [n for n in down_all if n not in page.downstream]
     return page
 
 
@@ -191,7 +201,11 @@ def _add_sample(page: TablePage, catalog: Catalog, lake: Lake, settings: Setting
         page.sample_error = f"{type(exc).__name__}: {exc}"
         return
     page.sample_columns = list(result.columns)
-    page.sample_rows = [[format_value(v, "NULL") for v in row] for row in result.rows]
+    page.sample_rows = [[_cut(format_value(v, "NULL")) for v in row] for row in result.rows]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SAMPLE_VALUE_CHARS else text[: SAMPLE_VALUE_CHARS - 1] + "…"
 
 
 def version_diff(catalog: Catalog, database: str, name: str, v1: int, v2: int) -> TableDiff:
