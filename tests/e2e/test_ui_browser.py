@@ -161,7 +161,7 @@ def _route_paths() -> list[tuple[str, str]]:
 def test_every_plugin_route_refuses_a_request_without_a_token(server: Server) -> None:
     routes = _route_paths()
     assert {p.split("?")[0] for _, p in routes} >= {"/", "/tables/x/x", "/tables/x/x/diff", "/runs/x/x", "/queries",
-                                                   "/queries/x"}
+                                                   "/queries/x", "/datadocs/x"}
     good = server.token()
     for method, path in routes:
         assert method in {"GET", "HEAD"}, f"{method} {path}: the Data Lake app is read-only"
@@ -234,6 +234,9 @@ def test_data_lake_pages_in_a_browser(server: Server) -> None:
         expect(page.locator("#quality ~ table").first).to_contain_text("pass")
         expect(page.locator("#lineage + .lineage")).to_contain_text("ecommerce_bronze.orders")
         _shot(page, server, "03-table-silver-orders.png")
+        docs = page.request.get(server.base + "/lakeglue/datadocs/index.html")  # the link quality tasks carry
+        assert docs.status == 200 and docs.headers["content-type"].startswith("text/html")
+        assert docs.headers["content-security-policy"].startswith("sandbox")
 
         # bronze orders: the quarantine by reason
         page.goto(server.base + "/lakeglue/tables/ecommerce_bronze/orders")

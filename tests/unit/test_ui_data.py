@@ -150,3 +150,15 @@ def test_run_log_kinds_tables_and_versions(env: UiLake) -> None:
     writers = version_writers(env.settings.catalog_url, "ecommerce_gold.daily_revenue_by_category")
     assert {v: w.run_id for v, w in writers.items()} == {1: "run1", 2: "run2"}
     assert len(task_runs(env.settings.catalog_url, dag_id="lakeglue_ecommerce")) == 12
+
+
+def test_data_docs_files_are_served_only_from_inside_the_site(env: UiLake) -> None:
+    from lakeglue.ui_data import data_docs
+
+    index = data_docs.site_file(env.settings, "index.html")
+    assert index is not None and index.media_type == "text/html" and data_docs.has_site(env.settings)
+    assert b"".join(data_docs.file_chunks(env.settings, index.path)).lstrip().lower().startswith(b"<!doctype html")
+    assert data_docs.site_file(env.settings, "no/such/page.html") is None
+    for bad in ("../catalog.db", "a/../../x", "", "a//b", "./index.html"):
+        with pytest.raises(ValueError):
+            data_docs.site_file(env.settings, bad)

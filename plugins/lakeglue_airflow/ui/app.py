@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from lakeglue.catalog import open_catalog
 from lakeglue.catalog.base import EntityNotFound
 from lakeglue.settings import get_settings
+from lakeglue.ui_data import data_docs as docs_data
 from lakeglue.ui_data import queries as queries_data
 from lakeglue.ui_data import runs as runs_data
 from lakeglue.ui_data import tables as tables_data
@@ -64,7 +65,7 @@ def table_page(request: Request, database: str, table: str) -> HTMLResponse:
     except EntityNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     chart = quality_svg(page.quality) if page.quality is not None and page.quality.runs else ""
-    return _render(request, "table.html", page=page, chart=chart)
+    return _render(request, "table.html", page=page, chart=chart, data_docs=docs_data.has_site(settings))
 
 
 @app.get("/tables/{database}/{table}/diff", response_class=HTMLResponse, name="diff")
@@ -107,7 +108,25 @@ def query_result(query_id: str) -> StreamingResponse:
     name = page.result_path.rsplit("/", 1)[-1]
     media = "text/csv" if name.endswith(".csv") else "application/octet-stream"
     return StreamingResponse(queries_data.result_chunks(get_settings(), page.result_path), media_type=media,
-                             headers={"Content-Disposition": f'inline; filename="{name}"'})
+                             headers={"Content-Disposition": f'inline; filename="{name}"',
+                                      "X-Content-Type-Options": "nosniff"})
+
+
+@app.get("/datadocs/{page:path}", name="data_docs")
+def data_docs(page: str) -> StreamingResponse:
+    """The GX Data Docs site of the results zone (quality operators link their validation pages here)."""
+    settings = get_settings()
+    try:
+        found = docs_data.site_file(settings, page)
+    except ValueError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no Data Docs page {page}")
+    # The pages hold data values and run GX's scripts: a sandbox gives them an origin of their own, so
+    # nothing in them can act with the Airflow session of the user viewing them.
+    return StreamingResponse(docs_data.file_chunks(settings, found.path), media_type=found.media_type,
+                             headers={"Content-Security-Policy": "sandbox allow-scripts allow-popups",
+                                      "X-Content-Type-Options": "nosniff"})
 
 
 def _query(query_id: str) -> queries_data.QueryPage:
