@@ -28,6 +28,9 @@ SAMPLE_ROWS = 10
 SAMPLE_VALUE_CHARS = 120
 #: Partitions listed on a table page (newest first); the count covers all of them.
 PARTITIONS_SHOWN = 30
+#: Parquet footers read at most per location for the row count (one small read each); past it the
+#: page says "n/a" rather than make a page view cost thousands of object-store requests.
+FOOTERS_READ_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def file_stats(lake: Lake, location: str, parquet: bool) -> FileStats:
     """Files, bytes and (Parquet: from the footers, no data read) rows under a location."""
     files = data_files(lake, location)
     rows: int | None = None
-    if parquet:
+    if parquet and len(files) <= FOOTERS_READ_LIMIT:
         import pyarrow.parquet as pq
 
         rows = 0
