@@ -185,6 +185,16 @@ def task_runs(url: str, dag_id: str | None = None, run_id: str | None = None,
     return runs
 
 
+def query_task(url: str, query_id: str) -> TaskRun | None:
+    """The recorded task that ran query ``query_id`` (the query operator returns its id), if any."""
+    t = task_runs_t.c
+    query = (sa.select(task_runs_t).where(t.kind == "query", t.result.contains(json.dumps(query_id)))
+             .order_by(t.finished_at.desc(), t.id.desc()))
+    with _engine(url).connect() as conn:
+        runs = [_from_row(dict(r)) for r in conn.execute(query).mappings()]
+    return next((r for r in runs if isinstance(r.result, dict) and r.result.get("query_id") == query_id), None)
+
+
 def version_writers(url: str, table: str) -> dict[int, TaskRun]:
     """For each version of ``table`` (``db.t``) the task that committed it, where one was recorded."""
     out: dict[int, TaskRun] = {}

@@ -132,6 +132,7 @@ def test_query_history_and_page_with_result_preview(env: UiLake) -> None:
     assert page is not None and page.record.state == "SUCCEEDED" and page.preview_columns[:2] == ["revenue_rank",
                                                                                                  "category"]
     assert len(page.preview_rows) == page.record.rows == 5
+    assert page.ran_by is not None and (page.ran_by.run_id, page.ran_by.task_id) == ("run2", "query_top_categories")
     assert b"".join(queries_data.result_chunks(env.settings, str(page.result_path))).startswith(b"revenue_rank,")
     assert queries_data.query_page(env.settings, "00000000-0000-0000-0000-000000000000") is None
     with pytest.raises(ValueError):

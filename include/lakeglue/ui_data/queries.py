@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from lakeglue.query.history import QueryRecord, list_queries
 from lakeglue.query.results import query_dir
+from lakeglue.run_log import TaskRun, query_task
 from lakeglue.settings import Settings
 from lakeglue.storage.zones import Lake
 
@@ -23,6 +24,8 @@ class QueryPage:
     preview_rows: list[list[str]] = field(default_factory=list)
     #: Local path or object URL of the result file that the result link serves.
     result_path: str | None = None
+    #: The pipeline task that ran it (None for queries run from the CLI or by hand).
+    ran_by: TaskRun | None = None
 
 
 def query_history(settings: Settings, limit: int = 100) -> list[QueryRecord]:
@@ -39,7 +42,8 @@ def query_page(settings: Settings, query_id: str) -> QueryPage | None:
     if not lake.fs.exists(meta_path):
         return None
     meta = json.loads(lake.read_text(meta_path))
-    page = QueryPage(QueryRecord.from_metadata(meta, lake.uri(meta_path)))
+    page = QueryPage(QueryRecord.from_metadata(meta, lake.uri(meta_path)),
+                     ran_by=query_task(settings.catalog_url, query_id))
     output = page.record.output_location
     if output and output.endswith(".csv") and lake.fs.exists(lake.fs_path(output)):
         page.result_path = lake.fs_path(output)
