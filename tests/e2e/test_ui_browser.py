@@ -281,6 +281,7 @@ def test_data_lake_pages_in_a_browser(server: Server) -> None:
         # the query output it links to: SQL, rows, a preview and the result file
         page.get_by_role("link", name=query_id).click()
         expect(page.locator("pre.sql")).to_contain_text("daily_revenue_by_category")
+        expect(page.get_by_text("Run by task query_top_categories")).to_be_visible()
         expect(page.locator("table.result tr")).to_have_count(6)  # header + 5 rows
         result = page.request.get(server.base + f"/lakeglue/queries/{quote(query_id)}/result")
         assert result.status == 200 and result.text().startswith("revenue_rank,category")
