@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-from airflow.api_fastapi.core_api.security import requires_access_dag, requires_authenticated
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag, requires_authenticated
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
@@ -50,10 +51,12 @@ def _render(request: Request, template: str, **values: Any) -> HTMLResponse:
 
 
 @app.get("/", response_class=HTMLResponse, name="index")
-def index(request: Request, q: str | None = None) -> HTMLResponse:
+def index(request: Request, user: GetUserDep, q: str | None = None) -> HTMLResponse:
     settings = get_settings()
     databases = tables_data.database_listing(open_catalog(settings), q)
-    runs = runs_data.recent_runs(settings.catalog_url)
+    # only runs of DAGs this user may read (their reports would refuse the others anyway)
+    readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
+    runs = [r for r in runs_data.recent_runs(settings.catalog_url) if r[0] in readable]
     return _render(request, "index.html", databases=databases, q=q or "", runs=runs)
 
 
