@@ -82,6 +82,8 @@ class Settings:
     #: Worker memory the pandas quality gate may use for one table (estimated from Parquet footers as
     #: 4x the uncompressed size, see lakeglue.quality.budget); larger tables are validated on Spark.
     quality_memory_budget_bytes: int = 1 << 30
+    #: A running job logs where it is (table, files, rows, step) every this many seconds; 0 turns it off.
+    progress_seconds: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -132,6 +134,7 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_QUERY_MEMORY_LIMIT": "query_memory_limit",
     "LAKEGLUE_QUERY_PREVIEW_ROWS": "query_preview_rows",
     "LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES": "quality_memory_budget_bytes",
+    "LAKEGLUE_PROGRESS_SECONDS": "progress_seconds",
 }
 
 
