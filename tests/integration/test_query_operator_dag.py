@@ -70,7 +70,9 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
     run_env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                "LAKEGLUE_HOME": env.settings.lake_root, "LAKEGLUE_CATALOG_URL": env.settings.catalog_url,
-               "PROBE_OUT": str(out)}
+               "PROBE_OUT": str(out),
+               "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                   {"type": "file", "log_file_path": str(tmp_path / "openlineage.jsonl"), "append": True})}
     migrated = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=run_env, capture_output=True, text=True,
                               timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
@@ -90,3 +92,16 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
     assert found["ctas"]["summary"]["rows_written"] == 2
     assert env.run("SELECT dt, revenue FROM ecommerce_gold.books_days ORDER BY dt").rows == [
         (date(2026, 11, 1), Decimal("50.00")), (date(2026, 11, 2), Decimal("25.50"))]
+
+    # OpenLineage: the rendered SQL's tables in the lake's namespace; a CTAS target and the result files are outputs
+    events = [json.loads(line) for line in (tmp_path / "openlineage.jsonl").read_text().splitlines()]
+    complete = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
+    lake = f"lakeglue+file://{env.settings.lake_root}"
+    for task_id, outputs in (("probe", []), ("ctas", [(lake, "ecommerce_gold.books_days")])):
+        event = complete[f"lakeglue_query_probe.{task_id}"]
+        assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [
+            (lake, "ecommerce_gold.daily_revenue_by_category")]
+        result_file = ("file", found[task_id]["output_location"].removeprefix("file://"))
+        assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [*outputs, result_file]
+    books_days = complete["lakeglue_query_probe.ctas"]["outputs"][0]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in books_days] == [("dt", "date"), ("revenue", "decimal(18,2)")]
