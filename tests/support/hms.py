@@ -275,12 +275,16 @@ def running_metastore(workdir: Path) -> Iterator[Metastore]:
 
 
 if __name__ == "__main__":  # start one by hand: python -m tests.support.hms
+    import signal
+    import sys
     import tempfile
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the JVM and drop the database on kill too
 
     started = time.monotonic()
     with running_metastore(Path(tempfile.mkdtemp(prefix="lakeglue-hms-"))) as ms:
         print(f"{ms.uri} up after {time.monotonic() - started:.1f}s (pg database {ms.database}, log {ms.log}); "
-              "Ctrl-C stops it")
+              "Ctrl-C or SIGTERM stops it")
         try:
             while True:
                 time.sleep(3600)
