@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lakeglue.catalog import Column, open_catalog
 from lakeglue.query import run_query
 from lakeglue.settings import INCLUDE_DIR, PIPELINES_DIR, Settings
 from tests.support.hms import Metastore
@@ -102,12 +103,17 @@ def test_spark_reads_silver_and_gold_through_the_metastore_alone(hive_metastore:
     ran = _lakeglue(env, "run", "ecommerce", "--run-id", "hms_visibility")
     assert "gold: duckdb" in ran and "silver: duckdb" in ran
 
+    settings = Settings(lake_root=str(lake), catalog_url=hive_metastore.uri,
+                        duckdb_temp_directory=str(tmp_path / "spill"))
+    catalog = open_catalog(settings)
     names = [f"{db}.{t}" for db, tables in TABLES.items() for t in tables]
+    before = {name: catalog.get_table(*name.split(".")) for name in names}
+    assert before["ecommerce_silver.orders"].partition_keys == (Column("dt", "date"),)
+
     spark = _spark_reads(hive_metastore, tmp_path, names)
 
     assert {"ecommerce_raw", "ecommerce_bronze", "ecommerce_silver", "ecommerce_gold"} <= set(spark["databases"])
-    settings = Settings(lake_root=str(lake), catalog_url=hive_metastore.uri,
-                        duckdb_temp_directory=str(tmp_path / "spill"))
+    assert {name: catalog.get_table(*name.split(".")) for name in names} == before  # Spark only read
     for name in names:
         ours = run_query(f"SELECT * FROM {name}", output=None, settings=settings)
         columns, rows = spark[name]
