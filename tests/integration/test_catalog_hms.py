@@ -57,6 +57,32 @@ class TestHiveMetastoreCatalog(CatalogContract):
         return HiveMetastoreCatalog(catalog.url, state_url=catalog.state_url)
 
 
+class TestVersionCheckWithAPostgresStateDatabase:
+    """The contract's concurrency cases again, with the versions kept in Postgres (as in the compose stack):
+    there a second writer's archive insert waits on the first writer's uncommitted row, then fails."""
+
+    @pytest.fixture(scope="class")
+    def state_url(self) -> Iterator[str]:
+        from tests.support.postgres import throwaway_catalog_url
+
+        with throwaway_catalog_url() as url:
+            yield url
+
+    @pytest.fixture
+    def catalog(self, metastore: Metastore, state_url: str) -> Iterator[HiveMetastoreCatalog]:
+        catalog = HiveMetastoreCatalog(metastore.uri, state_url=state_url)
+        yield catalog
+        catalog.close()
+
+    second_writer = TestHiveMetastoreCatalog.second_writer
+    test_optimistic_concurrency_two_writers = CatalogContract.test_optimistic_concurrency_two_writers
+    test_concurrent_read_modify_write_loses_no_update = (
+        CatalogContract.test_concurrent_read_modify_write_loses_no_update)
+    test_concurrent_upserts_of_a_new_table = CatalogContract.test_concurrent_upserts_of_a_new_table
+    test_swap_table_planned_from_a_replaced_version_writes_nothing = (
+        CatalogContract.test_swap_table_planned_from_a_replaced_version_writes_nothing)
+
+
 def test_table_as_other_metastore_clients_see_it(metastore: Metastore, tmp_path: Path) -> None:
     """The raw Thrift table is a Hive external Parquet table, the way Spark and Trino expect it."""
     catalog = HiveMetastoreCatalog(metastore.uri, state_url=f"sqlite:///{tmp_path / 'state.db'}")

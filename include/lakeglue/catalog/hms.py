@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -73,6 +74,8 @@ from lakeglue.catalog.sql import engine_for
 
 #: Thrift socket timeout: a metastore that stops answering fails the call instead of hanging a task.
 TIMEOUT_S = 120.0
+#: A connection idle for longer is replaced before its next call instead of being trusted.
+IDLE_RECONNECT_S = 60.0
 #: Partitions per add/alter/drop call (the metastore takes any number; this bounds one transaction).
 PARTITION_BATCH = 500
 
@@ -142,6 +145,9 @@ class HiveMetastoreCatalog(CatalogOps):
     # -- connection ------------------------------------------------------------------------
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
+        if client is not None and time.monotonic() - self._local.used > IDLE_RECONNECT_S:
+            self._drop_connection()  # a long-idle socket may have been closed by the server or a proxy
+            client = None
         if client is None:
             socket = TSocket.TSocket(self.host, self.port)
             socket.setTimeout(int(TIMEOUT_S * 1000))
@@ -152,6 +158,7 @@ class HiveMetastoreCatalog(CatalogOps):
                 raise CatalogError(f"Hive Metastore at {self.url} is not reachable: {exc}") from exc
             client = ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
             self._local.client, self._local.transport = client, transport
+        self._local.used = time.monotonic()
         return client
 
     def _drop_connection(self) -> None:
@@ -164,14 +171,16 @@ class HiveMetastoreCatalog(CatalogOps):
         self._drop_connection()
 
     def _call(self, method: str, *args: Any) -> Any:
-        """One Thrift call; a broken connection (metastore restarted, idle socket closed) is retried once."""
-        for attempt in (1, 2):
+        """One Thrift call. A broken connection is retried once for reads only: a write whose answer
+        was lost may have been applied, and sending it again could apply it twice."""
+        attempts = 2 if method.startswith("get_") else 1
+        for attempt in range(1, attempts + 1):
             client = self._client()
             try:
                 return getattr(client, method)(*args)
             except (TTransport.TTransportException, OSError, EOFError) as exc:
                 self._drop_connection()
-                if attempt == 2:
+                if attempt == attempts:
                     raise CatalogError(f"Hive Metastore at {self.url}: {method} failed: {exc}") from exc
         raise AssertionError("unreachable")
 
