@@ -101,7 +101,7 @@ class Settings:
             object.__setattr__(self, "metastore_uri", self.catalog_url)
             object.__setattr__(self, "catalog_url", self.state_url)
         if not self.catalog_url:
-            object.__setattr__(self, "catalog_url", self.state_url or default_catalog_url(self.lake_root))
+            object.__setattr__(self, "catalog_url", default_catalog_url(self.lake_root))
         if self.metastore_uri and not self.catalog_url:
             raise SettingsError(
                 f"LAKEGLUE_CATALOG_URL={self.metastore_uri} keeps tables in a Hive Metastore, but lakeglue's own "
