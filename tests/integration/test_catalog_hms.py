@@ -198,3 +198,21 @@ def test_partition_names_and_locations_follow_hive() -> None:
     assert escape_partition_value("") == "__HIVE_DEFAULT_PARTITION__"
     assert [canonical_location(x) for x in ("file:///a/b/", "/a/b", "file:/a/b", "s3://bucket/x/")] == [
         "file:/a/b", "file:/a/b", "file:/a/b", "s3://bucket/x"]
+
+
+def test_metastore_errors_say_what_to_do(tmp_path: Path) -> None:
+    """An unreachable metastore and one that refuses lakeglue's schema changes are reported as such."""
+    from pymetastore.hive_metastore import ttypes
+
+    from lakeglue.catalog import CatalogError
+
+    catalog = HiveMetastoreCatalog("thrift://127.0.0.1:1", state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    with pytest.raises(CatalogError, match=re.escape("Hive Metastore at thrift://127.0.0.1:1 is not reachable")):
+        catalog.get_database(DB)
+    refused = ttypes.InvalidOperationException(message="The following columns have types incompatible with the "
+                                               "existing columns in their respective positions :\namount")
+    with pytest.raises(CatalogError, match=re.escape(
+            "update table sales_raw.orders: the Hive Metastore answered InvalidOperationException: The following "
+            "columns have types incompatible")) as caught, catalog._errors("update table sales_raw.orders"):
+        raise refused
+    assert str(caught.value).endswith("hive.metastore.disallow.incompatible.col.type.changes=false)")

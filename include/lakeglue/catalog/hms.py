@@ -200,8 +200,10 @@ class HiveMetastoreCatalog(CatalogOps):
         except TException as exc:
             if isinstance(exc, CatalogError):
                 raise
-            raise CatalogError(f"{what}: the Hive Metastore answered {type(exc).__name__}: "
-                               f"{getattr(exc, 'message', exc)}") from exc
+            message = str(getattr(exc, "message", exc))
+            hint = (" (lakeglue evolves schemas: run the metastore with "
+                    "hive.metastore.disallow.incompatible.col.type.changes=false)") if "incompatible" in message else ""
+            raise CatalogError(f"{what}: the Hive Metastore answered {type(exc).__name__}: {message}{hint}") from exc
 
     # -- databases -------------------------------------------------------------------------
     def create_database(self, database: Database) -> Database:
