@@ -101,15 +101,21 @@ def parse_thrift_url(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 9083
 
 
-@contextmanager
-def thrift_client(host: str, port: int, timeout_s: float = TIMEOUT_S) -> Iterator[Any]:
-    """A connected metastore client (unframed binary protocol, no SASL: the metastore's default)."""
+def _connect(host: str, port: int, timeout_s: float) -> tuple[Any, Any]:
+    """(client, transport) over the metastore's default wire format: unframed binary protocol, no SASL."""
     socket = TSocket.TSocket(host, port)
     socket.setTimeout(int(timeout_s * 1000))
     transport = TTransport.TBufferedTransport(socket)
     transport.open()
+    return ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport)), transport
+
+
+@contextmanager
+def thrift_client(host: str, port: int, timeout_s: float = TIMEOUT_S) -> Iterator[Any]:
+    """A raw metastore client for one block (tests, tools); the catalog keeps its own per thread."""
+    client, transport = _connect(host, port, timeout_s)
     try:
-        yield ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
+        yield client
     finally:
         transport.close()
 
@@ -149,14 +155,10 @@ class HiveMetastoreCatalog(CatalogOps):
             self._drop_connection()  # a long-idle socket may have been closed by the server or a proxy
             client = None
         if client is None:
-            socket = TSocket.TSocket(self.host, self.port)
-            socket.setTimeout(int(TIMEOUT_S * 1000))
-            transport = TTransport.TBufferedTransport(socket)
             try:
-                transport.open()
+                client, transport = _connect(self.host, self.port, TIMEOUT_S)
             except TTransport.TTransportException as exc:
                 raise CatalogError(f"Hive Metastore at {self.url} is not reachable: {exc}") from exc
-            client = ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
             self._local.client, self._local.transport = client, transport
         self._local.used = time.monotonic()
         return client
