@@ -167,6 +167,18 @@ def test_a_write_between_check_and_alter_loses_nothing(metastore: Metastore, tmp
         (1, None), (2, "them")]
 
 
+def test_retention_deletes_archived_versions(metastore: Metastore, tmp_path: Path) -> None:
+    from lakeglue.storage.retention import delete_table_versions
+
+    catalog = HiveMetastoreCatalog(metastore.uri, state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    catalog.ensure_database(DB)
+    v1 = catalog.create_table(make_table())
+    v2 = catalog.update_table(v1.evolve(description="second"))
+    catalog.update_table(v2.evolve(description="third"))
+    assert delete_table_versions(catalog, DB, "orders", [1, 3]) == 1  # the current version 3 is kept
+    assert [v.version for v in catalog.get_table_versions(DB, "orders")] == [2, 3]
+
+
 def test_open_catalog_selects_the_metastore_from_a_thrift_url(metastore: Metastore, tmp_path: Path) -> None:
     settings = load_settings({"LAKEGLUE_CATALOG_URL": metastore.uri, "LAKEGLUE_HOME": str(tmp_path / "lake")})
     assert (settings.metastore_uri, settings.catalog_url) == (

@@ -357,6 +357,18 @@ class HiveMetastoreCatalog(CatalogOps):
         versions.append(TableVersion(current.version, current, None))
         return versions
 
+    def delete_table_versions(self, database: str, name: str, versions: Sequence[int]) -> int:
+        """Retention's hook (not part of the protocol): drop archived versions, never the current one."""
+        current = self.get_table(database, name)
+        wanted = sorted(set(versions) - {current.version})
+        if not wanted:
+            return 0
+        with self.engine.begin() as conn:
+            return int(conn.execute(hms_versions_t.delete().where(
+                hms_versions_t.c.database == database, hms_versions_t.c.name == name,
+                hms_versions_t.c.incarnation == _incarnation(current),
+                hms_versions_t.c.version.in_(wanted))).rowcount or 0)
+
     # -- partitions ------------------------------------------------------------------------
     def _keys(self, partitions: Sequence[Partition]) -> dict[tuple[str, str], Table]:
         tables = {(p.database, p.table): self.get_table(p.database, p.table) for p in partitions}
