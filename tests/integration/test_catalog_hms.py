@@ -179,6 +179,41 @@ def test_retention_deletes_archived_versions(metastore: Metastore, tmp_path: Pat
     assert [v.version for v in catalog.get_table_versions(DB, "orders")] == [2, 3]
 
 
+def test_catalog_copy_moves_a_sqlite_catalog_into_the_metastore(metastore: Metastore, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``lakeglue catalog copy --to thrift://…``: the embedded profile's catalog, as the compose stack needs it."""
+    from lakeglue.catalog.sql import SqlCatalog
+    from lakeglue.cli import main
+    from lakeglue.settings import get_settings
+
+    source_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    source = SqlCatalog(source_url)
+    source.ensure_database(DB)
+    orders = source.create_table(make_table())
+    orders = source.update_table(orders.evolve(description="second version"))
+    source.batch_create_partitions([make_partition(orders, d) for d in ("2026-11-01", "2026-11-02")])
+    source.create_table(make_table("customers", classification="csv").evolve(partition_keys=()))
+    monkeypatch.setenv("LAKEGLUE_CATALOG_URL", source_url)
+    get_settings.cache_clear()
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    try:
+        assert main(["catalog", "copy", "--to", metastore.uri, "--state-url", state]) == 0
+        assert capsys.readouterr().out.strip() == "1 databases; 2 tables copied, 0 already up to date"
+        assert main(["catalog", "copy", "--to", metastore.uri, "--state-url", state]) == 0
+        assert capsys.readouterr().out.strip() == "1 databases; 0 tables copied, 2 already up to date"
+    finally:
+        get_settings.cache_clear()
+    target = HiveMetastoreCatalog(metastore.uri, state)
+    for name in ("orders", "customers"):
+        copied, original = target.get_table(DB, name), source.get_table(DB, name)
+        assert copied.evolve(version=0, create_time=None, update_time=None) == original.evolve(
+            version=0, create_time=None, update_time=None)
+        assert copied.version == 1  # the target's own history starts here
+        assert [(p.values, p.storage, p.parameters) for p in target.get_partitions(DB, name)] == [
+            (p.values, p.storage, p.parameters) for p in source.get_partitions(DB, name)]
+
+
 def test_open_catalog_selects_the_metastore_from_a_thrift_url(metastore: Metastore, tmp_path: Path) -> None:
     settings = load_settings({"LAKEGLUE_CATALOG_URL": metastore.uri, "LAKEGLUE_HOME": str(tmp_path / "lake")})
     assert (settings.metastore_uri, settings.catalog_url) == (
