@@ -232,6 +232,47 @@ def remove_empty_trees(root: Path, keep: set[str]) -> None:
             continue  # not empty (or not ours to remove): leave it
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
+
+
+def _start(workdir: Path, jars: Path, database: str) -> tuple[subprocess.Popen[bytes], int, Any]:
+    """Start the JVM on a free port and wait for its first Thrift answer; another port if the chosen
+    one was taken between probing and binding (the metastore has no "port 0")."""
+    conf, tmp = workdir / "conf", workdir / "tmp"  # hive.log lands in <java.io.tmpdir>/<user>/
+    conf.mkdir(exist_ok=True)
+    tmp.mkdir(exist_ok=True)
+    for _ in range(3):
+        port = _free_port()
+        (conf / "hive-site.xml").write_text(_hive_site(database, workdir / "warehouse", port))
+        log = workdir / "metastore.out"
+        out = log.open("wb")
+        proc = subprocess.Popen(
+            ["java", "-Xms64m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+             f"-Djava.io.tmpdir={tmp}", "-cp", f"{conf}:{jars}/*:{POSTGRES_JDBC_JAR}",
+             "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, "HADOOP_USER_NAME": "lakeglue"})
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _answers("127.0.0.1", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        else:
+            return proc, port, out
+        _stop(proc)
+        out.close()
+        tail = log.read_text(errors="replace")[-4000:]
+        if "Address already in use" not in tail:
+            raise RuntimeError(f"the Hive Metastore did not come up on port {port} "
+                               f"(exit code {proc.returncode}); log tail:\n{tail}")
+    raise RuntimeError(f"the Hive Metastore found no free port in 3 tries; last log tail:\n{tail}")
+
+
 @contextmanager
 def running_metastore(workdir: Path) -> Iterator[Metastore]:
     """Start a metastore on a free loopback port over a fresh Postgres database; stop it afterwards."""
@@ -240,34 +281,11 @@ def running_metastore(workdir: Path) -> Iterator[Metastore]:
     top_level = {p.name for p in Path("/").iterdir()}
     database = create_metastore_database(jars, jar, workdir)
     try:
-        port = _free_port()
-        conf = workdir / "conf"
-        conf.mkdir(exist_ok=True)
-        (conf / "hive-site.xml").write_text(_hive_site(database, workdir / "warehouse", port))
-        tmp = workdir / "tmp"  # hive.log lands in <java.io.tmpdir>/<user>/
-        tmp.mkdir(exist_ok=True)
-        out = (workdir / "metastore.out").open("wb")
-        proc = subprocess.Popen(
-            ["java", "-Xms64m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-             f"-Djava.io.tmpdir={tmp}", "-cp", f"{conf}:{jars}/*:{POSTGRES_JDBC_JAR}",
-             "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, "HADOOP_USER_NAME": "lakeglue"})
+        proc, port, out = _start(workdir, jars, database)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not _answers("127.0.0.1", port):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (workdir / "metastore.out").read_text(errors="replace")[-4000:]
-                    raise RuntimeError(f"the Hive Metastore did not come up on port {port} "
-                                       f"(exit code {proc.poll()}); log tail:\n{tail}")
-                time.sleep(0.25)
             yield Metastore("127.0.0.1", port, database, workdir, proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+            _stop(proc)
             out.close()
     finally:
         drop_database(database)
