@@ -231,11 +231,14 @@ def hive_type(kind: exp.DataType) -> str:
 
 def _parse(sql: str, dialect: str) -> exp.Expr:
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         raise QueryError(f"SQL syntax error at line {first.get('line')}, column {first.get('col')}: "
                          f"{first.get('description', exc)}") from exc
+    if len(trees) != 1:
+        raise QueryError(f"expected exactly one SQL statement, got {len(trees)}; run statements one at a time")
+    tree = trees[0]
     if isinstance(tree, exp.Command):
         raise QueryError(f"this form of {tree.name.upper()} is not supported: {sql[:120]}")
     return tree
