@@ -308,3 +308,64 @@ def test_lakeglue_query_cli_runs_ddl(lh: Lakehouse, monkeypatch: pytest.MonkeyPa
         assert "there is no database nope" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_managed_data_is_not_deleted_under_a_reader_and_recreated_tables_are_external(lh: Lakehouse) -> None:
+    from lakeglue.catalog.pins import pinned
+
+    lh.events()
+    lh.sql("MSCK REPAIR TABLE shop.events")
+    lh.sql("CREATE TABLE shop.kinds AS SELECT DISTINCT kind FROM shop.events")
+    kinds = lh.catalog.get_table("shop", "kinds")
+    data_dir = Path(kinds.location.removeprefix("file://"))
+    with pinned(lh.catalog, lh.settings, "query/slow-reader", [kinds]):
+        with pytest.raises(QueryError, match="being read by query/slow-reader; .* Nothing was dropped"):
+            lh.sql("DROP TABLE shop.kinds")
+    assert lh.catalog.table_exists("shop", "kinds") and data_dir.is_dir()
+    ddl = "\n".join(r[0] for r in lh.rows("SHOW CREATE TABLE shop.kinds"))
+    assert "'lakeglue.created_by_query'=" in ddl
+    lh.sql("DROP TABLE shop.kinds")
+    assert not data_dir.exists()
+    data_dir.mkdir(parents=True)
+    pq.write_table(pa.table({"kind": ["buy"]}), data_dir / "part-0.parquet")
+    assert lh.rows(ddl) == [(f"table shop.kinds created over file://{data_dir} (lakeglue.created_by_query left out: "
+                             "DROP TABLE keeps an external table's data)",)]
+    assert lh.rows("SELECT kind FROM shop.kinds") == [("buy",)]
+    lh.sql("DROP TABLE shop.kinds")
+    assert (data_dir / "part-0.parquet").exists()  # recreated by DDL: external, its data stays
+
+
+@pytest.mark.parametrize("statement", [
+    'CREATE DATABASE "../x"', "CREATE SCHEMA `a/b`",
+    "CREATE EXTERNAL TABLE shop.`x/y` (a int) STORED AS PARQUET LOCATION 'file://{root}/raw/prices'",
+    'CREATE VIEW shop."../v" AS SELECT 1 AS one',
+])
+def test_names_that_cannot_be_folders_are_refused(lh: Lakehouse, statement: str) -> None:
+    lh.sql("CREATE DATABASE shop")
+    with pytest.raises(QueryError, match="cannot be used as a folder of the lake"):
+        lh.sql(statement.format(root=lh.root))
+    assert [d.name for d in lh.catalog.list_databases()] == ["shop"] and lh.catalog.list_tables("shop") == []
+
+
+def test_partition_values_stay_inside_the_table_folder(lh: Lakehouse) -> None:
+    lh.events()
+    lh.sql("ALTER TABLE shop.events ADD PARTITION (dt='../../etc')")
+    [part] = lh.catalog.get_partitions("shop", "events")
+    assert (part.values, part.location) == (("../../etc",), f"file://{lh.root}/raw/events/dt=..%2F..%2Fetc")
+    assert lh.rows("SHOW PARTITIONS shop.events") == [("dt=../../etc",)]
+
+
+def test_statements_lakeglue_does_not_run_say_what_does(lh: Lakehouse) -> None:
+    with pytest.raises(QueryError, match="unsupported SHOW statement 'SHOW FUNCTIONS'"):
+        lh.sql("SHOW FUNCTIONS")
+    with pytest.raises(QueryError, match="expected exactly one SQL statement, got 2"):
+        lh.sql("CREATE DATABASE a; CREATE DATABASE b")
+    with pytest.raises(QueryError, match="ALTER TABLE supports ADD .* PARTITION"):
+        lh.sql("ALTER TABLE shop.events RENAME TO shop.e")
+    with pytest.raises(QueryError, match="needs LOCATION"):
+        lh.sql("CREATE EXTERNAL TABLE shop.t (a int) STORED AS PARQUET")
+    with pytest.raises(QueryError, match="STORED AS ORC"):
+        lh.sql(f"CREATE EXTERNAL TABLE shop.t (a int) STORED AS ORC LOCATION 'file://{lh.root}/raw/x'")
+    with pytest.raises(QueryError, match="catalog statements take no \\? parameters"):
+        lh.sql("SHOW DATABASES", params=[1])
+    assert lh.catalog.list_databases() == []

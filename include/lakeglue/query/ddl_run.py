@@ -218,10 +218,26 @@ def _managed_paths(ctx: DdlContext, table: Table) -> list[str]:
     return kept
 
 
+def _refuse_if_read(ctx: DdlContext, table: Table) -> None:
+    """A managed table's data is not deleted under a running reader: its version pins must be released first."""
+    url = ctx.lake.settings.catalog_url
+    if not url:
+        return
+    from lakeglue.catalog.pins import VersionPins
+
+    readers = sorted({p.run_id for p in VersionPins(url).active() if (p.database, p.name) == (table.database,
+                                                                                               table.name)})
+    if readers:
+        raise QueryError(f"DROP TABLE {table.qualified_name}: the table is being read by {', '.join(readers[:5])}; "
+                         "its data would be deleted under them. Nothing was dropped: try again when they finish")
+
+
 def _drop(ctx: DdlContext, table: Table) -> list[str]:
     """Remove a table (or view) from the catalog; a managed table's data directories go after it."""
     managed = is_managed(table, ctx.lake)
     paths = _managed_paths(ctx, table) if managed else []
+    if managed:
+        _refuse_if_read(ctx, table)
     ctx.catalog.delete_table(table.database, table.name)
     kind = "view" if is_view(table) else "table"
     if not managed:
@@ -376,10 +392,14 @@ def create_external_table(stmt: CreateExternalTable, ctx: DdlContext, sql: str) 
     storage = StorageDescriptor(columns=columns, location=location, input_format=fmt["input_format"],
                                 output_format=fmt["output_format"], serde=stmt.serde or fmt["serde"],
                                 serde_parameters=dict(stmt.serde_parameters))
-    parameters = {"EXTERNAL": "TRUE", **stmt.properties, "classification": stmt.classification}
+    properties = dict(stmt.properties)
+    # an external table is never managed, even when recreated from a CTAS table's SHOW CREATE TABLE
+    unmanaged = f" ({CREATED_BY_QUERY} left out: DROP TABLE keeps an external table's data)" \
+        if properties.pop(CREATED_BY_QUERY, None) is not None else ""
+    parameters = {"EXTERNAL": "TRUE", **properties, "classification": stmt.classification}
     ctx.catalog.create_table(Table(database, name, storage, keys, parameters=parameters, description=stmt.comment))
     hint = "; add its partitions with MSCK REPAIR TABLE or ALTER TABLE ADD PARTITION" if keys else ""
-    return _done([f"table {database}.{name} created over {location}{hint}"], sql)
+    return _done([f"table {database}.{name} created over {location}{hint}{unmanaged}"], sql)
 
 
 # -- partitions ----------------------------------------------------------------------------------
