@@ -318,9 +318,9 @@ def test_managed_data_is_not_deleted_under_a_reader_and_recreated_tables_are_ext
     lh.sql("CREATE TABLE shop.kinds AS SELECT DISTINCT kind FROM shop.events")
     kinds = lh.catalog.get_table("shop", "kinds")
     data_dir = Path(kinds.location.removeprefix("file://"))
-    with pinned(lh.catalog, lh.settings, "query/slow-reader", [kinds]):
-        with pytest.raises(QueryError, match="being read by query/slow-reader; .* Nothing was dropped"):
-            lh.sql("DROP TABLE shop.kinds")
+    with pinned(lh.catalog, lh.settings, "query/slow-reader", [kinds]), \
+            pytest.raises(QueryError, match=r"being read by query/slow-reader; .* Nothing was dropped"):
+        lh.sql("DROP TABLE shop.kinds")
     assert lh.catalog.table_exists("shop", "kinds") and data_dir.is_dir()
     ddl = "\n".join(r[0] for r in lh.rows("SHOW CREATE TABLE shop.kinds"))
     assert "'lakeglue.created_by_query'=" in ddl
@@ -360,7 +360,7 @@ def test_statements_lakeglue_does_not_run_say_what_does(lh: Lakehouse) -> None:
         lh.sql("SHOW FUNCTIONS")
     with pytest.raises(QueryError, match="expected exactly one SQL statement, got 2"):
         lh.sql("CREATE DATABASE a; CREATE DATABASE b")
-    with pytest.raises(QueryError, match="ALTER TABLE supports ADD .* PARTITION"):
+    with pytest.raises(QueryError, match=r"ALTER TABLE supports ADD .* PARTITION"):
         lh.sql("ALTER TABLE shop.events RENAME TO shop.e")
     with pytest.raises(QueryError, match="needs LOCATION"):
         lh.sql("CREATE EXTERNAL TABLE shop.t (a int) STORED AS PARQUET")
