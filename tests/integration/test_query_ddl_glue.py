@@ -171,5 +171,10 @@ def test_views_are_stored_as_athena_presto_views_in_glue(aws: AwsLake) -> None:
     assert sent == ("SELECT COUNT(*) FROM (SELECT event_id, UPPER(kind) AS kind, dt FROM shop.events "
                        "WHERE kind = 'buy') AS buys WHERE dt = '2026-11-02'")
     assert probe.startswith("SELECT * FROM (SELECT event_id, UPPER(kind) AS kind") and probe.endswith("LIMIT 0")
+    aws.sql("CREATE OR REPLACE VIEW shop.buys AS SELECT event_id FROM shop.events")
+    replaced = aws.glue.get_table(DatabaseName="shop", Name="buys")["Table"]
+    assert (replaced["VersionId"], [c["Name"] for c in replaced["StorageDescriptor"]["Columns"]]) == ("2", ["event_id"])
+    assert aws.rows("SHOW CREATE VIEW shop.buys") == [("CREATE VIEW `shop`.`buys` AS",),
+                                                      ("SELECT event_id FROM shop.events",)]
     aws.sql("DROP VIEW shop.buys")
     assert [t["Name"] for t in aws.glue.get_tables(DatabaseName="shop")["TableList"]] == ["events"]
