@@ -185,6 +185,14 @@ def test_external_parquet_and_json_tables_read_exact_values(lh: Lakehouse) -> No
            f"LOCATION 'file://{lh.root}/raw/people'")
     assert lh.catalog.get_table("shop", "people").storage.serde == "org.openx.data.jsonserde.JsonSerDe"
     assert lh.rows("SELECT kind, fee FROM shop.prices ORDER BY kind") == [("buy", 2), ("view", 0)]
+    quoted = lh.root / "raw" / "quoted"
+    quoted.mkdir()
+    (quoted / "q.csv").write_text('"id";"note"\n"1";"a;b"\n"2";"say ""hi"""\n')
+    lh.sql("CREATE EXTERNAL TABLE shop.notes (id string, note string) "
+           "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' "
+           "WITH SERDEPROPERTIES ('separatorChar'=';', 'quoteChar'='\"') "
+           f"LOCATION 'file://{lh.root}/raw/quoted' TBLPROPERTIES ('skip.header.line.count'='1')")
+    assert lh.rows("SELECT id, note FROM shop.notes ORDER BY id") == [("1", "a;b"), ("2", 'say "hi"')]
     assert lh.rows("SELECT id, name, cardinality(tags) FROM shop.people ORDER BY id") == [(1, "Ada", 2), (2, "Bo", 0)]
 
 
@@ -318,9 +326,11 @@ def test_managed_data_is_not_deleted_under_a_reader_and_recreated_tables_are_ext
     lh.sql("CREATE TABLE shop.kinds AS SELECT DISTINCT kind FROM shop.events")
     kinds = lh.catalog.get_table("shop", "kinds")
     data_dir = Path(kinds.location.removeprefix("file://"))
-    with pinned(lh.catalog, lh.settings, "query/slow-reader", [kinds]), \
-            pytest.raises(QueryError, match=r"being read by query/slow-reader; .* Nothing was dropped"):
-        lh.sql("DROP TABLE shop.kinds")
+    with pinned(lh.catalog, lh.settings, "query/slow-reader", [kinds]):
+        for statement in ("DROP TABLE shop.kinds", "DROP DATABASE shop CASCADE"):
+            with pytest.raises(QueryError, match=r"being read by query/slow-reader; .* Nothing was dropped"):
+                lh.sql(statement)
+    assert lh.rows("SHOW TABLES IN shop") == [("events",), ("kinds",)]  # CASCADE dropped nothing either
     assert lh.catalog.table_exists("shop", "kinds") and data_dir.is_dir()
     ddl = "\n".join(r[0] for r in lh.rows("SHOW CREATE TABLE shop.kinds"))
     assert "'lakeglue.created_by_query'=" in ddl

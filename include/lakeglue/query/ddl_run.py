@@ -179,6 +179,9 @@ def drop_database(stmt: DropDatabase, ctx: DdlContext, sql: str) -> EngineResult
     if tables and not stmt.cascade:
         raise QueryError(f"DROP DATABASE: database {stmt.name} is not empty (tables: "
                          f"{', '.join(t.name for t in tables)}); DROP DATABASE {stmt.name} CASCADE drops them too")
+    for table in tables:  # all or nothing: no table is dropped while another one's data is being read
+        if is_managed(table, ctx.lake):
+            _refuse_if_read(ctx, table)
     messages = [m for table in tables for m in _drop(ctx, table)]
     ctx.catalog.delete_database(stmt.name)
     return _done([*messages, f"database {stmt.name} dropped"], sql)
