@@ -29,9 +29,8 @@ from lakeglue.query.ddl import parse_ddl
 from lakeglue.query.ddl_run import DdlContext, run_ddl
 from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, ResultWriter, arrow_rows, write_query_files
 from lakeglue.query.text_tables import check_readable
-from lakeglue.query.views import expand_views, is_view
+from lakeglue.query.views import expanded
 from lakeglue.settings import SQL_DIR, Settings, get_settings
-from lakeglue.sql_dialect import SOURCE_DIALECT
 from lakeglue.storage.zones import Lake
 
 OutputFormat = Literal["csv", "parquet"]
@@ -84,9 +83,9 @@ def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: s
 
     if not is_write(tree):
         bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
-        if any(is_view(t) for t in bound.tables.values()):  # catalog views become subqueries for every engine
-            tree = expand_views(tree, database, catalog, bound.tables)
-            sql = tree.sql(dialect=SOURCE_DIALECT)
+        views = expanded(tree, bound.tables, database, catalog)  # catalog views: subqueries for every engine
+        if views is not None:
+            tree, sql = views
             bound = bind_tree(tree, sql, params, database, catalog, query_id)
         bound_out.append(bound)
         _check_readable(bound)
@@ -98,10 +97,9 @@ def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: s
 
     assert isinstance(tree, exp.Create | exp.Insert)
     write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
-    if any(is_view(t) for t in whole.tables.values()):
-        tree = expand_views(tree, database, catalog, whole.tables)
-        sql = tree.sql(dialect=SOURCE_DIALECT)
-        assert isinstance(tree, exp.Create | exp.Insert)
+    views = expanded(tree, whole.tables, database, catalog)
+    if views is not None:
+        tree, sql = views
         write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
     bound_out.append(whole)
     _check_readable(select)
@@ -207,7 +205,7 @@ def explain_query(sql: str, params: Sequence[Any] | None = None, database: str |
     query_engine = get_engine(engine or engine_for_profile(settings.profile), settings, lake, catalog)
     tree = require_query(parse_statement(sql))
     bound = bind_tree(tree, sql, params, database, catalog)
-    if any(is_view(t) for t in bound.tables.values()):
-        tree = expand_views(tree, database, catalog, bound.tables)
-        bound = bind_tree(tree, tree.sql(dialect=SOURCE_DIALECT), params, database, catalog)
+    views = expanded(tree, bound.tables, database, catalog)
+    if views is not None:
+        bound = bind_tree(views[0], views[1], params, database, catalog)
     return query_engine.explain(bound, analyze=analyze)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -123,5 +123,11 @@ def expand_views(tree: Tree, database: str | None, catalog: Catalog,
     return tree
 
 
-def expanded_sql(tree: exp.Expr) -> str:
-    return tree.sql(dialect=SOURCE_DIALECT)
+def expanded(tree: Tree, tables: Mapping[tuple[str, str], Table], database: str | None,
+             catalog: Catalog) -> tuple[Tree, str] | None:
+    """None when the bound ``tables`` hold no view (the usual case: nothing to redo, no extra catalog call);
+    else the statement with its views inlined and its SQL, to be bound again."""
+    if not any(is_view(t) for t in tables.values()):
+        return None
+    tree = expand_views(tree, database, catalog, dict(tables))
+    return tree, tree.sql(dialect=SOURCE_DIALECT)
