@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakeglue.catalog.sql import SqlCatalog
-from lakeglue.query import QueryError, QueryResult, run_query
+from lakeglue.query import QueryError, QueryResult, explain_query, run_query
 from lakeglue.query.views import decode_view
 from lakeglue.settings import Settings
 from lakeglue.storage import Lake
@@ -262,6 +262,8 @@ def test_views_are_catalog_views_that_duckdb_expands(lh: Lakehouse) -> None:
     assert decode_view(view).schema == "shop"
     assert lh.rows("SELECT event_id, total FROM shop.buys WHERE dt >= '2026-11-02' ORDER BY 1") == [
         (3, pytest.approx(9.25)), (4, pytest.approx(3))]
+    plan = explain_query("SELECT * FROM shop.buys", catalog=lh.catalog, settings=lh.settings)
+    assert "READ_CSV" in plan.upper() and "READ_PARQUET" in plan.upper()  # the view's tables, not the view
     lh.sql("CREATE VIEW shop.big_buys AS SELECT b.event_id FROM shop.buys b WHERE b.total > 5")  # a view on a view
     assert lh.rows("SELECT * FROM shop.big_buys ORDER BY event_id") == [(2,), (3,)]
     with pytest.raises(QueryError, match=re.escape("view shop.buys already exists")):
