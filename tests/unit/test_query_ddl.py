@@ -92,8 +92,11 @@ def test_databases_create_show_drop(any_lh: Lakehouse) -> None:
         ("database analytics already exists (IF NOT EXISTS): nothing changed",)]
     with pytest.raises(QueryError, match=re.escape("database analytics already exists")):
         lh.sql("create schema analytics")
-    lh.sql(f"CREATE DATABASE archive COMMENT 'old' LOCATION 'file://{lh.root}/curated/archive'")
-    assert lh.catalog.get_database("archive").location_uri == f"file://{lh.root}/curated/archive"
+    lh.sql(f"CREATE DATABASE archive COMMENT 'old' LOCATION 'file://{lh.root}/curated/archive' "
+           "WITH DBPROPERTIES ('owner'='ops', 'note'='it''s old')")
+    archive = lh.catalog.get_database("archive")
+    assert (archive.description, archive.location_uri, archive.parameters) == (
+        "old", f"file://{lh.root}/curated/archive", {"owner": "ops", "note": "it's old"})
     res = lh.sql("SHOW DATABASES")
     assert (res.columns, res.types, res.rows) == (["database_name"], ["varchar"], [("analytics",), ("archive",)])
     assert lh.rows("SHOW SCHEMAS LIKE 'an%'") == [("analytics",)]
@@ -193,6 +196,11 @@ def test_external_parquet_and_json_tables_read_exact_values(lh: Lakehouse) -> No
            "WITH SERDEPROPERTIES ('separatorChar'=';', 'quoteChar'='\"') "
            f"LOCATION 'file://{lh.root}/raw/quoted' TBLPROPERTIES ('skip.header.line.count'='1')")
     assert lh.rows("SELECT id, note FROM shop.notes ORDER BY id") == [("1", "a;b"), ("2", 'say "hi"')]
+    plain = lh.root / "raw" / "plain"
+    plain.mkdir()
+    (plain / "p.txt").write_text("1\x01a,b\n2\x01c\n")
+    lh.sql(f"CREATE EXTERNAL TABLE shop.plain (id int, v string) LOCATION 'file://{plain}'")  # Hive's default: ^A
+    assert lh.rows("SELECT id, v FROM shop.plain ORDER BY id") == [(1, "a,b"), (2, "c")]
     assert lh.rows("SELECT id, name, cardinality(tags) FROM shop.people ORDER BY id") == [(1, "Ada", 2), (2, "Bo", 0)]
 
 

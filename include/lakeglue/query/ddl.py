@@ -247,9 +247,25 @@ def _parse(sql: str, dialect: str) -> exp.Expr:
 # -- statements ------------------------------------------------------------------------------
 
 
-def _create_database(tree: exp.Create) -> CreateDatabase:
+_DBPROPERTIES = re.compile(r"\s+WITH\s+DBPROPERTIES\s*\((?P<props>(?:[^()']|'(?:[^']|'')*')*)\)\s*$", re.I)
+_PROPERTY = re.compile(r"\s*'(?P<key>(?:[^']|'')*)'\s*=\s*'(?P<value>(?:[^']|'')*)'\s*(?:,|$)")
+
+
+def _dbproperties(text: str) -> tuple[str, dict[str, str]]:
+    """Hive's trailing ``WITH DBPROPERTIES ('k'='v', …)``, which sqlglot 30 does not parse: cut off and read here."""
+    match = _DBPROPERTIES.search(text)
+    if match is None:
+        return text, {}
+    props = match.group("props")
+    found = {_literal(m.group("key")) or "": _literal(m.group("value")) or "" for m in _PROPERTY.finditer(props)}
+    if sum(len(m.group(0)) for m in _PROPERTY.finditer(props)) != len(props):
+        raise QueryError(f"cannot read DBPROPERTIES ({props}): write ('key'='value', …)")
+    return text[:match.start()], found
+
+
+def _create_database(tree: exp.Create, extra: dict[str, str]) -> CreateDatabase:
     comment = location = ""
-    properties: dict[str, str] = {}
+    properties: dict[str, str] = dict(extra)
     props = tree.args.get("properties")
     for prop in props.expressions if props is not None else []:
         if isinstance(prop, exp.SchemaCommentProperty):
@@ -323,6 +339,8 @@ def _create_external(tree: exp.Create) -> CreateExternalTable:
     classification = _classification(stored, serde)
     if classification == "parquet" and not serde:
         serde = PARQUET_SERDE
+    if classification == "csv" and serde in ("", CSV_SERDES[0]) and "field.delim" not in serde_params:
+        serde, serde_params["field.delim"] = CSV_SERDES[0], "\u0001"  # Hive's default text table: ^A-separated
     if classification == "csv" and serde == CSV_SERDES[0] and "field.delim" in serde_params:
         serde_params.setdefault("serialization.format", serde_params["field.delim"])
     return CreateExternalTable(_name_of(tree.this), _columns(tree.this), partition_keys, location, classification,
@@ -396,6 +414,9 @@ def parse_ddl(sql: str) -> Statement | None:
         return AlterPartitions(_split_name(match.group("name")), match.group("action").upper(),  # type: ignore[arg-type]
                                _partition_specs(match.group("rest")), bool(match.group("ifx")))
     kind = head[1].upper()
+    dbproperties: dict[str, str] = {}
+    if verb == "CREATE" and kind in ("DATABASE", "SCHEMA"):
+        text, dbproperties = _dbproperties(text)
     tree = _parse(text, SOURCE_DIALECT if kind in ("OR", "VIEW") else DDL_DIALECT)
     if isinstance(tree, exp.Drop):
         target = (tree.args.get("tables") or [tree.this])[0]  # sqlglot 30 keeps DROP's targets in "tables"
@@ -404,7 +425,7 @@ def parse_ddl(sql: str) -> Statement | None:
         return DropTable(_name_of(target), bool(tree.args.get("exists")), view=kind == "VIEW")
     if isinstance(tree, exp.Create):
         if kind in ("DATABASE", "SCHEMA"):
-            return _create_database(tree)
+            return _create_database(tree, dbproperties)
         if tree.kind == "VIEW":
             return _create_view(tree)
         if tree.kind == "TABLE" and tree.expression is None:
