@@ -2,8 +2,8 @@
 
 The generated pipeline DAG's query task is covered by tests/e2e; this run checks what that
 one does not: a .sql file next to the DAG with Jinja identifiers, ``{{ ds }}``-style
-templated parameters, a CTAS task, and the ``output_location`` / ``row_count`` XComs that
-downstream tasks read.
+templated parameters, a CTAS task, a DESCRIBE (a catalog statement, answered as rows), and the
+``output_location`` / ``row_count`` XComs that downstream tasks read.
 """
 
 from __future__ import annotations
@@ -39,16 +39,17 @@ with DAG("lakeglue_query_probe", schedule=None, start_date=datetime(2026, 1, 1),
     ctas = LakeQueryOperator(task_id="ctas", sql="CREATE TABLE ecommerce_gold.{{ params.category }}_days AS "
                              "SELECT dt, revenue FROM ecommerce_gold.{{ params.table }} WHERE category = ?",
                              parameters=["{{ params.category }}"])
+    describe = LakeQueryOperator(task_id="describe", sql="DESCRIBE ecommerce_gold.{{ params.table }}")
 
     @task
     def collect(ti=None):
         found = {t: {"output_location": ti.xcom_pull(task_ids=t, key="output_location"),
                      "row_count": ti.xcom_pull(task_ids=t, key="row_count"),
-                     "summary": ti.xcom_pull(task_ids=t)} for t in ("top", "probe", "ctas")}
+                     "summary": ti.xcom_pull(task_ids=t)} for t in ("top", "probe", "ctas", "describe")}
         with open(os.environ["PROBE_OUT"], "w") as fh:
             json.dump(found, fh)
 
-    [top, probe, ctas] >> collect()
+    [top, probe, ctas, describe] >> collect()
 
 if __name__ == "__main__":
     run = dag.test()
@@ -82,7 +83,7 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
 
     found = json.loads(out.read_text())
     results = env.lake.uri(env.lake.path("results", "queries"))
-    for task_id, rows in (("top", 3), ("probe", 2), ("ctas", 1)):
+    for task_id, rows in (("top", 3), ("probe", 2), ("ctas", 1), ("describe", 5)):
         xcom = found[task_id]
         assert xcom["row_count"] == rows
         assert xcom["output_location"].startswith(results + "/")
@@ -90,6 +91,9 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
     probe_csv = Path(found["probe"]["output_location"].removeprefix("file://")).read_text()
     assert probe_csv == "dt,revenue\n2026-11-01,50.00\n2026-11-02,25.50\n"
     assert found["ctas"]["summary"]["rows_written"] == 2
+    described = Path(found["describe"]["output_location"].removeprefix("file://")).read_text()  # DDL answers as rows
+    assert described.splitlines() == ["col_name,data_type,comment", "dt,date,", "category,string,",
+                                      'revenue,"decimal(18,2)",', "units,bigint,", "orders,bigint,"]
     assert env.run("SELECT dt, revenue FROM ecommerce_gold.books_days ORDER BY dt").rows == [
         (date(2026, 11, 1), Decimal("50.00")), (date(2026, 11, 2), Decimal("25.50"))]
 
