@@ -222,6 +222,10 @@ def test_error_rule_failure_blocks_gold(deployment: Deployment, first_run: subpr
     assert failed.returncode == 1, tail(failed)
     log = failed.stdout + failed.stderr
     assert 'ERROR ColumnValues "quantity" between 1 and 100: 1 unexpected row (0.08%), e.g. [500]' in log
+    events = [json.loads(line) for line in deployment.openlineage_file(deployment.run_count).read_text().splitlines()]
+    gate = next(e for e in events if e["eventType"] == "FAIL" and e["job"]["name"] == f"{DAG_ID}.quality")
+    assert [d["name"] for d in gate["inputs"]] == [  # a failed gate still says what it read
+        "ecommerce_silver.orders", "ecommerce_silver.order_items", "ecommerce_silver.customers"]
     gold_after = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
     assert (gold_after.version, gold_after.location) == (gold_before.version, gold_before.location)
     assert 9100000001 in {r[0] for r in run_query(
