@@ -24,6 +24,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["LAKEGLUE_HOME"] = str(_SESSION_DIR / "lake")
 os.environ.pop("LAKEGLUE_CATALOG_URL", None)
+os.environ.pop("LAKEGLUE_STATE_URL", None)
 os.environ.pop("LAKEGLUE_CONFIG", None)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
@@ -106,3 +107,17 @@ def moto(moto_endpoint: str) -> str:
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
     return moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def hive_metastore() -> Iterator[object]:
+    """One real Hive Metastore (Thrift, over a throwaway Postgres database) for the whole run.
+
+    Started from pyspark's jars on a free port (``tests/support/hms.py``); tests that need a clean
+    metastore drop what they created. Skips, naming what is missing, without java, the Postgres JDBC
+    driver or the Postgres server.
+    """
+    from tests.support.hms import running_metastore
+
+    with running_metastore(_SESSION_DIR / "hive-metastore") as metastore:
+        yield metastore

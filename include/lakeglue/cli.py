@@ -57,6 +57,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from lakeglue.catalog.model import to_dict
 
     catalog = open_catalog()
+    if args.action == "copy":
+        return _catalog_copy(catalog, args)
     if args.action == "databases":
         for db in catalog.list_databases():
             print(db.name)
@@ -83,6 +85,22 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         for version in catalog.get_table_versions(database, name):
             cols = ", ".join(f"{c.name} {c.type}" for c in version.table.all_columns())
             print(f"v{version.version} {version.table.update_time}: {cols}")
+    return 0
+
+
+def _catalog_copy(catalog: Catalog, args: argparse.Namespace) -> int:
+    """``catalog copy [DATABASE] --to URL``: this catalog's tables into another backend (moving a lake)."""
+    from lakeglue.catalog.copy import copy_catalog
+    from lakeglue.catalog.hms import HiveMetastoreCatalog
+    from lakeglue.catalog.sql import SqlCatalog
+    from lakeglue.settings import get_settings
+
+    if not args.to:
+        print("error: catalog copy needs --to URL (thrift://host:port or a SQLAlchemy URL)", file=sys.stderr)
+        return 2
+    target: Catalog = (HiveMetastoreCatalog(args.to, args.state_url or get_settings().catalog_url)
+                       if args.to.startswith("thrift://") else SqlCatalog(args.to))
+    print(copy_catalog(catalog, target, [args.name] if args.name else None).summary())
     return 0
 
 
@@ -288,11 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("catalog", help="inspect the data catalog")
-    p.add_argument("action", choices=["databases", "tables", "show", "partitions", "versions", "diff", "search"])
+    p.add_argument("action", choices=["databases", "tables", "show", "partitions", "versions", "diff", "search",
+                                      "copy"])
     p.add_argument("name", nargs="?", default="", help="DATABASE, DATABASE.TABLE, or the search text")
     p.add_argument("extra", nargs="*", help="diff: V1 [V2] (V2 defaults to the current version)")
     p.add_argument("--param", action="append", help="search: KEY=VALUE, or KEY to only require the key (repeatable)")
     p.add_argument("--database", default="", help="search: only this database")
+    p.add_argument("--to", default="", help="copy: the target catalog (thrift://host:port or a SQLAlchemy URL)")
+    p.add_argument("--state-url", default="", help="copy: the target's bookkeeping database (LAKEGLUE_STATE_URL)")
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("run", help="run pipeline stages in-process (no Airflow)")

@@ -27,7 +27,7 @@ _PARAM = re.compile(r"(?i)\b(password|passwd|pwd|sslpassword)(\s*=\s*)('(?:[^'\\
 #: Settings that always hold credentials, whatever their form.
 ALWAYS_SECRET = ("LAKEGLUE_SOURCE_POSTGRES_DSN",)
 #: Settings that hold credentials when they carry a password (a URL may also use IAM or trust auth).
-SECRET_IF_PASSWORD = ("LAKEGLUE_CATALOG_URL",)
+SECRET_IF_PASSWORD = ("LAKEGLUE_CATALOG_URL", "LAKEGLUE_STATE_URL")
 
 
 def redact(text: str) -> str:

@@ -42,8 +42,16 @@ class Settings:
     profile: str = "embedded"
     #: Root of the lake for the embedded profile (a local directory), or an ``s3://bucket`` URL.
     lake_root: str = str(PROJECT_ROOT / "lake")
-    #: SQLAlchemy URL of the catalog database; default is a SQLite file inside the lake.
+    #: SQLAlchemy URL of the catalog database; default is a SQLite file inside the lake. With the Glue
+    #: or Hive Metastore catalog it is lakeglue's own SQL bookkeeping (ledger, locks, pins, quality
+    #: history, and for the metastore its table versions). ``LAKEGLUE_CATALOG_URL=thrift://host:port``
+    #: selects the Hive Metastore: that URL goes to ``metastore_uri`` and this one becomes ``state_url``
+    #: (or the SQLite file inside the lake when that is empty).
     catalog_url: str = ""
+    #: ``thrift://host:port`` of the Hive Metastore that holds the catalog; empty: SQL or Glue backend.
+    metastore_uri: str = ""
+    #: SQLAlchemy URL of lakeglue's bookkeeping when the catalog is a Hive Metastore (``LAKEGLUE_STATE_URL``).
+    state_url: str = ""
     #: Catalog database name used by pipelines unless their spec says otherwise.
     default_database: str = "lakeglue"
     spark_master: str = "local[2]"
@@ -82,6 +90,8 @@ class Settings:
     #: Worker memory the pandas quality gate may use for one table (estimated from Parquet footers as
     #: 4x the uncompressed size, see lakeglue.quality.budget); larger tables are validated on Spark.
     quality_memory_budget_bytes: int = 1 << 30
+    #: A running job logs where it is (table, files, rows, step) every this many seconds; 0 turns it off.
+    progress_seconds: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,8 +99,16 @@ class Settings:
             raise SettingsError(
                 f"LAKEGLUE_PROFILE={self.profile!r} is not a profile; choose one of {', '.join(PROFILES)}"
             )
+        if self.catalog_url.startswith("thrift://"):
+            object.__setattr__(self, "metastore_uri", self.catalog_url)
+            object.__setattr__(self, "catalog_url", self.state_url)
         if not self.catalog_url:
             object.__setattr__(self, "catalog_url", default_catalog_url(self.lake_root))
+        if self.metastore_uri and not self.catalog_url:
+            raise SettingsError(
+                f"LAKEGLUE_CATALOG_URL={self.metastore_uri} keeps tables in a Hive Metastore, but lakeglue's own "
+                "bookkeeping (ingestion ledger, writer locks, table versions) needs a SQL database and this lake "
+                f"({self.lake_root}) is not local: set LAKEGLUE_STATE_URL to a SQLAlchemy URL")
 
     def zone_root(self, zone: str) -> str:
         """Location of a storage zone: ``<lake_root>/<zone>``."""
@@ -113,6 +131,7 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_PROFILE": "profile",
     "LAKEGLUE_HOME": "lake_root",
     "LAKEGLUE_CATALOG_URL": "catalog_url",
+    "LAKEGLUE_STATE_URL": "state_url",
     "LAKEGLUE_DATABASE": "default_database",
     "LAKEGLUE_SPARK_MASTER": "spark_master",
     "LAKEGLUE_SPARK_SHUFFLE_PARTITIONS": "spark_shuffle_partitions",
@@ -132,6 +151,7 @@ _ENV_KEYS: dict[str, str] = {
     "LAKEGLUE_QUERY_MEMORY_LIMIT": "query_memory_limit",
     "LAKEGLUE_QUERY_PREVIEW_ROWS": "query_preview_rows",
     "LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES": "quality_memory_budget_bytes",
+    "LAKEGLUE_PROGRESS_SECONDS": "progress_seconds",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,9 @@ class Deployment:
 
     def run_dag(self, conf: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         self.run_count += 1
+        # every run's OpenLineage events (the provider's file transport), one JSON event per line
+        self.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(self.openlineage_file(self.run_count)), "append": True})
         out = self.sh(str(BIN / "python"), "scripts/run_dag.py", DAG_ID, "--conf", json.dumps(conf), timeout=900)
         (self.root / f"run{self.run_count}.log").write_text(out.stdout + out.stderr)
         return out
@@ -57,6 +61,9 @@ class Deployment:
         result = run_query(f"SELECT * FROM ecommerce_gold.{table} ORDER BY {order_by}", output=None,
                            settings=self.settings)
         return [tuple(r) for r in result.rows]
+
+    def openlineage_file(self, run: int) -> Path:
+        return self.root / f"openlineage{run}.jsonl"
 
     @property
     def catalog(self) -> SqlCatalog:
@@ -122,6 +129,70 @@ def test_every_stage_left_its_trace(deployment: Deployment, first_run: subproces
     assert (Path(deployment.settings.lake_root) / "results" / "data_docs" / "index.html").is_file()
 
 
+def test_openlineage_events_name_catalog_tables_with_their_schemas(
+        deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    """Each lakeglue task's COMPLETE event: raw folders → raw → bronze → silver → gold → query result files."""
+    assert first_run.returncode == 0, tail(first_run)
+    events = [json.loads(line) for line in deployment.openlineage_file(1).read_text().splitlines()]
+    complete = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE" and "." in e["job"]["name"]}
+    lake = f"lakeglue+file://{deployment.settings.lake_root}"
+
+    def names(event: dict[str, Any], side: str) -> list[str]:
+        assert {d["namespace"] for d in event[side]} <= {lake, "file"}, event[side]
+        return [d["name"] for d in event[side]]
+
+    def tables(layer: str, *names: str) -> list[str]:
+        return [f"ecommerce_{layer}.{n}" for n in names]
+
+    raw_dir = f"{deployment.settings.lake_root}/raw/ecommerce"
+    flows = {name.removeprefix(f"{DAG_ID}."): (names(e, "inputs"), names(e, "outputs")) for name, e in complete.items()}
+    assert flows.pop("query_top_categories")[0] == tables("gold", "daily_revenue_by_category")
+    assert flows == {
+        "crawl": ([f"{raw_dir}/{t}" for t in ("customers", "orders", "products")],
+                  tables("raw", "customers", "orders", "products")),
+        "bronze": (tables("raw", "customers", "orders", "products"),
+                   tables("bronze", "customers", "orders", "products")),
+        "silver": (tables("bronze", "customers", "orders", "products"),
+                   tables("silver", "customers", "orders", "order_items", "products")),
+        "quality": (tables("silver", "orders", "order_items", "customers"), ["lakeglue_quality.results"]),
+        "gold": (tables("silver", "order_items", "products", "customers", "orders"),
+                 tables("gold", "daily_revenue_by_category", "customer_lifetime_value")),
+    }
+    query_output = complete[f"{DAG_ID}.query_top_categories"]["outputs"]
+    assert [(d["namespace"], Path(d["name"]).name) for d in query_output] == [("file", "result.csv")]
+    gold_out = {d["name"]: d for d in complete[f"{DAG_ID}.gold"]["outputs"]}
+    schema = gold_out["ecommerce_gold.daily_revenue_by_category"]["facets"]["schema"]["fields"]
+    catalog_table = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
+    assert [(f["name"], f["type"]) for f in schema] == [
+        (c.name, c.type) for c in (*catalog_table.storage.columns, *catalog_table.partition_keys)]
+
+
+def test_tasks_link_to_the_data_lake_pages(deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
+    """Airflow 3 stores each task's extra links as XComs when it finishes; the API server only reads them."""
+    import sqlite3
+    from urllib.parse import quote
+
+    assert first_run.returncode == 0, tail(first_run)
+    found = re.search(rf"DAG RUN {DAG_ID} (\S+): ", first_run.stdout)
+    assert found, tail(first_run)
+    run_id = found.group(1)
+    with sqlite3.connect(Path(deployment.env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        rows = db.execute("SELECT task_id, key, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key LIKE '_link_%'",
+                          (DAG_ID, run_id)).fetchall()
+    links = {(task, key): json.loads(value) for task, key, value in rows}
+    report = f"/lakeglue/runs/{DAG_ID}/{quote(run_id, safe='')}"
+    assert {task for task, key in links if key == "_link_RunReportLink"} == {
+        "crawl", "bronze", "silver", "quality", "gold", "query_top_categories"}
+    assert all(url == report for (_, key), url in links.items() if key == "_link_RunReportLink")
+    assert links[("gold", "_link_table_ecommerce_gold.customer_lifetime_value")] == (
+        "/lakeglue/tables/ecommerce_gold/customer_lifetime_value")
+    assert links[("quality", "_link_DataDocsLink")] == "/lakeglue/datadocs/index.html"
+    query = links[("query_top_categories", "_link_QueryResultLink")]
+    result_dirs = [p.parent.name for p in (Path(deployment.settings.lake_root) / "results" / "queries").glob(
+        "*/metadata.json")]
+    assert query in [f"/lakeglue/queries/{q}" for q in result_dirs]
+
+
 def test_full_refresh_rerun_gives_identical_gold_and_no_duplicates(
         deployment: Deployment, first_run: subprocess.CompletedProcess[str]) -> None:
     assert first_run.returncode == 0, tail(first_run)
@@ -151,6 +222,10 @@ def test_error_rule_failure_blocks_gold(deployment: Deployment, first_run: subpr
     assert failed.returncode == 1, tail(failed)
     log = failed.stdout + failed.stderr
     assert 'ERROR ColumnValues "quantity" between 1 and 100: 1 unexpected row (0.08%), e.g. [500]' in log
+    events = [json.loads(line) for line in deployment.openlineage_file(deployment.run_count).read_text().splitlines()]
+    gate = next(e for e in events if e["eventType"] == "FAIL" and e["job"]["name"] == f"{DAG_ID}.quality")
+    assert [d["name"] for d in gate["inputs"]] == [  # a failed gate still says what it read
+        "ecommerce_silver.orders", "ecommerce_silver.order_items", "ecommerce_silver.customers"]
     gold_after = deployment.catalog.get_table("ecommerce_gold", "daily_revenue_by_category")
     assert (gold_after.version, gold_after.location) == (gold_before.version, gold_before.location)
     assert 9100000001 in {r[0] for r in run_query(

@@ -2,8 +2,8 @@
 
 The generated pipeline DAG's query task is covered by tests/e2e; this run checks what that
 one does not: a .sql file next to the DAG with Jinja identifiers, ``{{ ds }}``-style
-templated parameters, a CTAS task, and the ``output_location`` / ``row_count`` XComs that
-downstream tasks read.
+templated parameters, a CTAS task, a DESCRIBE (a catalog statement, answered as rows), and the
+``output_location`` / ``row_count`` XComs that downstream tasks read.
 """
 
 from __future__ import annotations
@@ -39,16 +39,17 @@ with DAG("lakeglue_query_probe", schedule=None, start_date=datetime(2026, 1, 1),
     ctas = LakeQueryOperator(task_id="ctas", sql="CREATE TABLE ecommerce_gold.{{ params.category }}_days AS "
                              "SELECT dt, revenue FROM ecommerce_gold.{{ params.table }} WHERE category = ?",
                              parameters=["{{ params.category }}"])
+    describe = LakeQueryOperator(task_id="describe", sql="DESCRIBE ecommerce_gold.{{ params.table }}")
 
     @task
     def collect(ti=None):
         found = {t: {"output_location": ti.xcom_pull(task_ids=t, key="output_location"),
                      "row_count": ti.xcom_pull(task_ids=t, key="row_count"),
-                     "summary": ti.xcom_pull(task_ids=t)} for t in ("top", "probe", "ctas")}
+                     "summary": ti.xcom_pull(task_ids=t)} for t in ("top", "probe", "ctas", "describe")}
         with open(os.environ["PROBE_OUT"], "w") as fh:
             json.dump(found, fh)
 
-    [top, probe, ctas] >> collect()
+    [top, probe, ctas, describe] >> collect()
 
 if __name__ == "__main__":
     run = dag.test()
@@ -70,7 +71,9 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
     run_env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                "LAKEGLUE_HOME": env.settings.lake_root, "LAKEGLUE_CATALOG_URL": env.settings.catalog_url,
-               "PROBE_OUT": str(out)}
+               "PROBE_OUT": str(out),
+               "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                   {"type": "file", "log_file_path": str(tmp_path / "openlineage.jsonl"), "append": True})}
     migrated = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=run_env, capture_output=True, text=True,
                               timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
@@ -80,7 +83,7 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
 
     found = json.loads(out.read_text())
     results = env.lake.uri(env.lake.path("results", "queries"))
-    for task_id, rows in (("top", 3), ("probe", 2), ("ctas", 1)):
+    for task_id, rows in (("top", 3), ("probe", 2), ("ctas", 1), ("describe", 5)):
         xcom = found[task_id]
         assert xcom["row_count"] == rows
         assert xcom["output_location"].startswith(results + "/")
@@ -88,5 +91,21 @@ def test_query_tasks_render_sql_files_and_push_location_and_row_count(tmp_path: 
     probe_csv = Path(found["probe"]["output_location"].removeprefix("file://")).read_text()
     assert probe_csv == "dt,revenue\n2026-11-01,50.00\n2026-11-02,25.50\n"
     assert found["ctas"]["summary"]["rows_written"] == 2
+    described = Path(found["describe"]["output_location"].removeprefix("file://")).read_text()  # DDL answers as rows
+    assert described.splitlines() == ["col_name,data_type,comment", "dt,date,", "category,string,",
+                                      'revenue,"decimal(18,2)",', "units,bigint,", "orders,bigint,"]
     assert env.run("SELECT dt, revenue FROM ecommerce_gold.books_days ORDER BY dt").rows == [
         (date(2026, 11, 1), Decimal("50.00")), (date(2026, 11, 2), Decimal("25.50"))]
+
+    # OpenLineage: the rendered SQL's tables in the lake's namespace; a CTAS target and the result files are outputs
+    events = [json.loads(line) for line in (tmp_path / "openlineage.jsonl").read_text().splitlines()]
+    complete = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
+    lake = f"lakeglue+file://{env.settings.lake_root}"
+    for task_id, outputs in (("probe", []), ("ctas", [(lake, "ecommerce_gold.books_days")])):
+        event = complete[f"lakeglue_query_probe.{task_id}"]
+        assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [
+            (lake, "ecommerce_gold.daily_revenue_by_category")]
+        result_file = ("file", found[task_id]["output_location"].removeprefix("file://"))
+        assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [*outputs, result_file]
+    books_days = complete["lakeglue_query_probe.ctas"]["outputs"][0]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in books_days] == [("dt", "date"), ("revenue", "decimal(18,2)")]

@@ -191,3 +191,16 @@ def test_aws_profile_needs_a_role(aws: Any) -> None:
 
     with pytest.raises(GlueTranslationError, match="a Glue crawler needs an IAM role"):
         LakeCrawlerOperator(task_id="crawl", pipeline="ecommerce", aws_conn_id="lakeglue_moto").execute({})
+
+
+def test_openlineage_of_a_config_crawl_names_the_prefix_and_the_tables_it_found(lake: Path) -> None:
+    from lakeglue_airflow.operators.crawler import LakeCrawlerOperator
+
+    op = LakeCrawlerOperator(task_id="crawl", config=shop_config())
+    op.execute({})
+    lineage = op.get_openlineage_facets_on_complete(None)
+    lake_root = get_settings().lake_root
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("file", str(lake))]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [(f"lakeglue+file://{lake_root}", "shop_raw.orders")]
+    schema = lineage.outputs[0].facets["schema"]
+    assert [(f.name, f.type) for f in schema.fields] == [("order_id", "bigint"), ("amount", "double"), ("dt", "string")]

@@ -9,8 +9,13 @@ from lakeglue.settings import Settings, get_settings
 
 
 def open_catalog(settings: Settings | None = None) -> Catalog:
-    """The catalog backend the active profile asks for: Glue for ``aws``, SQL otherwise."""
+    """The catalog backend the settings ask for: a Hive Metastore when ``LAKEGLUE_CATALOG_URL`` is
+    ``thrift://…`` (any profile), else Glue for ``aws`` and SQL otherwise."""
     settings = settings or get_settings()
+    if settings.metastore_uri:
+        from lakeglue.catalog.hms import HiveMetastoreCatalog
+
+        return HiveMetastoreCatalog(settings.metastore_uri, state_url=settings.catalog_url)
     if settings.profile == "aws":
         from lakeglue.catalog.glue import GlueCatalog
 

@@ -80,7 +80,9 @@ def database_from_glue(data: Mapping[str, Any]) -> Database:
 def table_to_input(table: Table) -> dict[str, Any]:
     """The TableInput for CreateTable/UpdateTable (times and version are the server's to set)."""
     return {
-        **_drop_empty({"Name": table.name, "Description": table.description, "TableType": table.table_type}),
+        **_drop_empty({"Name": table.name, "Description": table.description, "TableType": table.table_type,
+                       "ViewOriginalText": table.view_original_text,
+                       "ViewExpandedText": table.view_expanded_text}),
         "Parameters": dict(table.parameters),
         "PartitionKeys": [column_to_glue(c) for c in table.partition_keys],
         "StorageDescriptor": storage_to_glue(table.storage),
@@ -105,6 +107,8 @@ def table_from_glue(data: Mapping[str, Any], version_id: str | None = None) -> T
         create_time=created,
         update_time=_utc(data.get("UpdateTime")) or created,
         version=int(version_id or data.get("VersionId") or 0),
+        view_original_text=data.get("ViewOriginalText") or "",
+        view_expanded_text=data.get("ViewExpandedText") or "",
     )
 
 

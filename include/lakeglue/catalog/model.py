@@ -84,6 +84,10 @@ class Table:
     update_time: datetime | None = None
     #: Version number assigned by the catalog; 1 for a new table, +1 per update.
     version: int = 0
+    #: A view's SQL as Glue keeps it (``table_type`` ``VIRTUAL_VIEW``): Athena/Trino's encoded
+    #: ``/* Presto View: … */`` text, see :mod:`lakeglue.query.views`. Empty for tables.
+    view_original_text: str = ""
+    view_expanded_text: str = ""
 
     @property
     def qualified_name(self) -> str:
@@ -177,6 +181,8 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         create_time=_parse_dt(data.get("create_time")),
         update_time=_parse_dt(data.get("update_time")),
         version=int(data.get("version", 0)),
+        view_original_text=data.get("view_original_text", ""),
+        view_expanded_text=data.get("view_expanded_text", ""),
     )
 
 

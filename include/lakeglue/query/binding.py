@@ -21,7 +21,9 @@ from lakeglue.query.base import BoundQuery, QueryError
 from lakeglue.query.suggest import check_columns, did_you_mean, position
 from lakeglue.sql_dialect import SOURCE_DIALECT
 
-READ_ONLY_HINT = "SELECT / WITH / UNION …, CREATE TABLE … AS SELECT or INSERT INTO … SELECT"
+READ_ONLY_HINT = ("SELECT / WITH / UNION …, CREATE TABLE … AS SELECT, INSERT INTO … SELECT and the catalog "
+                  "statements (CREATE DATABASE, CREATE EXTERNAL TABLE, CREATE VIEW, DROP, SHOW, DESCRIBE, MSCK "
+                  "REPAIR TABLE, ALTER TABLE … PARTITION)")
 
 
 _MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>")

@@ -5,7 +5,10 @@ catalog, hand it to the engine the profile uses (DuckDB embedded, Trino in compo
 Athena in aws), and write rows + metadata under ``results/queries/<query_id>/``. Failed
 queries leave a ``metadata.json`` with ``state: FAILED`` and the error, so the query
 history (:mod:`lakeglue.query.history`) shows them too. ``CREATE TABLE … AS SELECT`` and
-``INSERT INTO`` create or extend catalog tables; their result is one ``rows`` column.
+``INSERT INTO`` create or extend catalog tables; their result is one ``rows`` column. Catalog
+statements (CREATE DATABASE, SHOW TABLES, DESCRIBE, CREATE VIEW, MSCK REPAIR …, see
+:mod:`lakeglue.query.ddl`) run on the catalog itself, on every engine; catalog views are
+expanded into subqueries before an engine sees the statement (:mod:`lakeglue.query.views`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from sqlglot import exp
 from lakeglue.catalog import Catalog, open_catalog
 from lakeglue.query.base import BoundQuery, EngineResult, QueryEngine, QueryError, engine_for_profile, get_engine
 from lakeglue.query.binding import bind_tree, is_write, parse_statement, require_query
+from lakeglue.query.ddl import parse_ddl
+from lakeglue.query.ddl_run import DdlContext, run_ddl
 from lakeglue.query.results import OUTPUT_FORMATS, QueryResult, ResultWriter, arrow_rows, write_query_files
 from lakeglue.query.text_tables import check_readable
+from lakeglue.query.views import expanded
 from lakeglue.settings import SQL_DIR, Settings, get_settings
 from lakeglue.storage.zones import Lake
 
@@ -77,6 +83,10 @@ def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: s
 
     if not is_write(tree):
         bound = bind_tree(require_query(tree), sql, params, database, catalog, query_id)
+        views = expanded(tree, bound.tables, database, catalog)  # catalog views: subqueries for every engine
+        if views is not None:
+            tree, sql = views
+            bound = bind_tree(tree, sql, params, database, catalog, query_id)
         bound_out.append(bound)
         _check_readable(bound)
         with pinned(catalog, lake.settings, f"query/{query_id}", bound.tables.values()):
@@ -87,6 +97,10 @@ def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: s
 
     assert isinstance(tree, exp.Create | exp.Insert)
     write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
+    views = expanded(tree, whole.tables, database, catalog)
+    if views is not None:
+        tree, sql = views
+        write, whole, select = bind_write(sql, tree, params, database, catalog, query_id)
     bound_out.append(whole)
     _check_readable(select)
     with pinned(catalog, lake.settings, f"query/{query_id}", whole.tables.values()):
@@ -121,10 +135,16 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
     kind = "SELECT"
     writer = ResultWriter(lake, query_id, output, settings.query_preview_rows) if output is not None else None
     try:
-        tree = parse_statement(sql)
-        kind = statement_type(tree)
-        query_engine = get_engine(engine_name, settings, lake, catalog, **(engine_options or {}))
-        result = _execute(tree, sql, params, database, catalog, lake, query_engine, query_id, bound, writer)
+        ddl = parse_ddl(sql)
+        if ddl is not None:  # catalog statements (CREATE DATABASE, SHOW TABLES, MSCK …) run on the catalog
+            kind = "DDL"
+            result = run_ddl(ddl, DdlContext(catalog, lake, database, query_id, lambda: get_engine(
+                engine_name, settings, lake, catalog, **(engine_options or {}))), sql, list(params or []))
+        else:
+            tree = parse_statement(sql)
+            kind = statement_type(tree)
+            query_engine = get_engine(engine_name, settings, lake, catalog, **(engine_options or {}))
+            result = _execute(tree, sql, params, database, catalog, lake, query_engine, query_id, bound, writer)
         if writer is not None and writer.schema is None:  # not streamed by the engine: write its table
             writer.write_table(result.data)
             result.data = writer.preview()
@@ -146,7 +166,8 @@ def run_query(sql: str, params: Sequence[Any] | None = None, database: str | Non
     columns = list(result.data.column_names)
     output_location = metadata_location = None
     if writer is not None:
-        meta = _metadata(query_id, sql, params, database, engine_name, submitted_at, bound[0], kind)
+        meta = _metadata(query_id, sql, params, database, engine_name, submitted_at, bound[0] if bound else None,
+                         kind)
         meta.update(
             state="SUCCEEDED",
             columns=[{"name": n, "type": t} for n, t in zip(columns, result.types, strict=True)],
@@ -182,5 +203,9 @@ def explain_query(sql: str, params: Sequence[Any] | None = None, database: str |
     """The engine's plan for a query; with ``analyze`` it runs it and shows files scanned per table scan."""
     settings, lake, catalog = _resolve(settings, None, catalog)
     query_engine = get_engine(engine or engine_for_profile(settings.profile), settings, lake, catalog)
-    bound = bind_tree(require_query(parse_statement(sql)), sql, params, database, catalog)
+    tree = require_query(parse_statement(sql))
+    bound = bind_tree(tree, sql, params, database, catalog)
+    views = expanded(tree, bound.tables, database, catalog)
+    if views is not None:
+        bound = bind_tree(views[0], views[1], params, database, catalog)
     return query_engine.explain(bound, analyze=analyze)

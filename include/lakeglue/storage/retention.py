@@ -174,11 +174,15 @@ def delete_table_versions(catalog: Catalog, database: str, name: str, versions: 
     """Delete archived versions of a table from the catalog (never the current one).
 
     Not part of the :class:`Catalog` protocol (only retention deletes history), so it speaks to
-    each backend directly: the SQL catalog's version table, Glue's DeleteTableVersion.
+    each backend directly: the SQL catalog's version table, Glue's DeleteTableVersion, the Hive
+    Metastore backend's own archive.
     """
     wanted = sorted(set(versions) - {catalog.get_table(database, name).version})
     if not wanted:
         return 0
+    own_archive = getattr(catalog, "delete_table_versions", None)
+    if own_archive is not None:  # a backend that keeps its archive beside the catalog (the Hive Metastore's)
+        return int(own_archive(database, name, wanted))
     from lakeglue.catalog.sql import SqlCatalog, table_versions_t
 
     if isinstance(catalog, SqlCatalog):

@@ -35,7 +35,8 @@ def _local_spark_env() -> dict[str, str]:
            "LAKEGLUE_PROJECT_ROOT": str(PROJECT_ROOT)}
     if spec and spec.origin:
         env["SPARK_HOME"] = os.environ.get("SPARK_HOME", str(Path(spec.origin).parent))
-    for key in ("LAKEGLUE_HOME", "LAKEGLUE_CATALOG_URL", "LAKEGLUE_PROFILE", "LAKEGLUE_CONFIG", "PYTHONPATH"):
+    for key in ("LAKEGLUE_HOME", "LAKEGLUE_CATALOG_URL", "LAKEGLUE_STATE_URL", "LAKEGLUE_PROFILE", "LAKEGLUE_CONFIG",
+                "PYTHONPATH"):
         if os.environ.get(key):
             env[key] = os.environ[key]
     return env

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeglue import records
 from lakeglue.catalog.model import Table
-from lakeglue.jobs import raw_files
+from lakeglue.jobs import progress, raw_files
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb import csv_reader, jdbc_source, raw_input
@@ -50,8 +50,12 @@ _FILES = "__lg_files"
 def run_bronze(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)
-    for table, table_spec in ctx.spec.bronze.items():
-        metrics.tables.append(_bronze_table(con, ctx, table, table_spec))
+    with progress.tracking("bronze", ctx.settings.progress_seconds, tables=len(ctx.spec.bronze)) as tracker:
+        for table, table_spec in ctx.spec.bronze.items():
+            tracker.start_table(table)
+            metrics.tables.append(_bronze_table(con, ctx, table, table_spec))
+            done = metrics.tables[-1]
+            tracker.table_done(done.files_read + done.files_quarantined, done.rows_written)
     metrics.duration_s = round(time.monotonic() - started, 3)
     return metrics
 
@@ -65,6 +69,7 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     if claimed is None:
         return result
     raw, source, entries = claimed.raw, claimed.source, claimed.entries
+    progress.current().claimed(result.files_read, result.bytes_read)
     encoding = records.table_encoding(raw.parameters, table_spec.options.get("encoding")
                                       or table_spec.options.get("charset"))
     raw_list = raw_input.raw_files_of(ctx, [(e.path, e.size) for e in entries])
@@ -72,7 +77,9 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
     header = int(table_spec.format == "csv" and csv_reader.reader_options(raw, table, table_spec)["header"] == "true")
     try:
         prepared = raw_input.prepare(ctx, staging, table_spec.format, encoding, raw_list, header_lines=header)
+        progress.current().set_step("reading and parsing the files")
         prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging, header)
+        progress.current().set_step("quarantining rejects and writing the batch")
         data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
         output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"),
                                                                        ("_line", "s._line")]

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lakeglue import records
-from lakeglue.jobs import raw_files
+from lakeglue.jobs import progress, raw_files
 from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb.json_lines import spark_file_uri
 
@@ -90,7 +90,9 @@ def prepare(ctx: JobContext, staging: str, fmt: str, encoding: str, files: list[
     text = fmt in ("json", "csv")
     staging = posixpath.join(staging, "probed" if probe else "direct")
     out = Prepared(probed=probe)
+    tracker = progress.current()
     for index, raw in enumerate(files):
+        tracker.set_step(f"{'probing' if probe else 'opening'} file {index + 1}/{len(files)}")
         zipped = raw_files.compression_of(raw.path) == "zip"
         needs_copy = text and (zipped or encoding != records.DEFAULT_ENCODING)
         if zipped and not text:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeglue import records
 from lakeglue.catalog.model import Column, Table
+from lakeglue.jobs import progress
 from lakeglue.jobs.bookmarks import Bookmarks
 from lakeglue.jobs.commit import plan_batch_attempt, register_batch_partition
 from lakeglue.jobs.context import JobContext
@@ -49,8 +50,13 @@ _ROW_IN_TASK = (1 << 33) - 1
 def run_bronze(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     started = time.monotonic()
     metrics = JobMetrics("bronze", ctx.spec.name, ctx.batch_id)
-    for table, table_spec in ctx.spec.bronze.items():
-        metrics.tables.append(_bronze_table(spark, ctx, table, table_spec))
+    with progress.tracking("bronze", ctx.settings.progress_seconds, tables=len(ctx.spec.bronze),
+                           engine_status=progress.spark_status(spark)) as tracker:
+        for table, table_spec in ctx.spec.bronze.items():
+            tracker.start_table(table)
+            metrics.tables.append(_bronze_table(spark, ctx, table, table_spec))
+            done = metrics.tables[-1]
+            tracker.table_done(done.files_read + done.files_quarantined, done.rows_written)
     metrics.duration_s = round(time.monotonic() - started, 3)
     return metrics
 
@@ -63,6 +69,7 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
     if claimed is None:
         return result
     raw, source, entries = claimed.raw, claimed.source, claimed.entries
+    progress.current().claimed(result.files_read, result.bytes_read)
     encoding = records.table_encoding(raw.parameters, table_spec.options.get("encoding"))
     transcode = encoding if table_spec.format == "json" and file_probe.needs_transcoding(encoding) else None
     inputs = prepare_inputs(spark, ctx.lake, entries, table, transcode_from=transcode)
@@ -73,6 +80,7 @@ def _bronze_table(spark: SparkSession, ctx: JobContext, table: str, table_spec: 
             if transcode:  # the staged copies are UTF-8
                 reading = replace(reading, encoding="UTF-8")
             try:
+                progress.current().set_step("reading the files and writing the batch")
                 _read_and_commit(spark, ctx, table, table_spec, raw, reading, inputs, len(entries), result)
                 break
             except _MixedLineEnds as redo:
