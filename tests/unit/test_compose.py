@@ -142,8 +142,9 @@ def settings_the_code_reads() -> set[str]:
 
 # -- the file is valid Compose --------------------------------------------------------------------------------
 def test_file_matches_the_compose_specification_schema() -> None:
-    import jsonschema
     from importlib.resources import files
+
+    import jsonschema
 
     schema = json.loads((files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json").read_text())
     validator_class = jsonschema.validators.validator_for(schema)
