@@ -16,16 +16,24 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
+def under_spark_submit() -> bool:
+    """True when spark-submit started this Python driver: its JVM is already up and its gateway port is
+    in the environment (``PythonRunner`` sets it), and that JVM's ``--master`` must win.
+
+    ``SparkConf().contains("spark.master")`` cannot tell: before a SparkContext exists, a Python
+    ``SparkConf`` does not see the JVM's properties, so the master of the command line (a standalone
+    cluster, say) was silently replaced by ``settings.spark_master``.
+    """
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def build_spark(app_name: str, settings: Settings | None = None) -> SparkSession:
     from pyspark.sql import SparkSession
 
     settings = settings or get_settings()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name)
-    from pyspark import SparkConf
-
-    conf = SparkConf()
-    if not conf.contains("spark.master"):
+    if not under_spark_submit():
         # Not under spark-submit: this process is the driver and its local executors run Python
         # UDFs in workers, which must be this interpreter (pyspark, pyarrow, the job's packages),
         # not whatever ``python3`` comes first on PATH (pyspark reads only the variable here).
