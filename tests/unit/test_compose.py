@@ -47,6 +47,7 @@ DEFAULT_FITS_COMPOSE: dict[str, str] = {
     "LAKEGLUE_QUERY_MEMORY_LIMIT": "defaults to the DuckDB limit",
     "LAKEGLUE_QUERY_PREVIEW_ROWS": "same in every profile",
     "LAKEGLUE_QUALITY_MEMORY_BUDGET_BYTES": "same in every profile",
+    "LAKEGLUE_PROGRESS_SECONDS": "progress log interval, same in every profile",
     "LAKEGLUE_FAULT_POINT": "fault injection for tests only",
     "LAKEGLUE_FAULT_SIGNAL": "fault injection for tests only",
     "LAKEGLUE_FAULT_HOLD_SECONDS": "fault injection for tests only",
