@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from lakeglue.catalog import Catalog
+from lakeglue.query import duckdb_pool
 from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.query.dialect import to_duckdb
 from lakeglue.query.duckdb_tables import (
@@ -146,15 +147,51 @@ class DuckDBEngine:
         ``writable`` is one more directory the connection may use: a write's fresh staging folder.
         """
         tables = [list_table_files(t, self.catalog) for t in query.tables.values()]
-        con = duckdb.connect(":memory:")
+        views = [(db, name, tf, self._cacheable_view(tf)) for (db, name), tf in zip(query.tables, tables, strict=True)]
+        # a database is reused only for exactly the same sandbox: same views over the same files, same settings
+        key = None
+        if writable is None and all(cached is not None for *_, cached in views):
+            key = (self._settings_key(), tuple((db, name, cached[0]) for db, name, _, cached in views if cached))
+        con = duckdb_pool.take(key) if key is not None else None
+        if con is None:
+            con = self._open(views, tables, counter, writable)
+        reusable = False
         try:
-            con.execute(f"SET threads = {THREADS}")
-            limit = self.settings.query_memory_limit or self.settings.duckdb_memory_limit
-            con.execute(f"SET memory_limit = {quote_literal(limit)}")
-            con.execute(f"SET temp_directory = {quote_literal(spill_directory(self.settings))}")
-            for (db, name), tf in zip(query.tables, tables, strict=True):
+            yield con, tables
+            reusable = key is not None
+        finally:
+            if reusable:
+                duckdb_pool.give_back(key, con)
+            else:
+                con.close()
+
+    def _settings_key(self) -> tuple[str, str]:
+        return (self.settings.query_memory_limit or self.settings.duckdb_memory_limit, spill_directory(self.settings))
+
+    @staticmethod
+    def _cacheable_view(tf: TableFiles) -> tuple[object, str | None] | None:
+        """(cache key, known view SQL or None) of a table whose view depends on its files only; None for raw text
+        tables, whose views count unparsed values per query (see :mod:`lakeglue.query.duckdb_pool`)."""
+        if is_text_table(tf.table):
+            return None
+        key = duckdb_pool.view_key(tf, reader_sql(tf) if tf.files else "")
+        return key, duckdb_pool.cached_view(key)
+
+    def _open(self, views: list[tuple[str, str, TableFiles, tuple[object, str | None] | None]],
+              tables: list[TableFiles], counter: UnparsedCounter | None,
+              writable: str | None) -> duckdb.DuckDBPyConnection:
+        """A new in-memory database with the views, then locked down to the tables' directories (and ``writable``)."""
+        memory_limit, spill = self._settings_key()
+        con = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": memory_limit,
+                                                 "temp_directory": spill})
+        try:
+            for db, name, tf, cached in views:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
-                source = self.view_source(con, tf, counter)
+                source = cached[1] if cached is not None and cached[1] is not None else None
+                if source is None:
+                    source = self.view_source(con, tf, counter)
+                    if cached is not None:
+                        duckdb_pool.remember_view(cached[0], source)
                 con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
             # a root with glob characters is also allowed as the escaped pattern its files are read through
             allowed = {path.rstrip("/") + "/" for tf in tables for root in tf.roots
@@ -165,9 +202,10 @@ class DuckDBEngine:
             con.execute("SET enable_external_access = false")
             con.execute("PRAGMA enable_profiling = 'no_output'")
             con.execute("SET lock_configuration = true")
-            yield con, tables
-        finally:
+        except BaseException:
             con.close()
+            raise
+        return con
 
     @staticmethod
     def view_source(con: duckdb.DuckDBPyConnection, tf: TableFiles, counter: UnparsedCounter | None = None) -> str:
