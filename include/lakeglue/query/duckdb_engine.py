@@ -1,4 +1,4 @@
-"""The embedded query engine: catalog tables as DuckDB views over their files, one in-memory DB per query.
+"""The embedded query engine: catalog tables as DuckDB views over their files, in sandboxed in-memory databases.
 
 Imported only when the duckdb engine is chosen (see :data:`lakeglue.query.base.ENGINES`),
 so importing :mod:`lakeglue.query` stays cheap for DAG parsing.
@@ -8,8 +8,10 @@ Each referenced catalog table becomes a view ``"db"."table"`` over its files (se
 names the catalog knows. The connection is then sandboxed — only the referenced tables'
 directories are readable and the configuration is locked — so a query can read exactly
 what Athena would let it read (catalog tables), not ``read_csv('/etc/passwd')``, and
-cannot write files. CTAS / INSERT INTO are not run here: lakeglue runs their SELECT and
-writes the table itself (:mod:`lakeglue.query.writes`).
+cannot write files. A locked database is reused only by a later query with exactly the same
+views and allowed directories (:mod:`lakeglue.query.duckdb_pool`). CTAS / INSERT INTO are
+not run here: lakeglue runs their SELECT and writes the table itself (:mod:`lakeglue.query.writes`);
+an unpartitioned CTAS has DuckDB write its Parquet file into a staging folder (:meth:`DuckDBEngine.write_parquet`).
 
 Memory is bounded: each connection gets ``query_memory_limit`` (default: the jobs'
 ``duckdb_memory_limit``) and spills larger-than-memory sorts, joins and aggregates to a
@@ -124,7 +126,7 @@ class ParquetWrite:
 
 
 class DuckDBEngine:
-    """Runs Trino-dialect queries in a fresh, sandboxed in-memory DuckDB per call."""
+    """Runs Trino-dialect queries in sandboxed in-memory DuckDB databases (reused only for the same sandbox)."""
 
     name = "duckdb"
     native_writes = False
