@@ -166,6 +166,47 @@ def test_failed_ctas_leaves_no_table_and_no_committed_data(env: Env) -> None:
     assert not curated(env, "gold", "t").exists()
 
 
+def test_unpartitioned_ctas_from_a_csv_table_is_written_by_duckdb_and_counts_unparsed_values(env: Env) -> None:
+    raw = Path(env.lake.path("raw", "shop", "customers"))
+    raw.mkdir(parents=True)
+    (raw / "customers.csv").write_text("customer_id,age,score\n1,34,1.5\n2,thirty,2.5\n3,41,oops\n")
+    env.register("shop_raw", "customers", str(raw), (Column("customer_id", "bigint"), Column("age", "bigint"),
+                 Column("score", "double")), classification="csv", parameters={"skip.header.line.count": "1"})
+    res = env.run("CREATE TABLE ecommerce_gold.customers AS SELECT customer_id, age, score, "
+                  "sum(age) OVER () AS total_age FROM shop_raw.customers")
+    assert res.rows == [(3,)]
+    assert res.stats["unparsed_values"] == [
+        {"table": "shop_raw.customers", "column": "age", "type": "bigint", "values": 1},
+        {"table": "shop_raw.customers", "column": "score", "type": "double", "values": 1}]
+    table = env.catalog.get_table("ecommerce_gold", "customers")
+    # DuckDB sums bigints into HUGEINT: stored as bigint, as Trino types the sum
+    assert [(c.name, c.type) for c in table.columns] == [
+        ("customer_id", "bigint"), ("age", "bigint"), ("score", "double"), ("total_age", "bigint")]
+    files = list(Path(table.location.removeprefix("file://")).iterdir())
+    assert [f.name for f in files] == [f"part-00000-{res.query_id}.snappy.parquet"]
+    assert str(pq.read_schema(files[0]).field("total_age").type) == "int64"
+    assert pq.ParquetFile(files[0]).metadata.created_by.startswith("DuckDB")  # not through Python
+    assert env.run("SELECT * FROM ecommerce_gold.customers ORDER BY 1").rows == [
+        (1, 34, 1.5, 75), (2, None, 2.5, 75), (3, 41, None, 75)]
+    assert not list(Path(env.lake.path("staging")).rglob("*.parquet"))
+
+
+def test_unpartitioned_ctas_of_no_rows_makes_an_empty_table_without_files(env: Env) -> None:
+    res = env.run("CREATE TABLE ecommerce_gold.none AS SELECT order_id FROM ecommerce_silver.orders WHERE false")
+    assert res.rows == [(0,)]
+    table = env.catalog.get_table("ecommerce_gold", "none")
+    assert list(Path(table.location.removeprefix("file://")).iterdir()) == []
+    assert env.run("SELECT count(*) AS n FROM ecommerce_gold.none").rows == [(0,)]
+
+
+def test_unpartitioned_ctas_failing_while_writing_commits_nothing_and_leaves_no_staged_file(env: Env) -> None:
+    with pytest.raises(QueryError, match="duckdb could not run the query"):
+        env.run("CREATE TABLE ecommerce_gold.t AS SELECT CAST(status AS integer) AS n FROM ecommerce_silver.orders")
+    assert not env.catalog.table_exists("ecommerce_gold", "t")
+    assert not curated(env, "gold", "t").exists()
+    assert not [p for p in Path(env.lake.path("staging")).rglob("*") if p.is_file()]
+
+
 # -- INSERT INTO -----------------------------------------------------------------------------
 
 def test_insert_into_a_partitioned_table_rewrites_only_the_partitions_it_touches(env: Env) -> None:

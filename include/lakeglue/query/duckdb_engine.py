@@ -1,4 +1,4 @@
-"""The embedded query engine: catalog tables as DuckDB views over their files, one in-memory DB per query.
+"""The embedded query engine: catalog tables as DuckDB views over their files, in sandboxed in-memory databases.
 
 Imported only when the duckdb engine is chosen (see :data:`lakeglue.query.base.ENGINES`),
 so importing :mod:`lakeglue.query` stays cheap for DAG parsing.
@@ -8,8 +8,10 @@ Each referenced catalog table becomes a view ``"db"."table"`` over its files (se
 names the catalog knows. The connection is then sandboxed — only the referenced tables'
 directories are readable and the configuration is locked — so a query can read exactly
 what Athena would let it read (catalog tables), not ``read_csv('/etc/passwd')``, and
-cannot write files. CTAS / INSERT INTO are not run here: lakeglue runs their SELECT and
-writes the table itself (:mod:`lakeglue.query.writes`).
+cannot write files. A locked database is reused only by a later query with exactly the same
+views and allowed directories (:mod:`lakeglue.query.duckdb_pool`). CTAS / INSERT INTO are
+not run here: lakeglue runs their SELECT and writes the table itself (:mod:`lakeglue.query.writes`);
+an unpartitioned CTAS has DuckDB write its Parquet file into a staging folder (:meth:`DuckDBEngine.write_parquet`).
 
 Memory is bounded: each connection gets ``query_memory_limit`` (default: the jobs'
 ``duckdb_memory_limit``) and spills larger-than-memory sorts, joins and aggregates to a
@@ -21,14 +23,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
 from lakeglue.catalog import Catalog
+from lakeglue.query import duckdb_pool
 from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.query.dialect import to_duckdb
 from lakeglue.query.duckdb_tables import (
@@ -105,13 +109,31 @@ def trino_integer_batch(batch: pa.RecordBatch, duck_types: list[str]) -> pa.Reco
     return trino_integers(pa.Table.from_batches([batch]), duck_types).combine_chunks().to_batches()[0]
 
 
+def _written_column(position: int, duck_type: str) -> str:
+    """Result column ``position`` (by position: names may repeat before CTAS rejects them) as written."""
+    return f"CAST(#{position} AS BIGINT)" if duck_type.upper() == "HUGEINT" else f"#{position}"
+
+
+@dataclass
+class ParquetWrite:
+    """What :meth:`DuckDBEngine.write_parquet` wrote: the row count and the SELECT's columns as Trino types."""
+
+    rows: int
+    names: list[str]
+    types: list[str]
+    engine_sql: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
 class DuckDBEngine:
-    """Runs Trino-dialect queries in a fresh, sandboxed in-memory DuckDB per call."""
+    """Runs Trino-dialect queries in sandboxed in-memory DuckDB databases (reused only for the same sandbox)."""
 
     name = "duckdb"
     native_writes = False
     #: ``execute`` can stream rows to a :class:`~lakeglue.query.results.ResultWriter` (``sink=``).
     streams_results = True
+    #: ``write_parquet`` writes a SELECT's rows to a local Parquet file itself (CTAS, see materialize).
+    writes_parquet = True
 
     def __init__(self, settings: Settings, lake: Lake, catalog: Catalog | None = None) -> None:
         self.settings = settings
@@ -119,33 +141,73 @@ class DuckDBEngine:
         self.catalog = catalog
 
     @contextmanager
-    def connect(self, query: BoundQuery,
-                counter: UnparsedCounter | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[TableFiles]]]:
+    def connect(self, query: BoundQuery, counter: UnparsedCounter | None = None,
+                writable: str | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[TableFiles]]]:
         """A connection with one view per referenced table, locked down to those tables' directories.
 
         ``counter`` counts the text-table values that did not parse (see :mod:`lakeglue.query.text_tables`).
+        ``writable`` is one more directory the connection may use: a write's fresh staging folder.
         """
         tables = [list_table_files(t, self.catalog) for t in query.tables.values()]
-        con = duckdb.connect(":memory:")
+        views = [(db, name, tf, self._cacheable_view(tf)) for (db, name), tf in zip(query.tables, tables, strict=True)]
+        # a database is reused only for exactly the same sandbox: same views over the same files, same settings
+        key = None
+        if writable is None and all(cached is not None for *_, cached in views):
+            key = (self._settings_key(), tuple((db, name, cached[0]) for db, name, _, cached in views if cached))
+        con = duckdb_pool.take(key) if key is not None else None
+        if con is None:
+            con = self._open(views, tables, counter, writable)
+        reusable = False
         try:
-            con.execute(f"SET threads = {THREADS}")
-            limit = self.settings.query_memory_limit or self.settings.duckdb_memory_limit
-            con.execute(f"SET memory_limit = {quote_literal(limit)}")
-            con.execute(f"SET temp_directory = {quote_literal(spill_directory(self.settings))}")
-            for (db, name), tf in zip(query.tables, tables, strict=True):
+            yield con, tables
+            reusable = key is not None
+        finally:
+            if reusable:
+                duckdb_pool.give_back(key, con)
+            else:
+                con.close()
+
+    def _settings_key(self) -> tuple[str, str]:
+        return (self.settings.query_memory_limit or self.settings.duckdb_memory_limit, spill_directory(self.settings))
+
+    @staticmethod
+    def _cacheable_view(tf: TableFiles) -> tuple[object, str | None] | None:
+        """(cache key, known view SQL or None) of a table whose view depends on its files only; None for raw text
+        tables, whose views count unparsed values per query (see :mod:`lakeglue.query.duckdb_pool`)."""
+        if is_text_table(tf.table):
+            return None
+        key = duckdb_pool.view_key(tf, reader_sql(tf) if tf.files else "")
+        return key, duckdb_pool.cached_view(key)
+
+    def _open(self, views: list[tuple[str, str, TableFiles, tuple[object, str | None] | None]],
+              tables: list[TableFiles], counter: UnparsedCounter | None,
+              writable: str | None) -> duckdb.DuckDBPyConnection:
+        """A new in-memory database with the views, then locked down to the tables' directories (and ``writable``)."""
+        memory_limit, spill = self._settings_key()
+        con = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": memory_limit,
+                                                 "temp_directory": spill})
+        try:
+            for db, name, tf, cached in views:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
-                source = self.view_source(con, tf, counter)
+                source = cached[1] if cached is not None and cached[1] is not None else None
+                if source is None:
+                    source = self.view_source(con, tf, counter)
+                    if cached is not None:
+                        duckdb_pool.remember_view(cached[0], source)
                 con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
             # a root with glob characters is also allowed as the escaped pattern its files are read through
-            allowed = sorted({path.rstrip("/") + "/" for tf in tables for root in tf.roots
-                              for path in (root, literal_path(root))})
-            con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in allowed)}]")
+            allowed = {path.rstrip("/") + "/" for tf in tables for root in tf.roots
+                       for path in (root, literal_path(root))}
+            if writable:
+                allowed.add(writable.rstrip("/") + "/")
+            con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in sorted(allowed))}]")
             con.execute("SET enable_external_access = false")
             con.execute("PRAGMA enable_profiling = 'no_output'")
             con.execute("SET lock_configuration = true")
-            yield con, tables
-        finally:
+        except BaseException:
             con.close()
+            raise
+        return con
 
     @staticmethod
     def view_source(con: duckdb.DuckDBPyConnection, tf: TableFiles, counter: UnparsedCounter | None = None) -> str:
@@ -181,7 +243,48 @@ class DuckDBEngine:
                 unparsed = counter.counts(con)
             except duckdb.Error as exc:
                 raise QueryError(f"duckdb could not run the query: {exc}\n-- SQL run by duckdb:\n{sql}") from exc
-        stats: dict[str, Any] = {
+        stats = self._scan_stats(tables, profile)
+        if unparsed:  # text-table values that read as NULL because they did not parse as their column's type
+            stats["unparsed_values"] = unparsed
+        return EngineResult(data=data, types=[trino_type(t) for t in duck_types], engine_sql=sql, stats=stats)
+
+    def write_parquet(self, query: BoundQuery, path: str, compression: str,
+                      check: Callable[[list[str], list[str]], None]) -> ParquetWrite:
+        """Run the query and write its rows to the new Parquet file ``path`` with DuckDB's own (parallel) writer.
+
+        Why: fetched as Arrow and written by pyarrow, a CTAS held the whole result in Python and
+        encoded it on one thread, twice the time of DuckDB's COPY. ``check`` sees the result's
+        names and Trino types before any row is read (CTAS's rules, see materialize.ctas_columns)
+        and raises to stop. The connection may read the query's tables and write into ``path``'s
+        folder only (a fresh staging folder; the caller commits it). HUGEINT sums are written as
+        bigint, failing on overflow, as :func:`trino_integers` does for results.
+        """
+        sql = to_duckdb(query)
+        params = list(query.params)
+        counter = UnparsedCounter()
+        with self.connect(query, counter, writable=os.path.dirname(path)) as (con, tables):
+            try:
+                described = con.execute(f"DESCRIBE {sql}", params).fetchall()
+                names, duck_types = [str(r[0]) for r in described], [str(r[1]) for r in described]
+                check(names, [trino_type(t) for t in duck_types])
+                items = ", ".join(f"{_written_column(i + 1, t)} AS {quote_ident(n.lower())}"
+                                  for i, (n, t) in enumerate(zip(names, duck_types, strict=True)))
+                codec = "uncompressed" if compression == "none" else compression
+                copied = con.execute(f"COPY (SELECT {items} FROM ({sql})) TO {quote_literal(path)} "
+                                     f"(FORMAT parquet, COMPRESSION {codec})", params).fetchone()
+                profile = json.loads(con.get_profiling_information(format="json"))
+                unparsed = counter.counts(con)
+            except duckdb.Error as exc:
+                raise QueryError(f"duckdb could not run the query: {exc}\n-- SQL run by duckdb:\n{sql}") from exc
+        stats = self._scan_stats(tables, profile)
+        if unparsed:
+            stats["unparsed_values"] = unparsed
+        return ParquetWrite(rows=int(copied[0]) if copied else 0, names=names,
+                            types=[trino_type(t) for t in duck_types], engine_sql=sql, stats=stats)
+
+    @staticmethod
+    def _scan_stats(tables: list[TableFiles], profile: dict[str, Any]) -> dict[str, Any]:
+        return {
             # DuckDB does not report bytes read from Parquet, so this is the size of every data file of
             # the referenced tables: an upper bound, like Athena's bytes scanned without partition pruning.
             "bytes_scanned": sum(tf.size for tf in tables),
@@ -189,9 +292,6 @@ class DuckDBEngine:
             "files_scanned": _files_read(profile),
             "files_total": sum(len(tf.files) for tf in tables),
         }
-        if unparsed:  # text-table values that read as NULL because they did not parse as their column's type
-            stats["unparsed_values"] = unparsed
-        return EngineResult(data=data, types=[trino_type(t) for t in duck_types], engine_sql=sql, stats=stats)
 
     def explain(self, query: BoundQuery, analyze: bool = False) -> str:
         """DuckDB's plan (with ``analyze``: run it and show files scanned, rows and timings per operator)."""

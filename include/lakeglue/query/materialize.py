@@ -29,8 +29,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from lakeglue.catalog import AlreadyExists, Catalog, Column, ConcurrentModification, Partition, StorageDescriptor, Table
-from lakeglue.jobs.commit import plan_batch_attempt, plan_table_version
-from lakeglue.query.base import EngineResult, QueryError
+from lakeglue.jobs.commit import PendingWrite, plan_batch_attempt, plan_table_version
+from lakeglue.query.base import BoundQuery, EngineResult, QueryEngine, QueryError
 from lakeglue.query.writes import COMPRESSIONS, WriteStatement
 from lakeglue.storage.paths import partition_folder
 from lakeglue.storage.zones import Lake
@@ -161,11 +161,15 @@ def split_partitions(data: pa.Table, keys: Sequence[str]) -> dict[tuple[str, ...
     return {values: rest.take(pa.array(rows, pa.int64())) for values, rows in sorted(groups.items())}
 
 
+def parquet_name(compression: str, query_id: str) -> str:
+    codec = COMPRESSIONS[compression]
+    return f"part-00000-{query_id or 'lakeglue'}.{codec if codec != 'none' else 'uncompressed'}.parquet"
+
+
 def write_parquet(lake: Lake, directory: str, data: pa.Table, compression: str, query_id: str) -> None:
     lake.fs.makedirs(directory, exist_ok=True)
     codec = COMPRESSIONS[compression]
-    name = f"part-00000-{query_id or 'lakeglue'}.{codec if codec != 'none' else 'uncompressed'}.parquet"
-    with lake.fs.open(posixpath.join(directory, name), "wb") as fh:
+    with lake.fs.open(posixpath.join(directory, parquet_name(compression, query_id)), "wb") as fh:
         pq.write_table(data, fh, compression=None if codec == "none" else codec)
 
 
@@ -210,13 +214,12 @@ def unnamed_positions(select: exp.Query) -> list[int]:
             (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))]
 
 
-def ctas_columns(write: WriteStatement, data: pa.Table, types: list[str]) -> tuple[list[Column], list[Column]]:
-    """Data columns and partition keys of a CTAS result, checked the way Athena checks them."""
+def ctas_columns(write: WriteStatement, names: list[str], types: list[str]) -> tuple[list[Column], list[Column]]:
+    """Data columns and partition keys of a CTAS result (its lower-case column names), checked as Athena does."""
     unnamed = unnamed_positions(write.select_tree)
     if unnamed:
         raise QueryError(f"CREATE TABLE {write.qualified_name}: column name not specified at position "
                          f"{unnamed[0]} of the SELECT; give every expression an alias (… AS name)")
-    names = [n.lower() for n in data.column_names]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise QueryError(f"CREATE TABLE {write.qualified_name}: column {duplicates[0]} appears more than once")
@@ -245,11 +248,18 @@ def ctas_columns(write: WriteStatement, data: pa.Table, types: list[str]) -> tup
 def create_table_as(write: WriteStatement, selected: EngineResult, catalog: Catalog, lake: Lake,
                     query_id: str) -> WriteOutcome:
     data = selected.data.rename_columns([n.lower() for n in selected.data.column_names])
-    columns, keys = ctas_columns(write, data, selected.types)
+    columns, keys = ctas_columns(write, data.column_names, selected.types)
     if write.if_not_exists and catalog.table_exists(write.database, write.name):
         return WriteOutcome(rows=0, location=catalog.get_table(write.database, write.name).location, skipped=True)
     pending = plan_table_version(lake, layer_for(write.database), write.name)
     written = write_table_files(lake, pending.staged, data, [k.name for k in keys], write.compression, query_id)
+    return register_ctas(write, columns, keys, pending, written, data.num_rows, catalog, lake, query_id)
+
+
+def register_ctas(write: WriteStatement, columns: list[Column], keys: list[Column], pending: PendingWrite,
+                  written: list[tuple[str, ...]], rows: int, catalog: Catalog, lake: Lake,
+                  query_id: str) -> WriteOutcome:
+    """Commit a CTAS's staged files to a new table version and only then create the catalog table."""
     lake.commit(pending.staged, pending.final)
     params = {"classification": "parquet", "typeOfData": "file", "UPDATED_BY_JOB": "lakeglue",
               "lakeglue.created_by_query": query_id, "write_compression": write.compression}
@@ -262,7 +272,37 @@ def create_table_as(write: WriteStatement, selected: EngineResult, catalog: Cata
                          f"nothing was registered (the unused data at {lake.uri(pending.final)} expires with "
                          "lifecycle rules)") from None
     catalog.replace_partitions(write.database, write.name, _partitions(lake, stored, pending.final, written))
-    return WriteOutcome(rows=data.num_rows, location=stored.location, partitions=written, table_version=stored.version)
+    return WriteOutcome(rows=rows, location=stored.location, partitions=written, table_version=stored.version)
+
+
+def create_table_written_by_engine(write: WriteStatement, select: BoundQuery, engine: Any, catalog: Catalog,
+                                   lake: Lake, query_id: str) -> EngineResult:
+    """An unpartitioned CTAS whose Parquet file the engine writes itself (DuckDB's COPY), never held in Python.
+
+    Same checks, staging and commit as :func:`create_table_as`; only who encodes the file differs.
+    """
+    if write.if_not_exists and catalog.table_exists(write.database, write.name):
+        outcome = WriteOutcome(rows=0, location=catalog.get_table(write.database, write.name).location, skipped=True)
+        return outcome.as_engine_result(write, EngineResult(data=pa.table({}), types=[], engine_sql=""))
+    pending = plan_table_version(lake, layer_for(write.database), write.name)
+    checked: list[list[Column]] = []
+
+    def check(names: list[str], types: list[str]) -> None:
+        checked.append(ctas_columns(write, [n.lower() for n in names], types)[0])
+
+    folder = fs_path(lake, pending.staged)
+    lake.fs.makedirs(folder, exist_ok=True)
+    path = posixpath.join(folder, parquet_name(write.compression, query_id))
+    try:
+        done = engine.write_parquet(select, path, write.compression, check)
+    except BaseException:
+        lake.fs.rm(folder, recursive=True)  # a half-written file is never committed; do not leave it either
+        raise
+    if done.rows == 0:  # as create_table_as: an empty table has no data file
+        lake.fs.rm(path)
+    outcome = register_ctas(write, checked[0], [], pending, [], done.rows, catalog, lake, query_id)
+    return outcome.as_engine_result(write, EngineResult(data=pa.table({}), types=done.types,
+                                                         engine_sql=done.engine_sql, stats=done.stats))
 
 
 # -- INSERT INTO -----------------------------------------------------------------------------
@@ -346,6 +386,19 @@ def insert_into(write: WriteStatement, selected: EngineResult, catalog: Catalog,
     catalog.batch_upsert_partitions(_partitions(lake, stored, pending.final, touched))
     return WriteOutcome(rows=rows.num_rows, location=lake.uri(pending.final), partitions=touched,
                         table_version=stored.version)
+
+
+def run_write(write: WriteStatement, select: BoundQuery, engine: QueryEngine, catalog: Catalog, lake: Lake,
+              query_id: str) -> EngineResult:
+    """Run a write for an engine that does not write tables itself (DuckDB).
+
+    An unpartitioned CTAS on a local lake is written by the engine straight to Parquet when
+    it can (no rows through Python); everything else runs the SELECT and writes its rows here.
+    """
+    if (write.kind == "CTAS" and not write.partitioned_by and lake.protocol == "file"
+            and getattr(engine, "writes_parquet", False)):
+        return create_table_written_by_engine(write, select, engine, catalog, lake, query_id)
+    return materialize(write, engine.execute(select), catalog, lake, query_id)
 
 
 def materialize(write: WriteStatement, selected: EngineResult, catalog: Catalog, lake: Lake,

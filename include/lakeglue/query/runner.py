@@ -106,9 +106,9 @@ def _execute(tree: exp.Expr, sql: str, params: Sequence[Any] | None, database: s
     with pinned(catalog, lake.settings, f"query/{query_id}", whole.tables.values()):
         if engine.native_writes:
             return engine.execute(whole)
-        from lakeglue.query.materialize import materialize
+        from lakeglue.query.materialize import run_write
 
-        return materialize(write, engine.execute(select), catalog, lake, query_id)
+        return run_write(write, select, engine, catalog, lake, query_id)
 
 
 def run_query(sql: str, params: Sequence[Any] | None = None, database: str | None = None,
