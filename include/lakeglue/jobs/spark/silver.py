@@ -33,7 +33,7 @@ from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
 from lakeglue.jobs.spark.steps import apply_steps
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
-from lakeglue.sql_dialect import transpile_expression
+from lakeglue.sql import translate_expression
 
 if TYPE_CHECKING:
     from pyspark.sql import Column as SparkColumn
@@ -60,7 +60,7 @@ def _source_expr(name: str, expr: str | None, available: set[str]) -> SparkColum
     from pyspark.sql import functions as F
 
     if expr:
-        return F.expr(transpile_expression(expr, "spark"))
+        return F.expr(translate_expression(expr, "spark"))
     if name in available:
         return F.col(f"`{name}`")
     return F.lit(None)

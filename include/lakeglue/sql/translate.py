@@ -1,0 +1,185 @@
+"""The one translator: Trino/Athena SQL → the SQL an engine runs, with Trino's values and result types.
+
+Every place SQL runs goes through here — the query layer (``lakeglue query``, CTAS, INSERT),
+the gold jobs and the silver ``expr`` columns, on DuckDB and on Spark — so the same
+statement gives the same rows and types wherever it runs (a test fails if another path
+appears). Trino and Athena get the statement unchanged: it is already their dialect.
+
+For DuckDB and Spark the statement is qualified against the catalog schema of the tables
+it reads and its types annotated (sqlglot's optimizer), then the rewrites in
+:mod:`lakeglue.sql.semantics` fix what depends on types or engine quirks. A construct
+sqlglot cannot qualify falls back to the untyped tree: the query still runs, with the
+rewrites that need no types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from lakeglue.catalog import Catalog, EntityNotFound, Table
+from lakeglue.query.schema import catalog_schema, qualify_table_names
+from lakeglue.sql import semantics as sem
+from lakeglue.sql_dialect import SOURCE_DIALECT
+
+if TYPE_CHECKING:
+    from lakeglue.query.base import BoundQuery
+
+log = logging.getLogger(__name__)
+
+#: Engines SQL is translated for; ``trino`` and ``athena`` run the source dialect as it is.
+ENGINES = ("duckdb", "spark", "trino", "athena")
+_NATIVE = ("trino", "athena")
+#: Maps a catalog table (database, name) to the relation the engine registered for it.
+Relation = Callable[[str, str], str]
+Tables = Mapping[tuple[str, str], Table]
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"cannot translate SQL for engine {engine!r}; engines: {', '.join(ENGINES)}")
+
+
+def _read_tables(tree: exp.Expr, source: Catalog | Tables | None) -> dict[tuple[str, str], Table]:
+    """Catalog definitions of the (already database-qualified) tables ``tree`` reads; unknown ones left out."""
+    if source is None:
+        return {}
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    tables: dict[tuple[str, str], Table] = {}
+    for node in tree.find_all(exp.Table):
+        if not node.name or not node.db or (not node.db and node.name in ctes):
+            continue
+        key = (node.db.lower(), node.name.lower())
+        if key in tables:
+            continue
+        if isinstance(source, Catalog):
+            try:
+                tables[key] = source.get_table(*key)
+            except EntityNotFound:
+                continue
+        elif key in source:
+            tables[key] = source[key]
+    return tables
+
+
+def _typed(tree: exp.Expr, tables: Tables) -> exp.Expr:
+    """``tree`` qualified and type-annotated against the catalog schema (raises SqlglotError if it cannot be)."""
+    schema = catalog_schema(tables)
+    typed = qualify(tree, dialect=SOURCE_DIALECT, schema=schema)
+    return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT)
+
+
+def _typed_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
+    """Rewrites that need annotated types (no-ops on untyped nodes)."""
+    tree = sem.integer_division(tree)
+    tree = sem.decimal_arithmetic(tree)
+    tree = sem.decimal_aggregates(tree)
+    tree = sem.keep_dates(tree)
+    tree = sem.integer_casts(tree, engine)
+    tree = sem.bigint_sequences(tree)
+    if engine == "duckdb":
+        tree = sem.map_cardinality(tree)
+    return sem.rounded_integer_casts(tree)
+
+
+def _engine_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
+    """Rewrites that depend only on the engine."""
+    if engine == "duckdb":
+        tree = sem.exact_distinct(tree)
+        tree = sem.ordered_distinct(tree)
+        tree = sem.regexp_backreferences(tree)
+        tree = sem.reduce_finish(tree)
+    else:
+        tree = sem.timestamp_add(tree)
+        tree = sem.iso_day_of_week(tree)
+        tree = sem.one_based_ordinality(tree)
+    tree = sem.match_functions(tree, engine)
+    return sem.bigint_results(tree)
+
+
+def _rename_relations(tree: exp.Expr, tables: set[tuple[str, str]], relation: Relation) -> exp.Expr:
+    """Catalog tables renamed to the engine's relations, keeping their aliases (the table name when unaliased)."""
+    for table in list(tree.find_all(exp.Table)):
+        if table.name and table.db and (table.db.lower(), table.name.lower()) in tables:
+            renamed = exp.to_table(relation(table.db.lower(), table.name.lower()))
+            renamed.set("alias", table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.replace(renamed)
+    return tree
+
+
+def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None = None, *,
+              database: str | None = None, relation: Relation | None = None) -> str:
+    """``sql`` (Trino/Athena dialect) as ``engine`` runs it, with Trino's values and result types.
+
+    ``catalog`` (a Catalog, or the already resolved ``{(db, table): Table}`` of a bound query)
+    gives the column types the type-dependent rewrites need; bare table names belong to
+    ``database``. ``relation(db, table)`` renames catalog tables to what the engine registered
+    (a Spark temp view); without it they keep their ``db.table`` names. ``?`` placeholders are
+    kept for the engine's parameter binding.
+    """
+    _check_engine(engine)
+    if engine in _NATIVE:
+        return sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
+    tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT) if isinstance(sql, str) else sql.copy()
+    tree = qualify_table_names(tree, database.lower() if database else None)
+    tables = _read_tables(tree, catalog)
+    try:
+        tree = trino_output(_typed_rewrites(_typed(tree.copy(), tables), engine))
+    except SqlglotError as exc:
+        log.debug("type-aware translation not possible (%s); using the untyped tree", exc)
+    tree = _engine_rewrites(tree, engine)
+    if relation is not None:
+        tree = _rename_relations(tree, set(_referenced(tree)), relation)
+    return tree.sql(dialect=engine)
+
+
+def trino_output(tree: exp.Expr) -> exp.Expr:
+    """Output columns named as Trino names them (``_col0`` …), ORDER BY references following."""
+    return sem.trino_column_names(tree)
+
+
+def _referenced(tree: exp.Expr) -> list[tuple[str, str]]:
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return [(t.db.lower(), t.name.lower()) for t in tree.find_all(exp.Table)
+            if t.name and t.db and not (not t.db and t.name in ctes)]
+
+
+def translate_query(query: BoundQuery, engine: str, relation: Relation | None = None) -> str:
+    """:func:`translate` for a statement the query layer bound (its tables are already resolved)."""
+    return translate(query.sql, engine, query.tables, database=query.database, relation=relation)
+
+
+def _column_type(kind: str, engine: str) -> exp.DataType | None:
+    """A row column's type as sqlglot sees it; None for a type sqlglot cannot read (left untyped)."""
+    try:
+        return exp.DataType.build(kind, dialect=engine)
+    except SqlglotError:
+        return None
+
+
+def translate_expression(expression: str, engine: str, columns: Mapping[str, str] | None = None) -> str:
+    """One scalar Trino expression (a silver column's ``expr``) as ``engine`` evaluates it.
+
+    ``columns`` maps the row's column names to their types as ``engine`` spells them, so the
+    type-dependent rewrites (integer division, decimal precision, integer casts) apply too.
+    """
+    _check_engine(engine)
+    if engine in _NATIVE:
+        return expression
+    tree = sqlglot.parse_one(expression, read=SOURCE_DIALECT)
+    known = {name.lower(): dtype for name, kind in (columns or {}).items() if (dtype := _column_type(kind, engine))}
+    for column in tree.find_all(exp.Column):
+        if column.name.lower() in known:
+            column.type = known[column.name.lower()].copy()
+    try:
+        tree = _typed_rewrites(annotate_types(tree, dialect=SOURCE_DIALECT), engine)
+    except SqlglotError as exc:
+        log.debug("type-aware translation of %r not possible (%s)", expression, exc)
+    return _engine_rewrites(tree, engine).sql(dialect=engine)
