@@ -282,20 +282,26 @@ def timestamp_add(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def iso_day_of_week(tree: exp.Expr) -> exp.Expr:
-    """Trino's ``day_of_week`` / ``extract(dow …)`` (Monday = 1 … Sunday = 7) on Spark: ``weekday(d) + 1``."""
-    for node in list(tree.find_all(exp.DayOfWeekIso, exp.Extract)):
-        if isinstance(node, exp.Extract) and node.this.name.upper() not in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
-            continue
-        value = node.expression if isinstance(node, exp.Extract) else node.this
-        node.replace(exp.paren(exp.Add(this=exp.func("WEEKDAY", value.copy()), expression=exp.Literal.number(1))))
+def iso_day_of_week(tree: exp.Expr, engine: str) -> exp.Expr:
+    """Trino's ``day_of_week`` / ``dow`` / ``extract(dow …)`` count Monday = 1 … Sunday = 7 (ISO).
+
+    DuckDB's ``extract(dow …)`` counts Sunday = 0 and sqlglot's Spark ``dayofweek`` Sunday = 1:
+    extract becomes ISO day of week, which Spark computes as ``weekday(d) + 1``.
+    """
+    for node in list(tree.find_all(exp.Extract)):
+        if node.this.name.upper() in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
+            node.replace(exp.DayOfWeekIso(this=node.expression.copy()))
+    if engine == "spark":
+        for node in list(tree.find_all(exp.DayOfWeekIso)):
+            iso = exp.Add(this=exp.func("WEEKDAY", node.this.copy()), expression=exp.Literal.number(1))
+            node.replace(exp.cast(iso, T.BIGINT))
     return tree
 
 
 # -- arrays, maps, lambdas ---------------------------------------------------------------------
 
 def one_based_ordinality(tree: exp.Expr) -> exp.Expr:
-    """``UNNEST … WITH ORDINALITY`` counts from 1 in Trino; Spark's ``posexplode`` counts from 0."""
+    """``UNNEST … WITH ORDINALITY`` counts from 1 (a bigint) in Trino; Spark's ``posexplode`` counts from 0 (an int)."""
     for unnest in list(tree.find_all(exp.Unnest)):
         offset = unnest.args.get("offset")
         alias = unnest.args.get("alias")
@@ -304,7 +310,7 @@ def one_based_ordinality(tree: exp.Expr) -> exp.Expr:
         owner = alias.name if alias is not None else ""
         for column in list(tree.find_all(exp.Column)):
             if column.name == offset.name and column.table in ("", owner):
-                column.replace(exp.paren(exp.Add(this=column.copy(), expression=exp.Literal.number(1))))
+                column.replace(exp.cast(exp.Add(this=column.copy(), expression=exp.Literal.number(1)), T.BIGINT))
     return tree
 
 
@@ -319,10 +325,27 @@ def ordered_distinct(tree: exp.Expr) -> exp.Expr:
 
 
 def map_cardinality(tree: exp.Expr) -> exp.Expr:
-    """DuckDB: ``cardinality(map)`` is ``cardinality`` (sqlglot's ``array_length`` only takes lists)."""
+    """DuckDB: ``cardinality(map)`` is ``cardinality`` (sqlglot's ``array_length`` only takes lists), a bigint."""
     for node in list(tree.find_all(exp.ArraySize)):
         if _is(node.this, T.MAP):
-            node.replace(exp.Anonymous(this="CARDINALITY", expressions=[node.this.copy()]))
+            node.replace(exp.cast(exp.Anonymous(this="CARDINALITY", expressions=[node.this.copy()]), T.BIGINT))
+    return tree
+
+
+def map_unnest(tree: exp.Expr) -> exp.Expr:
+    """DuckDB: ``UNNEST(map) AS u(k, v)`` (one row per entry, as in Trino) becomes a lateral subquery
+    unnesting the map's keys and values side by side (DuckDB's UNNEST in FROM only takes a list)."""
+    for unnest in list(tree.find_all(exp.Unnest)):
+        alias = unnest.args.get("alias")
+        if (len(unnest.expressions) != 1 or not _is(unnest.expressions[0], T.MAP) or unnest.args.get("offset")
+                or alias is None or len(alias.columns) != 2):
+            continue
+        entries = unnest.expressions[0]
+        key, value = (c.name for c in alias.columns)
+        rows = exp.select(
+            exp.alias_(exp.Unnest(expressions=[exp.func("MAP_KEYS", entries.copy())]), key, quoted=True),
+            exp.alias_(exp.Unnest(expressions=[exp.func("MAP_VALUES", entries.copy())]), value, quoted=True))
+        unnest.replace(exp.Subquery(this=rows, alias=alias.copy()))
     return tree
 
 
@@ -351,17 +374,26 @@ def _lambda_call(lam: exp.Expression, argument: exp.Expression) -> exp.Expressio
     if not isinstance(lam, exp.Lambda) or len(lam.expressions) != 1:
         raise ValueError("reduce's output function must be a one-argument lambda")
     name = lam.expressions[0].name
+
+    def is_parameter(node: exp.Expression) -> bool:  # sqlglot parses lambda parameters as bare identifiers
+        if isinstance(node, exp.Column):
+            return not node.table and node.name == name
+        return isinstance(node, exp.Identifier) and node.name == name and not isinstance(node.parent, exp.Column)
+
     body = lam.this.copy()
-    for column in list(body.find_all(exp.Column)):
-        if not column.table and column.name == name:
-            column.replace(argument.copy())
-    if isinstance(body, exp.Column) and body.name == name:
+    if is_parameter(body):
         return argument.copy()
+    for node in [n for n in body.find_all(exp.Column, exp.Identifier) if is_parameter(n)]:
+        node.replace(argument.copy())
     return body
 
 
 def reduce_finish(tree: exp.Expr) -> exp.Expr:
-    """DuckDB: ``reduce(a, init, f, finish)`` applies ``finish`` to ``list_reduce`` (which has no such argument)."""
+    """DuckDB: ``reduce(a, init, f, finish)`` applies ``finish`` to ``list_reduce`` (which has no such argument).
+
+    Run on the parsed tree, before qualification: sqlglot's qualifier takes the output
+    function's parameter for a table column when one has the same name.
+    """
     for node in list(tree.find_all(exp.Reduce)):
         finish = node.args.get("finish")
         if finish is None:
@@ -371,8 +403,20 @@ def reduce_finish(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def grouping_id(tree: exp.Expr) -> exp.Expr:
+    """Spark: Trino's ``grouping(a, b, …)`` bit set is Spark's ``grouping_id(a, b, …)`` (its ``grouping`` takes one)."""
+    for node in list(tree.find_all(exp.Grouping)):
+        if len(node.expressions) > 1:
+            node.replace(exp.Anonymous(this="GROUPING_ID", expressions=[e.copy() for e in node.expressions]))
+    return tree
+
+
 def match_functions(tree: exp.Expr, engine: str) -> exp.Expr:
-    """``any_match`` / ``all_match`` / ``none_match``: Spark's ``exists`` / ``forall``, DuckDB's list aggregates."""
+    """``any_match`` / ``all_match`` / ``none_match``: Spark's ``exists`` / ``forall``, DuckDB's list aggregates.
+
+    On DuckDB a predicate that is NULL for some elements counts as not matching (Trino would
+    answer NULL when no element decides the result).
+    """
     for node in list(tree.find_all(exp.Anonymous)):
         name = node.name.upper()
         if name not in ("ANY_MATCH", "ALL_MATCH", "NONE_MATCH") or len(node.expressions) != 2:
@@ -381,9 +425,10 @@ def match_functions(tree: exp.Expr, engine: str) -> exp.Expr:
         if engine == "spark":
             call: exp.Expression = exp.Anonymous(this="FORALL" if name == "ALL_MATCH" else "EXISTS",
                                                  expressions=[array, lam])
-        else:
+        else:  # an empty array matches all and none; a NULL array answers NULL
             aggregate = "LIST_BOOL_AND" if name == "ALL_MATCH" else "LIST_BOOL_OR"
             empty = exp.true() if name == "ALL_MATCH" else exp.false()
-            call = exp.func("COALESCE", exp.func(aggregate, exp.func("LIST_TRANSFORM", array, lam)), empty)
+            is_empty = exp.EQ(this=exp.ArraySize(this=array.copy()), expression=exp.Literal.number(0))
+            call = exp.case().when(is_empty, empty).else_(exp.func(aggregate, exp.func("LIST_TRANSFORM", array, lam)))
         node.replace(exp.Not(this=exp.paren(call)) if name == "NONE_MATCH" else call)
     return tree

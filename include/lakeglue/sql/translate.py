@@ -86,6 +86,7 @@ def _typed_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
     tree = sem.bigint_sequences(tree)
     if engine == "duckdb":
         tree = sem.map_cardinality(tree)
+        tree = sem.map_unnest(tree)
     return sem.rounded_integer_casts(tree)
 
 
@@ -95,11 +96,11 @@ def _engine_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
         tree = sem.exact_distinct(tree)
         tree = sem.ordered_distinct(tree)
         tree = sem.regexp_backreferences(tree)
-        tree = sem.reduce_finish(tree)
     else:
         tree = sem.timestamp_add(tree)
-        tree = sem.iso_day_of_week(tree)
         tree = sem.one_based_ordinality(tree)
+        tree = sem.grouping_id(tree)
+    tree = sem.iso_day_of_week(tree, engine)
     tree = sem.match_functions(tree, engine)
     return sem.bigint_results(tree)
 
@@ -129,6 +130,8 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
         return sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
     tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT) if isinstance(sql, str) else sql.copy()
     tree = qualify_table_names(tree, database.lower() if database else None)
+    if engine == "duckdb":
+        tree = sem.reduce_finish(tree)
     tables = _read_tables(tree, catalog)
     try:
         tree = trino_output(_typed_rewrites(_typed(tree.copy(), tables), engine))
@@ -174,6 +177,8 @@ def translate_expression(expression: str, engine: str, columns: Mapping[str, str
     if engine in _NATIVE:
         return expression
     tree = sqlglot.parse_one(expression, read=SOURCE_DIALECT)
+    if engine == "duckdb":
+        tree = sem.reduce_finish(tree)
     known = {name.lower(): dtype for name, kind in (columns or {}).items() if (dtype := _column_type(kind, engine))}
     for column in tree.find_all(exp.Column):
         if column.name.lower() in known:
