@@ -42,8 +42,8 @@ def conf_table() -> pa.Table:
         "f": pa.array([1.5, -2.25, 0.0, None, 2.5]),
         "dt": pa.array([date(2024, 2, 29), date(2026, 11, 1), date(2025, 12, 31), None, date(2026, 1, 5)],
                        pa.date32()),
-        "ts": pa.array([datetime(2024, 2, 29, 13, 45, 30, 123000), datetime(2026, 11, 1), datetime(2025, 12, 31, 23, 59, 59),
-                        None, datetime(2026, 1, 5, 6, 7, 8)], pa.timestamp("us")),
+        "ts": pa.array([datetime(2024, 2, 29, 13, 45, 30, 123000), datetime(2026, 11, 1),
+                        datetime(2025, 12, 31, 23, 59, 59), None, datetime(2026, 1, 5, 6, 7, 8)], pa.timestamp("us")),
         "arr": pa.array([[3, 1, 2], [], [5], None, [1, 1]], pa.list_(pa.int32())),
         "m": pa.array([[("a", 1), ("b", 2)], [], [("c", 3)], None, [("a", 9)]], pa.map_(pa.string(), pa.int32())),
         "st": pa.array([{"a": 1, "b": "x"}, {"a": 2, "b": None}, None, {"a": None, "b": "z"}, {"a": 5, "b": "w"}],
@@ -177,8 +177,9 @@ CASES = [
          "SELECT t.id, u.k, u.v FROM conf.t AS t CROSS JOIN UNNEST(t.m) AS u(k, v) ORDER BY t.id, u.k",
          ["bigint", "varchar", "integer"], [(1, "a", 1), (1, "b", 2), (3, "c", 3), (5, "a", 9)]),
     Case("lambdas: transform, filter, reduce with an output function, matches",
-         "SELECT id, transform(arr, x -> x * 2), filter(arr, x -> x > 1), reduce(arr, 0, (s, x) -> s + x, s -> s * 10), "
-         "any_match(arr, x -> x > 2), all_match(arr, x -> x > 0), none_match(arr, x -> x > 4) "
+         "SELECT id, transform(arr, x -> x * 2), filter(arr, x -> x > 1), "
+         "reduce(arr, 0, (s, x) -> s + x, s -> s * 10), any_match(arr, x -> x > 2), all_match(arr, x -> x > 0), "
+         "none_match(arr, x -> x > 4) "
          "FROM conf.t WHERE id <> 3 ORDER BY id",
          ["bigint", "array(integer)", "array(integer)", "integer", "boolean", "boolean", "boolean"],
          [(1, [6, 2, 4], [3, 2], 60, True, True, True), (2, [], [], 0, False, True, True),

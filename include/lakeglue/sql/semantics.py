@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 from sqlglot import exp
+from sqlglot.expressions.datatypes import DType
 
-T = exp.DataType.Type
+T = DType
 
 #: Units for which Trino keeps ``date`` arithmetic/truncation a ``date``.
 _DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
@@ -37,7 +38,7 @@ _BIGINT_FUNCTIONS: tuple[type[exp.Expression], ...] = (
 )
 
 
-def type_of(node: exp.Expression) -> exp.DataType | None:
+def type_of(node: exp.Expr) -> exp.DataType | None:
     """The annotated type of ``node`` (a cast's target for casts added by these rewrites), None if unknown."""
     dtype = node.to if isinstance(node, exp.Cast) else node.type
     if dtype is None or dtype.this in (T.UNKNOWN, T.NULL):
@@ -45,12 +46,12 @@ def type_of(node: exp.Expression) -> exp.DataType | None:
     return dtype
 
 
-def _is(node: exp.Expression, *types: exp.DataType.Type) -> bool:
+def _is(node: exp.Expr, *types: DType) -> bool:
     dtype = type_of(node)
     return dtype is not None and dtype.this in types
 
 
-def wrap_cast(node: exp.Expression, to: exp.DataType | exp.DataType.Type | str) -> exp.Cast:
+def wrap_cast(node: exp.Expr, to: exp.DataType | DType | str) -> exp.Cast:
     """Replace ``node`` by ``CAST(node AS to)`` keeping the node itself (so collected nodes stay attached)."""
     cast = exp.Cast(this=exp.null(), to=exp.DataType.build(to) if not isinstance(to, exp.DataType) else to)
     node.replace(cast)
@@ -58,7 +59,7 @@ def wrap_cast(node: exp.Expression, to: exp.DataType | exp.DataType.Type | str) 
     return cast
 
 
-def _unit(node: exp.Expression) -> str:
+def _unit(node: exp.Expr) -> str:
     unit = node.args.get("unit")
     return unit.name.upper() if unit is not None else ""
 
@@ -88,7 +89,7 @@ def trino_column_names(tree: exp.Expr) -> exp.Expr:
 
 # -- numbers -----------------------------------------------------------------------------------
 
-def _integer_type(node: exp.Expression) -> exp.DataType.Type | None:
+def _integer_type(node: exp.Expr) -> DType | None:
     dtype = type_of(node)
     return dtype.this if dtype is not None and dtype.this in _INTEGER_PRECISION else None
 
@@ -110,7 +111,7 @@ def integer_division(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _decimal(node: exp.Expression) -> tuple[int, int] | None:
+def _decimal(node: exp.Expr) -> tuple[int, int] | None:
     """(precision, scale) of a decimal operand as Trino types it; integers count as decimal(3|5|10|19, 0)."""
     if isinstance(node, exp.Literal) and node.is_number:
         text = node.name.lstrip("-")
@@ -131,14 +132,14 @@ def _decimal(node: exp.Expression) -> tuple[int, int] | None:
     return None
 
 
-def _has_decimal(node: exp.Expression) -> bool:
+def _has_decimal(node: exp.Expr) -> bool:
     dtype = type_of(node)
     if dtype is not None and dtype.this == T.DECIMAL:
         return True
     return isinstance(node, exp.Literal) and node.is_number and "." in node.name and "e" not in node.name.lower()
 
 
-def _decimal_result(node: exp.Binary, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+def _decimal_result(node: exp.Expr, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     (ap, as_), (bp, bs) = a, b
     if isinstance(node, exp.Add | exp.Sub):
         return min(38, max(ap - as_, bp - bs) + max(as_, bs) + 1), max(as_, bs)
@@ -166,7 +167,7 @@ def decimal_arithmetic(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _aggregate_target(node: exp.Expression) -> exp.Expression:
+def _aggregate_target(node: exp.Expr) -> exp.Expr:
     """The node whose value is the aggregate's: its window when it is used as a window function."""
     parent = node.parent
     return parent if isinstance(parent, exp.Window) and parent.this is node else node
@@ -203,7 +204,7 @@ def rounded_integer_casts(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _is_text(node: exp.Expression) -> bool:
+def _is_text(node: exp.Expr) -> bool:
     return _is(node, T.VARCHAR, T.CHAR, T.TEXT)
 
 
@@ -255,7 +256,7 @@ def bigint_results(tree: exp.Expr) -> exp.Expr:
 
 # -- dates -------------------------------------------------------------------------------------
 
-def _keeps_date(node: exp.Expression) -> bool:
+def _keeps_date(node: exp.Expr) -> bool:
     """True for date ± interval / date_add / date_trunc on a DATE, which Trino keeps a DATE."""
     if isinstance(node, exp.DateAdd | exp.DateSub | exp.TimestampTrunc | exp.DateTrunc):
         return node.this.is_type(T.DATE) and _unit(node) in _DATE_UNITS
@@ -288,9 +289,9 @@ def iso_day_of_week(tree: exp.Expr, engine: str) -> exp.Expr:
     DuckDB's ``extract(dow …)`` counts Sunday = 0 and sqlglot's Spark ``dayofweek`` Sunday = 1:
     extract becomes ISO day of week, which Spark computes as ``weekday(d) + 1``.
     """
-    for node in list(tree.find_all(exp.Extract)):
-        if node.this.name.upper() in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
-            node.replace(exp.DayOfWeekIso(this=node.expression.copy()))
+    for extract in list(tree.find_all(exp.Extract)):
+        if extract.this.name.upper() in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
+            extract.replace(exp.DayOfWeekIso(this=extract.expression.copy()))
     if engine == "spark":
         for node in list(tree.find_all(exp.DayOfWeekIso)):
             iso = exp.Add(this=exp.func("WEEKDAY", node.this.copy()), expression=exp.Literal.number(1))
@@ -369,13 +370,13 @@ def regexp_backreferences(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _lambda_call(lam: exp.Expression, argument: exp.Expression) -> exp.Expression:
+def _lambda_call(lam: exp.Expr, argument: exp.Expr) -> exp.Expr:
     """The body of a one-parameter lambda with its parameter replaced by ``argument``."""
     if not isinstance(lam, exp.Lambda) or len(lam.expressions) != 1:
         raise ValueError("reduce's output function must be a one-argument lambda")
     name = lam.expressions[0].name
 
-    def is_parameter(node: exp.Expression) -> bool:  # sqlglot parses lambda parameters as bare identifiers
+    def is_parameter(node: exp.Expr) -> bool:  # sqlglot parses lambda parameters as bare identifiers
         if isinstance(node, exp.Column):
             return not node.table and node.name == name
         return isinstance(node, exp.Identifier) and node.name == name and not isinstance(node.parent, exp.Column)

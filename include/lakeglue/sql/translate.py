@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from lakeglue.catalog import Catalog, EntityNotFound, Table
 from lakeglue.query.schema import catalog_schema, qualify_table_names
@@ -40,6 +41,8 @@ _NATIVE = ("trino", "athena")
 #: Maps a catalog table (database, name) to the relation the engine registered for it.
 Relation = Callable[[str, str], str]
 Tables = Mapping[tuple[str, str], Table]
+#: The relation a silver expression is typed over.
+_ROW = "__lg_row"
 
 
 def _check_engine(engine: str) -> None:
@@ -159,32 +162,44 @@ def translate_query(query: BoundQuery, engine: str, relation: Relation | None = 
     return translate(query.sql, engine, query.tables, database=query.database, relation=relation)
 
 
-def _column_type(kind: str, engine: str) -> exp.DataType | None:
-    """A row column's type as sqlglot sees it; None for a type sqlglot cannot read (left untyped)."""
-    try:
-        return exp.DataType.build(kind, dialect=engine)
-    except SqlglotError:
-        return None
+def _as_select(tree: exp.Expr) -> exp.Select:
+    """The expression as the one item of ``SELECT … FROM <row>``: rewrites may replace its root node."""
+    return exp.select(exp.alias_(tree, "__value")).from_(_ROW)
+
+
+def _typed_expression(tree: exp.Expr, columns: Mapping[str, str], engine: str) -> exp.Expr:
+    """:func:`_as_select` qualified and type-annotated over a row of ``columns`` (SqlglotError if it cannot be)."""
+    schema = MappingSchema({_ROW: {name.lower(): kind for name, kind in columns.items()}}, dialect=engine)
+    return annotate_types(qualify(_as_select(tree), dialect=SOURCE_DIALECT, schema=schema), schema=schema,
+                          dialect=SOURCE_DIALECT)
+
+
+def _selected_value(select: exp.Expr) -> exp.Expr:
+    """The expression back out of :func:`_as_select`, its columns unqualified again."""
+    assert isinstance(select, exp.Select)
+    value = select.selects[0].this
+    for column in value.find_all(exp.Column):
+        column.set("table", None)
+    return value
 
 
 def translate_expression(expression: str, engine: str, columns: Mapping[str, str] | None = None) -> str:
     """One scalar Trino expression (a silver column's ``expr``) as ``engine`` evaluates it.
 
     ``columns`` maps the row's column names to their types as ``engine`` spells them, so the
-    type-dependent rewrites (integer division, decimal precision, integer casts) apply too.
+    type-dependent rewrites (integer division, decimal precision, integer casts) apply too;
+    without them (or for a column sqlglot cannot type) only the untyped rewrites apply.
     """
     _check_engine(engine)
     if engine in _NATIVE:
         return expression
     tree = sqlglot.parse_one(expression, read=SOURCE_DIALECT)
     if engine == "duckdb":
-        tree = sem.reduce_finish(tree)
-    known = {name.lower(): dtype for name, kind in (columns or {}).items() if (dtype := _column_type(kind, engine))}
-    for column in tree.find_all(exp.Column):
-        if column.name.lower() in known:
-            column.type = known[column.name.lower()].copy()
-    try:
-        tree = _typed_rewrites(annotate_types(tree, dialect=SOURCE_DIALECT), engine)
-    except SqlglotError as exc:
-        log.debug("type-aware translation of %r not possible (%s)", expression, exc)
-    return _engine_rewrites(tree, engine).sql(dialect=engine)
+        tree = sem.reduce_finish(_as_select(tree))
+    select: exp.Expr = _as_select(tree) if not isinstance(tree, exp.Select) else tree
+    if columns:
+        try:
+            select = _typed_rewrites(_typed_expression(_selected_value(select).copy(), columns, engine), engine)
+        except SqlglotError as exc:
+            log.debug("type-aware translation of %r not possible (%s)", expression, exc)
+    return _selected_value(_engine_rewrites(select, engine)).sql(dialect=engine)
