@@ -123,5 +123,7 @@ def test_silver_expressions_get_trino_semantics_from_column_types() -> None:
     assert translate_expression("qty / 2", "duckdb", {"qty": "INTEGER"}) == 'CAST("qty" // 2 AS INT)'
     assert translate_expression("qty / 2", "spark", {"qty": "int"}) == "CAST(`qty` DIV 2 AS INT)"
     assert translate_expression("upper(trim(name))", "spark") == "UPPER(TRIM(name))"  # untyped: still translated
+    assert translate_expression("item.product_id", "spark") == "item.product_id"  # a struct field stays one
+    assert translate_expression("item.qty / 2", "duckdb", {"item": "STRUCT(qty INTEGER)"}).startswith("CAST(")
     assert "REGEXP_MATCHES(\"code\"" in translate_expression("TRY_CAST(code AS integer)", "duckdb", {"code": "VARCHAR"})
     assert "RLIKE" in translate_expression("TRY_CAST(code AS integer)", "spark", {"code": "string"})

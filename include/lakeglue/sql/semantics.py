@@ -173,12 +173,17 @@ def _aggregate_target(node: exp.Expr) -> exp.Expr:
     return parent if isinstance(parent, exp.Window) and parent.this is node else node
 
 
-def decimal_aggregates(tree: exp.Expr) -> exp.Expr:
-    """``sum(decimal(p,s))`` is ``decimal(38,s)`` and ``avg(decimal(p,s))`` is ``decimal(p,s)`` in Trino.
+def aggregate_types(tree: exp.Expr) -> exp.Expr:
+    """``sum(integer)`` is ``bigint``, ``sum(decimal(p,s))`` ``decimal(38,s)`` and ``avg(decimal(p,s))``
+    ``decimal(p,s)`` in Trino.
 
-    DuckDB averages decimals into a double and Spark into ``decimal(p+4,s+4)``; the cast
-    rounds half up to Trino's scale, as Trino's average does.
+    DuckDB sums integers into HUGEINT (a bigint overflow then fails the cast, as Trino fails),
+    averages decimals into a double, and Spark into ``decimal(p+4,s+4)``; the cast rounds
+    half up to Trino's scale, as Trino's average does.
     """
+    for total in list(tree.find_all(exp.Sum)):
+        if _integer_type(total.this) is not None:
+            wrap_cast(_aggregate_target(total), T.BIGINT)
     for node in list(tree.find_all(exp.Sum, exp.Avg)):
         argument = _decimal(node.this) if _is(node.this, T.DECIMAL) else None
         if argument is None:

@@ -83,7 +83,7 @@ def _typed_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
     """Rewrites that need annotated types (no-ops on untyped nodes)."""
     tree = sem.integer_division(tree)
     tree = sem.decimal_arithmetic(tree)
-    tree = sem.decimal_aggregates(tree)
+    tree = sem.aggregate_types(tree)
     tree = sem.keep_dates(tree)
     tree = sem.integer_casts(tree, engine)
     tree = sem.bigint_sequences(tree)
@@ -175,11 +175,12 @@ def _typed_expression(tree: exp.Expr, columns: Mapping[str, str], engine: str) -
 
 
 def _selected_value(select: exp.Expr) -> exp.Expr:
-    """The expression back out of :func:`_as_select`, its columns unqualified again."""
+    """The expression back out of :func:`_as_select`, without the row qualifier the typing added."""
     assert isinstance(select, exp.Select)
     value = select.selects[0].this
     for column in value.find_all(exp.Column):
-        column.set("table", None)
+        if column.table == _ROW:  # ``item.product_id`` (a struct field) keeps its ``item``
+            column.set("table", None)
     return value
 
 

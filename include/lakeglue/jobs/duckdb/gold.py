@@ -2,9 +2,8 @@
 
 Each referenced catalog table becomes a view named as ``jobs.spark.gold`` names its temp
 views (``<db>__<table>``), the SQL goes through the one translator (:func:`lakeglue.sql.translate`,
-the query layer's, so types and values are Trino's), and the result is written as a new
-table version. DuckDB sums integers into HUGEINT where Trino keeps BIGINT, so HUGEINT
-result columns are cast to BIGINT as the query layer's results are (an overflow fails the job).
+the query layer's, so types and values are Trino's: integer sums are bigint, not DuckDB's
+HUGEINT), and the result is written as a new table version.
 """
 
 from __future__ import annotations
@@ -60,16 +59,12 @@ def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
             continue
         duck_sql = translate(sql, "duckdb", ctx.catalog, database=silver_db, relation=lambda d, n: f"{d}__{n}")
         try:
-            frame = con.sql(duck_sql)
+            con.sql(duck_sql)  # binds it: SQL DuckDB cannot run fails here, before anything is written
         except duckdb.Error as exc:
             raise ValueError(f"gold.{table} ({table_spec.sql}): DuckDB cannot run the translated SQL: {exc}\n"
                              f"-- SQL run by duckdb:\n{duck_sql}") from exc
-        projection = ", ".join(
-            f"CAST({quote_ident(n)} AS BIGINT) AS {quote_ident(n)}" if str(t.id) == "hugeint" else quote_ident(n)
-            for n, t in zip(frame.columns, frame.types, strict=True))
         pending = plan_table_version(ctx.lake, "gold", table)
-        written = write_parquet(con, f"SELECT {projection} FROM ({duck_sql})", ctx.lake.engine_path(pending.staged),
-                                table_spec.partition_by)
+        written = write_parquet(con, duck_sql, ctx.lake.engine_path(pending.staged), table_spec.partition_by)
         fault_point(f"gold.{table}.before_commit")
         ctx.lake.commit(pending.staged, pending.final)
         fault_point(f"gold.{table}.before_catalog_swap")
