@@ -6,8 +6,9 @@ engines: on DuckDB through ``run_query``, on Spark exactly the way the gold job 
 (``read_table`` temp views + the one translator, ``lakeglue.sql.translate``) and
 through ``lakeglue.query.spark_sql`` (the query layer's catalog checks, same translator).
 ``queries/*.sql`` read a gold table that the query layer builds with CTAS from the gold
-SQL — so the SQL-built gold table is compared too. The dialect features users rely on run on both engines and are checked against values worked
-out by hand from Trino's documented semantics.
+SQL — so the SQL-built gold table is compared too. The dialect features users rely on
+run on both engines and are checked against values worked out by hand from Trino's
+documented semantics (tests/integration/test_sql_conformance.py has the full suite).
 """
 
 from __future__ import annotations
