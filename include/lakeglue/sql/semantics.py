@@ -12,11 +12,15 @@ place for one target engine. The expected values follow Trino's documentation an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
 T = DType
+_SEEN = "lakeglue_rewrites"
+E = TypeVar("E", bound=exp.Expr)
 
 #: Units for which Trino keeps ``date`` arithmetic/truncation a ``date``.
 _DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
@@ -31,15 +35,33 @@ _INTEGER_NAMES = {T.TINYINT: "TINYINT", T.SMALLINT: "SMALLINT", T.INT: "INT", T.
 _INTEGER_TEXT = r"^[+-]?[0-9]+$"
 _RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
 #: Functions Trino types ``bigint`` that DuckDB or Spark answer as a narrower integer.
-_BIGINT_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+_BIGINT_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Length, exp.StrPosition, exp.ArraySize, exp.ArrayPosition, exp.Year, exp.Month, exp.Day, exp.DayOfMonth,
     exp.Quarter, exp.Week, exp.WeekOfYear, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear, exp.Hour, exp.Minute,
     exp.Second, exp.Extract, exp.DateDiff, exp.Grouping, exp.RegexpCount,
 )
 
 
+def pending(nodes: Iterable[E], rewrite: str) -> list[E]:
+    """The ``nodes`` ``rewrite`` has not looked at yet, now marked as seen.
+
+    The translator runs the type-dependent rewrites scope by scope, innermost first, and
+    re-annotates types in between (so a CTE column has the type its rewritten expression
+    has); an outer scope's pass then skips what an inner one already rewrote.
+    """
+    fresh = []
+    for node in nodes:
+        seen = node.meta.setdefault(_SEEN, set())
+        if rewrite not in seen:
+            seen.add(rewrite)
+            fresh.append(node)
+    return fresh
+
+
 def type_of(node: exp.Expr) -> exp.DataType | None:
     """The annotated type of ``node`` (a cast's target for casts added by these rewrites), None if unknown."""
+    while isinstance(node, exp.Paren):
+        node = node.this
     dtype = node.to if isinstance(node, exp.Cast) else node.type
     if dtype is None or dtype.this in (T.UNKNOWN, T.NULL):
         return None
@@ -57,6 +79,11 @@ def wrap_cast(node: exp.Expr, to: exp.DataType | DType | str) -> exp.Cast:
     node.replace(cast)
     cast.set("this", node)
     return cast
+
+
+def _innermost_first(tree: exp.Expr, *kinds: type[exp.Expr]) -> list[exp.Expr]:
+    """Nodes of ``kinds``, deepest first: an operation's result type depends on its rewritten operands."""
+    return list(reversed(list(tree.find_all(*kinds))))
 
 
 def _unit(node: exp.Expr) -> str:
@@ -100,7 +127,7 @@ def integer_division(tree: exp.Expr) -> exp.Expr:
     Both engines divide integers into a double; their integer division (DuckDB ``//``, Spark
     ``DIV``) truncates toward zero like Java, and is exact for any bigint.
     """
-    for node in list(tree.find_all(exp.Div)):
+    for node in _innermost_first(tree, exp.Div):
         left, right = _integer_type(node.this), _integer_type(node.expression)
         if left is None or right is None:
             continue
@@ -156,7 +183,7 @@ def decimal_arithmetic(tree: exp.Expr) -> exp.Expr:
     DuckDB widens products to 18 digits and divides decimals into doubles; Spark adds digits
     of its own. Casting the result to Trino's type gives Trino's value (division rounds half up).
     """
-    for node in list(tree.find_all(exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
+    for node in pending(_innermost_first(tree, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod), "decimal"):
         if not (_has_decimal(node.this) or _has_decimal(node.expression)):
             continue
         a, b = _decimal(node.this), _decimal(node.expression)
@@ -181,10 +208,10 @@ def aggregate_types(tree: exp.Expr) -> exp.Expr:
     averages decimals into a double, and Spark into ``decimal(p+4,s+4)``; the cast rounds
     half up to Trino's scale, as Trino's average does.
     """
-    for total in list(tree.find_all(exp.Sum)):
+    for total in pending(tree.find_all(exp.Sum), "integer_sum"):
         if _integer_type(total.this) is not None:
             wrap_cast(_aggregate_target(total), T.BIGINT)
-    for node in list(tree.find_all(exp.Sum, exp.Avg)):
+    for node in pending(tree.find_all(exp.Sum, exp.Avg), "decimal_aggregate"):
         argument = _decimal(node.this) if _is(node.this, T.DECIMAL) else None
         if argument is None:
             continue
@@ -200,7 +227,7 @@ def rounded_integer_casts(tree: exp.Expr) -> exp.Expr:
     Spark truncates (2.7 → 2) and DuckDB rounds doubles half to even (2.5 → 2); ``round`` first
     rounds half away from zero on both.
     """
-    for node in list(tree.find_all(exp.Cast)):
+    for node in pending(tree.find_all(exp.Cast), "rounded_cast"):
         if node.to.this in _INTEGER_PRECISION and _is(node.this, T.DECIMAL, T.DOUBLE, T.FLOAT):
             source = node.this
             rounded = exp.Round(this=exp.null())
@@ -221,7 +248,8 @@ def integer_casts(tree: exp.Expr, engine: str) -> exp.Expr:
     fails with Trino's message.
     """
     fail = "ERROR" if engine == "duckdb" else "RAISE_ERROR"
-    for node in [n for n in tree.find_all(exp.Cast) if n.to.this in _INTEGER_NAMES and _is_text(n.this)]:
+    casts = pending(tree.find_all(exp.Cast), "integer_text")
+    for node in [n for n in casts if n.to.this in _INTEGER_NAMES and _is_text(n.this)]:
         value = node.this.copy()
         matches = exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(_INTEGER_TEXT))
         if isinstance(node, exp.TryCast):
@@ -274,7 +302,7 @@ def _keeps_date(node: exp.Expr) -> bool:
 
 def keep_dates(tree: exp.Expr) -> exp.Expr:
     """Cast date arithmetic back to DATE: DuckDB's ``date + INTERVAL`` and ``date_trunc`` return timestamps."""
-    for node in [n for n in tree.find_all(exp.Expression) if _keeps_date(n)]:
+    for node in [n for n in pending(tree.find_all(exp.Expression), "keep_date") if _keeps_date(n)]:
         wrap_cast(node, T.DATE)
     return tree
 
@@ -360,7 +388,7 @@ def bigint_sequences(tree: exp.Expr) -> exp.Expr:
     for node in list(tree.find_all(exp.GenerateSeries)):
         for key in ("start", "end"):
             bound = node.args.get(key)
-            if bound is not None and _integer_type(bound) not in (None, T.BIGINT):
+            if bound is not None and pending([bound], "bigint_bound") and _integer_type(bound) not in (None, T.BIGINT):
                 wrap_cast(bound, T.BIGINT)
     return tree
 

@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from lakeglue.catalog import Catalog, EntityNotFound, Table
@@ -54,10 +55,9 @@ def _read_tables(tree: exp.Expr, source: Catalog | Tables | None) -> dict[tuple[
     """Catalog definitions of the (already database-qualified) tables ``tree`` reads; unknown ones left out."""
     if source is None:
         return {}
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     tables: dict[tuple[str, str], Table] = {}
     for node in tree.find_all(exp.Table):
-        if not node.name or not node.db or (not node.db and node.name in ctes):
+        if not node.name or not node.db:  # CTE references have no database
             continue
         key = (node.db.lower(), node.name.lower())
         if key in tables:
@@ -72,15 +72,34 @@ def _read_tables(tree: exp.Expr, source: Catalog | Tables | None) -> dict[tuple[
     return tables
 
 
-def _typed(tree: exp.Expr, tables: Tables) -> exp.Expr:
+def _typed(tree: exp.Expr, tables: Tables) -> tuple[exp.Expr, MappingSchema]:
     """``tree`` qualified and type-annotated against the catalog schema (raises SqlglotError if it cannot be)."""
     schema = catalog_schema(tables)
     typed = qualify(tree, dialect=SOURCE_DIALECT, schema=schema)
-    return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT)
+    return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT), schema
 
 
-def _typed_rewrites(tree: exp.Expr, engine: str) -> exp.Expr:
-    """Rewrites that need annotated types (no-ops on untyped nodes)."""
+def _typed_rewrites(tree: exp.Expr, engine: str, schema: MappingSchema) -> exp.Expr:
+    """Rewrites that need annotated types, scope by scope from the innermost (CTEs, subqueries) out.
+
+    Types are annotated again after each scope, so an outer query sees the type a CTE column
+    has after its rewrite (``sum(decimal(12,2))`` is ``decimal(38,2)`` there, not sqlglot's guess).
+    """
+    scopes = traverse_scope(tree)
+    for i, scope in enumerate(scopes):
+        before = _size(scope.expression)
+        _rewrite_scope(scope.expression, engine)
+        if i < len(scopes) - 1 and _size(scope.expression) != before:  # every rewrite adds nodes
+            tree = annotate_types(tree, schema=schema, dialect=SOURCE_DIALECT)
+    return tree
+
+
+def _size(tree: exp.Expr) -> int:
+    return sum(1 for _ in tree.walk())
+
+
+def _rewrite_scope(tree: exp.Expr, engine: str) -> exp.Expr:
+    """The type-dependent rewrites of one scope (no-ops on untyped nodes and on nodes already rewritten)."""
     tree = sem.integer_division(tree)
     tree = sem.decimal_arithmetic(tree)
     tree = sem.aggregate_types(tree)
@@ -137,7 +156,8 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
         tree = sem.reduce_finish(tree)
     tables = _read_tables(tree, catalog)
     try:
-        tree = trino_output(_typed_rewrites(_typed(tree.copy(), tables), engine))
+        typed, schema = _typed(tree.copy(), tables)
+        tree = trino_output(_typed_rewrites(typed, engine, schema))
     except SqlglotError as exc:
         log.debug("type-aware translation not possible (%s); using the untyped tree", exc)
     tree = _engine_rewrites(tree, engine)
@@ -167,11 +187,12 @@ def _as_select(tree: exp.Expr) -> exp.Select:
     return exp.select(exp.alias_(tree, "__value")).from_(_ROW)
 
 
-def _typed_expression(tree: exp.Expr, columns: Mapping[str, str], engine: str) -> exp.Expr:
+def _typed_expression(tree: exp.Expr, columns: Mapping[str, str], engine: str) -> tuple[exp.Expr, MappingSchema]:
     """:func:`_as_select` qualified and type-annotated over a row of ``columns`` (SqlglotError if it cannot be)."""
     schema = MappingSchema({_ROW: {name.lower(): kind for name, kind in columns.items()}}, dialect=engine)
-    return annotate_types(qualify(_as_select(tree), dialect=SOURCE_DIALECT, schema=schema), schema=schema,
-                          dialect=SOURCE_DIALECT)
+    typed = annotate_types(qualify(_as_select(tree), dialect=SOURCE_DIALECT, schema=schema), schema=schema,
+                           dialect=SOURCE_DIALECT)
+    return typed, schema
 
 
 def _selected_value(select: exp.Expr) -> exp.Expr:
@@ -200,7 +221,8 @@ def translate_expression(expression: str, engine: str, columns: Mapping[str, str
     select: exp.Expr = _as_select(tree) if not isinstance(tree, exp.Select) else tree
     if columns:
         try:
-            select = _typed_rewrites(_typed_expression(_selected_value(select).copy(), columns, engine), engine)
+            typed, schema = _typed_expression(_selected_value(select).copy(), columns, engine)
+            select = _typed_rewrites(typed, engine, schema)
         except SqlglotError as exc:
             log.debug("type-aware translation of %r not possible (%s)", expression, exc)
     return _selected_value(_engine_rewrites(select, engine)).sql(dialect=engine)
