@@ -85,6 +85,12 @@ CASES = [
          "SELECT sum(d), avg(d), avg(i), sum(i), min(d), avg(f) FROM conf.t",
          ["decimal(38,2)", "decimal(12,2)", "double", "bigint", "decimal(12,2)", "double"],
          [(D("105.35"), D("26.34"), 0.75, 3, D("-5.25"), 0.4375)]),
+    Case("a CTE's decimal sum keeps Trino's type in the outer query",
+         "WITH x AS (SELECT g, sum(d * d) AS sq FROM conf.t GROUP BY g) "
+         "SELECT g, sq, sum(sq) OVER (), sq / 4 FROM x ORDER BY 1",
+         ["varchar", "decimal(38,4)", "decimal(38,4)", "decimal(38,4)"],
+         [("x", D("110.2500"), D("10157.8225"), D("27.5625")), ("y", D("10047.5725"), D("10157.8225"), D("2511.8931")),
+          (None, None, D("10157.8225"), None)]),
     Case("approx_distinct is exact on small data",
          "SELECT approx_distinct(g), approx_distinct(id), count(DISTINCT g) FROM conf.t",
          ["bigint", "bigint", "bigint"], [(2, 5, 2)]),
