@@ -252,3 +252,14 @@ def test_cast_of_non_integer_text_fails_as_in_trino(engine: str, request: pytest
         run(engine, request, lake, "SELECT CAST(s AS integer) FROM conf.t WHERE id = 1")
     if engine == "duckdb":
         assert raised.type is QueryError
+
+
+def test_ctas_stores_trino_types_and_values(lake: Env) -> None:
+    """CTAS runs its SELECT through the same translator: the catalog gets Trino's column types."""
+    lake.run("CREATE TABLE conf.ctas_types AS SELECT id, i / 2 AS half, d * d AS sq, sum(i) OVER () AS total, "
+             "day_of_week(dt) AS dow FROM conf.t WHERE id IN (1, 2)")
+    table = lake.catalog.get_table("conf", "ctas_types")
+    assert [(c.name, c.type) for c in table.all_columns()] == [
+        ("id", "bigint"), ("half", "int"), ("sq", "decimal(24,4)"), ("total", "bigint"), ("dow", "bigint")]
+    assert lake.run("SELECT * FROM conf.ctas_types ORDER BY id").rows == [
+        (1, 3, D("110.2500"), 0, 4), (2, -3, D("27.5625"), 0, 7)]
