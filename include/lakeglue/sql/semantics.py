@@ -73,6 +73,12 @@ def _is(node: exp.Expr, *types: DType) -> bool:
     return dtype is not None and dtype.this in types
 
 
+def decimal_type(precision: int, scale: int) -> exp.DataType:
+    """``DECIMAL(precision, scale)`` built directly (parsing the type text is the slow part of building it)."""
+    return exp.DataType(this=T.DECIMAL, expressions=[exp.DataTypeParam(this=exp.Literal.number(precision)),
+                                                     exp.DataTypeParam(this=exp.Literal.number(scale))], nested=False)
+
+
 def wrap_cast(node: exp.Expr, to: exp.DataType | DType | str) -> exp.Cast:
     """Replace ``node`` by ``CAST(node AS to)`` keeping the node itself (so collected nodes stay attached)."""
     cast = exp.Cast(this=exp.null(), to=exp.DataType.build(to) if not isinstance(to, exp.DataType) else to)
@@ -183,14 +189,15 @@ def decimal_arithmetic(tree: exp.Expr) -> exp.Expr:
     DuckDB widens products to 18 digits and divides decimals into doubles; Spark adds digits
     of its own. Casting the result to Trino's type gives Trino's value (division rounds half up).
     """
-    for node in pending(_innermost_first(tree, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod), "decimal"):
-        if not (_has_decimal(node.this) or _has_decimal(node.expression)):
+    operations = _innermost_first(tree, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+    for node in operations:
+        if not (_has_decimal(node.this) or _has_decimal(node.expression)) or not pending([node], "decimal"):
             continue
         a, b = _decimal(node.this), _decimal(node.expression)
         if a is None or b is None:
             continue
         precision, scale = _decimal_result(node, a, b)
-        wrap_cast(node, exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+        wrap_cast(node, decimal_type(precision, scale))
     return tree
 
 
@@ -217,7 +224,7 @@ def aggregate_types(tree: exp.Expr) -> exp.Expr:
             continue
         precision, scale = argument
         target = _aggregate_target(node)
-        wrap_cast(target, exp.DataType.build(f"DECIMAL({38 if isinstance(node, exp.Sum) else precision}, {scale})"))
+        wrap_cast(target, decimal_type(38 if isinstance(node, exp.Sum) else precision, scale))
     return tree
 
 
@@ -227,8 +234,9 @@ def rounded_integer_casts(tree: exp.Expr) -> exp.Expr:
     Spark truncates (2.7 → 2) and DuckDB rounds doubles half to even (2.5 → 2); ``round`` first
     rounds half away from zero on both.
     """
-    for node in pending(tree.find_all(exp.Cast), "rounded_cast"):
-        if node.to.this in _INTEGER_PRECISION and _is(node.this, T.DECIMAL, T.DOUBLE, T.FLOAT):
+    casts = [n for n in tree.find_all(exp.Cast) if n.to.this in _INTEGER_PRECISION]
+    for node in pending(casts, "rounded_cast"):
+        if _is(node.this, T.DECIMAL, T.DOUBLE, T.FLOAT):
             source = node.this
             rounded = exp.Round(this=exp.null())
             source.replace(rounded)
@@ -248,8 +256,8 @@ def integer_casts(tree: exp.Expr, engine: str) -> exp.Expr:
     fails with Trino's message.
     """
     fail = "ERROR" if engine == "duckdb" else "RAISE_ERROR"
-    casts = pending(tree.find_all(exp.Cast), "integer_text")
-    for node in [n for n in casts if n.to.this in _INTEGER_NAMES and _is_text(n.this)]:
+    casts = [n for n in tree.find_all(exp.Cast) if n.to.this in _INTEGER_NAMES and _is_text(n.this)]
+    for node in pending(casts, "integer_text"):
         value = node.this.copy()
         matches = exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(_INTEGER_TEXT))
         if isinstance(node, exp.TryCast):
@@ -302,7 +310,8 @@ def _keeps_date(node: exp.Expr) -> bool:
 
 def keep_dates(tree: exp.Expr) -> exp.Expr:
     """Cast date arithmetic back to DATE: DuckDB's ``date + INTERVAL`` and ``date_trunc`` return timestamps."""
-    for node in [n for n in pending(tree.find_all(exp.Expression), "keep_date") if _keeps_date(n)]:
+    candidates = tree.find_all(exp.DateAdd, exp.DateSub, exp.TimestampTrunc, exp.DateTrunc, exp.Add, exp.Sub)
+    for node in [n for n in candidates if _keeps_date(n) and pending([n], "keep_date")]:
         wrap_cast(node, T.DATE)
     return tree
 

@@ -87,9 +87,10 @@ def _typed_rewrites(tree: exp.Expr, engine: str, schema: MappingSchema) -> exp.E
     """
     scopes = traverse_scope(tree)
     for i, scope in enumerate(scopes):
-        before = _size(scope.expression)
+        last = i == len(scopes) - 1
+        before = 0 if last else _size(scope.expression)
         _rewrite_scope(scope.expression, engine)
-        if i < len(scopes) - 1 and _size(scope.expression) != before:  # every rewrite adds nodes
+        if not last and _size(scope.expression) != before:  # every rewrite adds nodes
             tree = annotate_types(tree, schema=schema, dialect=SOURCE_DIALECT)
     return tree
 
@@ -150,20 +151,25 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
     _check_engine(engine)
     if engine in _NATIVE:
         return sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
-    tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT) if isinstance(sql, str) else sql.copy()
-    tree = qualify_table_names(tree, database.lower() if database else None)
-    if engine == "duckdb":
-        tree = sem.reduce_finish(tree)
+    text = sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
+    tree = _parsed(text, engine, database)
     tables = _read_tables(tree, catalog)
     try:
-        typed, schema = _typed(tree.copy(), tables)
+        typed, schema = _typed(tree, tables)  # qualifies in place: no copy of the tree on the common path
         tree = trino_output(_typed_rewrites(typed, engine, schema))
     except SqlglotError as exc:
         log.debug("type-aware translation not possible (%s); using the untyped tree", exc)
+        tree = _parsed(text, engine, database)
     tree = _engine_rewrites(tree, engine)
     if relation is not None:
         tree = _rename_relations(tree, set(_referenced(tree)), relation)
     return tree.sql(dialect=engine)
+
+
+def _parsed(sql: str, engine: str, database: str | None) -> exp.Expr:
+    """The statement parsed, bare table names given ``database``, rewrites that must precede qualification done."""
+    tree = qualify_table_names(sqlglot.parse_one(sql, read=SOURCE_DIALECT), database.lower() if database else None)
+    return sem.reduce_finish(tree) if engine == "duckdb" else tree
 
 
 def trino_output(tree: exp.Expr) -> exp.Expr:
