@@ -3,11 +3,12 @@
 Small silver tables are written with pyarrow into a throwaway lake and registered (with
 their partitions) in a SQLite catalog. Every SQL file in ``include/sql`` runs on both
 engines: on DuckDB through ``run_query``, on Spark exactly the way the gold job runs it
-(``read_table`` temp views + ``sql_dialect.transpile``) and through the type-aware
-``lakeglue.query.spark_sql``. ``queries/*.sql`` read a gold table that the query layer
-builds with CTAS from the gold SQL — so the SQL-built gold table is compared too. The
-dialect features users rely on run on both engines and are checked against values worked
-out by hand from Trino's documented semantics.
+(``read_table`` temp views + the one translator, ``lakeglue.sql.translate``) and
+through ``lakeglue.query.spark_sql`` (the query layer's catalog checks, same translator).
+``queries/*.sql`` read a gold table that the query layer builds with CTAS from the gold
+SQL — so the SQL-built gold table is compared too. The dialect features users rely on
+run on both engines and are checked against values worked out by hand from Trino's
+documented semantics (tests/integration/test_sql_conformance.py has the full suite).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from lakeglue.query import run_query_file
 from lakeglue.query.materialize import trino_of_hive
 from lakeglue.query.spark_sql import spark_sql
 from lakeglue.settings import SQL_DIR
-from lakeglue.sql_dialect import referenced_tables, transpile
+from lakeglue.sql import translate
+from lakeglue.sql_dialect import referenced_tables
 from tests.unit.test_query import Env
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -116,11 +118,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
 
 def as_gold_job(spark: Any, env: Env, sql: str) -> Any:
-    """Spark SQL exactly as jobs/spark/gold.py runs a gold file: temp views + sql_dialect.transpile."""
+    """Spark SQL exactly as jobs/spark/gold.py runs a gold file: temp views + the one translator."""
     for database, name in referenced_tables(sql):
         read_table(spark, env.catalog, database or "ecommerce_silver", name).createOrReplaceTempView(
             f"{database or 'ecommerce_silver'}__{name}")
-    return spark.sql(transpile(sql, "spark", lambda d, n: f"{d or 'ecommerce_silver'}__{n}"))
+    return spark.sql(translate(sql, "spark", env.catalog, database="ecommerce_silver",
+                               relation=lambda d, n: f"{d}__{n}"))
 
 
 def rows_and_types(frame: Any) -> tuple[list[tuple[Any, ...]], list[str]]:

@@ -20,9 +20,8 @@ from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.jobs.commit import partition_path, partition_values_in
 from lakeglue.query import QueryError, QueryResult, explain_query, run_query, run_query_file
 from lakeglue.query.binding import bind_query
-from lakeglue.query.dialect import to_duckdb
 from lakeglue.settings import Settings
-from lakeglue.sql_dialect import transpile
+from lakeglue.sql import translate, translate_query
 from lakeglue.storage import Lake
 
 VERSION_DIR = "v=20261123T000000-abcd1234"  # like the pipeline's versioned table directories
@@ -339,8 +338,8 @@ def test_trino_aggregates_and_unnest(env: Env) -> None:
 
 def test_transpilation_keeps_positional_placeholders(env: Env) -> None:
     sql = "SELECT order_id FROM ecommerce_silver.orders WHERE status <> '?' AND customer_id = ? AND dt >= ?"
-    assert transpile(sql, "duckdb").count("?") == 3  # the literal '?' and two placeholders
-    duck = to_duckdb(bind_query(sql, [10, date(2026, 11, 1)], None, env.catalog))
+    assert translate(sql, "duckdb").count("?") == 3  # the literal '?' and two placeholders
+    duck = translate_query(bind_query(sql, [10, date(2026, 11, 1)], None, env.catalog), "duckdb")
     assert duck.count("?") == 3
     assert "'?'" in duck
     assert env.run(sql + " ORDER BY order_id", [10, date(2026, 11, 1)]).rows == [(1,), (3,)]

@@ -29,6 +29,7 @@ from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.query.binding import is_write, parse_statement
 from lakeglue.query.literals import literal_parameters
 from lakeglue.settings import Settings
+from lakeglue.sql import translate_query
 from lakeglue.storage.zones import Lake
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -130,7 +131,7 @@ class AthenaEngine:
         if self.data_catalog:
             context["Catalog"] = str(self.data_catalog)
         request: dict[str, Any] = {
-            "QueryString": query.sql,
+            "QueryString": translate_query(query, "athena"),  # unchanged: Athena runs Trino SQL
             "QueryExecutionContext": context,
             "ResultConfiguration": {"OutputLocation": self.output_location(query.query_id)},
             "WorkGroup": self.workgroup,

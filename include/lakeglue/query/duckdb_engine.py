@@ -34,7 +34,6 @@ import pyarrow as pa
 from lakeglue.catalog import Catalog
 from lakeglue.query import duckdb_pool
 from lakeglue.query.base import BoundQuery, EngineResult, QueryError
-from lakeglue.query.dialect import to_duckdb
 from lakeglue.query.duckdb_tables import (
     TableFiles,
     TextProjection,
@@ -48,6 +47,7 @@ from lakeglue.query.duckdb_tables import (
 )
 from lakeglue.query.text_tables import UnparsedCounter, is_text_table, literal_path
 from lakeglue.settings import Settings
+from lakeglue.sql import translate_query
 from lakeglue.storage.zones import Lake
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ class DuckDBEngine:
     def execute(self, query: BoundQuery, sink: ResultWriter | None = None) -> EngineResult:
         """Run the query; with ``sink`` its rows stream there batch by batch and ``data`` is the sink's
         preview, else ``data`` is the whole result."""
-        sql = to_duckdb(query)
+        sql = translate_query(query, "duckdb")
         counter = UnparsedCounter()
         with self.connect(query, counter) as (con, tables):
             try:
@@ -295,7 +295,7 @@ class DuckDBEngine:
 
     def explain(self, query: BoundQuery, analyze: bool = False) -> str:
         """DuckDB's plan (with ``analyze``: run it and show files scanned, rows and timings per operator)."""
-        sql = to_duckdb(query)
+        sql = translate_query(query, "duckdb")
         with self.connect(query) as (con, _tables):
             try:
                 rows = con.execute(f"EXPLAIN {'ANALYZE ' if analyze else ''}{sql}", list(query.params)).fetchall()

@@ -4,7 +4,7 @@ The gold job and the cross-engine tests need the *same* SQL file to mean the sam
 Spark as on DuckDB/Athena. This binds the statement against the catalog (unknown tables and
 columns fail with the same messages), exposes each catalog table as a temp view read the
 way Glue's ``from_catalog`` reads it (partition by partition), and runs the type-aware
-translation from :func:`lakeglue.query.dialect.to_spark`. ``?`` parameters are passed to
+translation from :func:`lakeglue.sql.translate`. ``?`` parameters are passed to
 Spark's own parameter binding, never pasted into the SQL.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeglue.catalog import Catalog
 from lakeglue.query.binding import bind_query
-from lakeglue.query.dialect import to_spark
+from lakeglue.sql import translate_query
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -34,4 +34,4 @@ def spark_sql(spark: SparkSession, sql: str, catalog: Catalog, database: str | N
     bound = bind_query(sql, params, database, catalog)
     for (db, name) in bound.tables:
         read_table(spark, catalog, db, name).createOrReplaceTempView(view_name(db, name))
-    return spark.sql(to_spark(bound, view_name), args=list(bound.params) if bound.params else None)
+    return spark.sql(translate_query(bound, "spark", view_name), args=list(bound.params) if bound.params else None)

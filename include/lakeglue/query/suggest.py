@@ -81,9 +81,17 @@ def _unresolved_name(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], da
         return (match.group("a") or match.group("b")) if match else None
     except SqlglotError:
         return None
-    # the qualifier leaves names it could not place unqualified without complaining (e.g. in HAVING)
-    loose = [c.name for c in qualified.find_all(exp.Column) if not c.table and c.name]
+    # the qualifier leaves names it could not place unqualified without complaining (e.g. in HAVING);
+    # ORDER BY names of output columns are placed (it points ORDER BY sum(x) / ORDER BY 2 at their alias)
+    loose = [c.name for c in qualified.find_all(exp.Column) if not c.table and c.name and not _orders_output(c)]
     return loose[0] if loose else None
+
+
+def _orders_output(column: exp.Column) -> bool:
+    """True for an ORDER BY reference to an output column of the query it orders."""
+    order = column.find_ancestor(exp.Order)
+    query = order.parent if order is not None else None
+    return isinstance(query, exp.Query) and column.name in {s.alias_or_name for s in query.selects}
 
 
 def check_columns(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], database: str | None) -> None:

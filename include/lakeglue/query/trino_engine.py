@@ -22,6 +22,7 @@ from sqlglot.errors import SqlglotError
 from lakeglue.catalog import Catalog
 from lakeglue.query.base import BoundQuery, EngineResult, QueryError
 from lakeglue.settings import Settings
+from lakeglue.sql import translate_query
 from lakeglue.storage.zones import Lake
 
 #: Where the compose stack's Trino listens (docker-compose.yaml) and its catalog (docker/trino/catalog/).
@@ -153,7 +154,8 @@ class TrinoEngine:
         return [str(d[0]) for d in description], [normalize_type(str(d[1])) for d in description], rows, stats
 
     def execute(self, query: BoundQuery) -> EngineResult:
-        names, types, rows, stats = self.run(query.sql, query.params, query.database)
+        sql = translate_query(query, "trino")  # unchanged: Trino's own dialect
+        names, types, rows, stats = self.run(sql, query.params, query.database)
         arrow_types = [arrow_type(t) for t in types]
         columns = [pa.array([arrow_value(r[i], t) for r in rows], t) for i, t in enumerate(arrow_types)]
         data = pa.Table.from_arrays(columns, names=names)
@@ -163,9 +165,9 @@ class TrinoEngine:
             "trino_query_id": stats.get("queryId"),
             "trino_server": self.where(),
         }
-        return EngineResult(data=data, types=types, engine_sql=query.sql, stats=info)
+        return EngineResult(data=data, types=types, engine_sql=sql, stats=info)
 
     def explain(self, query: BoundQuery, analyze: bool = False) -> str:
         prefix = "EXPLAIN ANALYZE " if analyze else "EXPLAIN "
-        _names, _types, rows, _stats = self.run(prefix + query.sql, query.params, query.database)
+        _names, _types, rows, _stats = self.run(prefix + translate_query(query, "trino"), query.params, query.database)
         return "\n".join(str(row[0]) for row in rows)

@@ -1,10 +1,9 @@
 """Gold on DuckDB: business aggregates from the same SQL files (Trino dialect) Spark runs, over the catalog.
 
 Each referenced catalog table becomes a view named as ``jobs.spark.gold`` names its temp
-views (``<db>__<table>``), the SQL is transpiled with sqlglot, and the result is written
-as a new table version. One type rule differs between the engines and is fixed here:
-DuckDB sums integers into HUGEINT where Spark (and Trino) keep BIGINT, so HUGEINT result
-columns are cast to BIGINT (an overflow fails the job, as it does in Spark's ANSI mode).
+views (``<db>__<table>``), the SQL goes through the one translator (:func:`lakeglue.sql.translate`,
+the query layer's, so types and values are Trino's: integer sums are bigint, not DuckDB's
+HUGEINT), and the result is written as a new table version.
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from lakeglue.jobs.gated_reads import read_one_version, ungated_reason, with_sou
 from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.settings import SQL_DIR
-from lakeglue.sql_dialect import referenced_tables, transpile
+from lakeglue.sql import translate
+from lakeglue.sql_dialect import referenced_tables
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,18 +57,14 @@ def run_gold(con: duckdb.DuckDBPyConnection, ctx: JobContext) -> JobMetrics:
             result.skipped_reason = blocked
             metrics.tables.append(result)
             continue
-        duck_sql = transpile(sql, "duckdb", lambda d, n: f"{d or silver_db}__{n}")
+        duck_sql = translate(sql, "duckdb", ctx.catalog, database=silver_db, relation=lambda d, n: f"{d}__{n}")
         try:
-            frame = con.sql(duck_sql)
+            con.sql(duck_sql)  # binds it: SQL DuckDB cannot run fails here, before anything is written
         except duckdb.Error as exc:
-            raise ValueError(f"gold.{table} ({table_spec.sql}): DuckDB cannot run the transpiled SQL: {exc}\n"
+            raise ValueError(f"gold.{table} ({table_spec.sql}): DuckDB cannot run the translated SQL: {exc}\n"
                              f"-- SQL run by duckdb:\n{duck_sql}") from exc
-        projection = ", ".join(
-            f"CAST({quote_ident(n)} AS BIGINT) AS {quote_ident(n)}" if str(t.id) == "hugeint" else quote_ident(n)
-            for n, t in zip(frame.columns, frame.types, strict=True))
         pending = plan_table_version(ctx.lake, "gold", table)
-        written = write_parquet(con, f"SELECT {projection} FROM ({duck_sql})", ctx.lake.engine_path(pending.staged),
-                                table_spec.partition_by)
+        written = write_parquet(con, duck_sql, ctx.lake.engine_path(pending.staged), table_spec.partition_by)
         fault_point(f"gold.{table}.before_commit")
         ctx.lake.commit(pending.staged, pending.final)
         fault_point(f"gold.{table}.before_catalog_swap")

@@ -1,7 +1,7 @@
 """Silver on DuckDB: typed, trimmed, deduplicated tables built from bronze by the spec's declarations.
 
 Exactly the rules of ``jobs.spark.silver``: each column is ``try_cast(<expr> AS <type>)``
-with ``expr`` written in Trino SQL (transpiled for DuckDB) and Spark's cast semantics
+with ``expr`` written in Trino SQL (translated by :func:`lakeglue.sql.translate_expression`) and Spark's cast semantics
 (:mod:`lakeglue.jobs.duckdb.casts`); choice columns resolve by their ``resolve`` rule; a
 value present but not castable, or a NULL business key, sends the row to quarantine naming
 the column and value; dedupe keeps the latest row per key by the ordering columns, then
@@ -40,7 +40,7 @@ from lakeglue.jobs.plans import plan_silver
 from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
 from lakeglue.records import SilverAccount
-from lakeglue.sql_dialect import transpile_expression
+from lakeglue.sql import translate_expression
 
 if TYPE_CHECKING:
     import duckdb
@@ -97,7 +97,7 @@ class _Sources:
         for name in only if only is not None else [n for n, c in ts.columns.items() if not c.resolve]:
             spec = ts.columns[name]
             if spec.expr:
-                self.sql[name] = f"({transpile_expression(spec.expr, 'duckdb')})"
+                self.sql[name] = f"({translate_expression(spec.expr, 'duckdb', columns)})"
             elif name in columns:
                 self.sql[name] = quote_ident(name)
             else:  # declared but not (yet) in bronze: schema drift, NULL until it appears

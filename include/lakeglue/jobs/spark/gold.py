@@ -1,4 +1,8 @@
-"""Gold: business aggregates from SQL files (Trino dialect) run with Spark SQL over the catalog."""
+"""Gold: business aggregates from SQL files (Trino dialect) run with Spark SQL over the catalog.
+
+The SQL goes through the one translator (:func:`lakeglue.sql.translate`), as on DuckDB and in
+the query layer, so a gold table has the values and types Trino/Athena would give it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from lakeglue.jobs.locks import holds_writer_locks
 from lakeglue.jobs.metrics import JobMetrics, TableMetrics
 from lakeglue.jobs.spark.catalog_io import read_table, table_rows
 from lakeglue.settings import SQL_DIR
-from lakeglue.sql_dialect import referenced_tables, transpile
+from lakeglue.sql import translate
+from lakeglue.sql_dialect import referenced_tables
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,8 +40,8 @@ def run_gold(spark: SparkSession, ctx: JobContext) -> JobMetrics:
             df = read_table(spark, ctx.catalog, db, name)
             result.rows_read += table_rows(ctx.catalog, ctx.lake, db, name)
             df.createOrReplaceTempView(f"{db}__{name}")
-        spark_sql = transpile(sql, "spark",
-                              lambda d, n: f"{d or ctx.spec.database_for('silver')}__{n}")
+        spark_sql = translate(sql, "spark", ctx.catalog, database=ctx.spec.database_for("silver"),
+                              relation=lambda d, n: f"{d}__{n}")
         frame = spark.sql(spark_sql)
         written = Observation(f"gold-{table}")  # counted as the rows are written, no read-back
         pending = plan_table_version(ctx.lake, "gold", table)

@@ -16,6 +16,7 @@ lost the second dedupe.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from lakeglue.jobs.quarantine import quarantine_dir, replace_quarantine
 from lakeglue.jobs.spark.catalog_io import read_table
 from lakeglue.jobs.spark.steps import apply_steps
 from lakeglue.pipelines.spec import ColumnSpec, SilverTableSpec
-from lakeglue.sql_dialect import transpile_expression
+from lakeglue.sql import translate_expression
 
 if TYPE_CHECKING:
     from pyspark.sql import Column as SparkColumn
@@ -55,15 +56,24 @@ def run_silver(spark: SparkSession, ctx: JobContext) -> JobMetrics:
     return metrics
 
 
-def _source_expr(name: str, expr: str | None, available: set[str]) -> SparkColumn:
-    """The untyped value of a silver column; a declared column absent from bronze is NULL (drift)."""
+def _source_expr(name: str, expr: str | None, available: Mapping[str, str]) -> SparkColumn:
+    """The untyped value of a silver column; a declared column absent from bronze is NULL (drift).
+
+    ``available`` maps bronze columns to their Spark types, which the translator needs to give
+    ``expr`` Trino's semantics (as DuckDB silver does with its column types).
+    """
     from pyspark.sql import functions as F
 
     if expr:
-        return F.expr(transpile_expression(expr, "spark"))
+        return F.expr(translate_expression(expr, "spark", available))
     if name in available:
         return F.col(f"`{name}`")
     return F.lit(None)
+
+
+def spark_types(frame: DataFrame) -> dict[str, str]:
+    """Column name → Spark type (``simpleString``), in column order."""
+    return {f.name: f.dataType.simpleString() for f in frame.schema.fields}
 
 
 def typed_cast(value: SparkColumn, type_name: str) -> SparkColumn:
@@ -89,7 +99,7 @@ class OutputColumn:
     checked: bool = True
 
 
-def _column_plan(name: str, spec: ColumnSpec, available: set[str], variants: list[str]) -> list[OutputColumn]:
+def _column_plan(name: str, spec: ColumnSpec, available: Mapping[str, str], variants: list[str]) -> list[OutputColumn]:
     """How a declared column is computed; choice columns expand per their ``resolve`` rule."""
     from pyspark.sql import functions as F
 
@@ -133,7 +143,7 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
     current = work.current
     live_batches, new_batches = work.live_batches, work.new_batches
     bronze = read_table(spark, ctx.catalog, bronze_db, ts.from_)
-    available = set(bronze.columns)
+    available = spark_types(bronze)
     # Incremental (dynamic partition overwrite): only partitions the new batches touch are recomputed,
     # from every bronze batch; the others are carried over. Assumes a key never moves between partitions.
     new_rows = F.col("_batch_id").isin(sorted(new_batches))
@@ -179,7 +189,7 @@ def _silver_table(spark: SparkSession, ctx: JobContext, table: str, ts: SilverTa
                     .withColumn(ts.explode.position, (F.col("__pos") + 1).cast("int")).drop("__pos"))
 
         bronze = explode(parent)
-        available = set(bronze.columns)
+        available = spark_types(bronze)
 
     choices = ctx.spec.bronze[ts.from_].choices
     outputs = [out for n in ts.columns for out in _column_plan(n, ts.columns[n], available, choices.get(n, []))]
