@@ -4,10 +4,11 @@ customer value.
 Generated from include/pipelines/ecommerce.yml by `lakeglue dags generate`: edit the spec, not this file.
 """
 
-# The dag processor imports the airflow modules a DAG file names once, before it forks a parser per file
-# ([dag_processor] parsing_pre_import_modules): naming the Spark provider here keeps its import (and the
-# OpenLineage listener it pulls in) out of every parse. lakeglue's operators build on its SparkSubmitOperator.
+# The dag processor imports the airflow modules a DAG file names once, before it forks one parser
+# per file ([dag_processor] parsing_pre_import_modules): naming the Spark provider here keeps its import (and
+# the OpenLineage listener it pulls in) out of every parse. lakeglue's operators build on SparkSubmitOperator.
 import airflow.providers.apache.spark.operators.spark_submit  # noqa: F401
+
 from lakeglue_airflow.factory import build_pipeline_dags
 
 SPEC = {   'name': 'ecommerce',

@@ -21,8 +21,9 @@ from lakeglue.sql import translate, translate_expression
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for folder in ("include", "plugins", "dags", "bench") for p in (ROOT / folder).rglob("*.py")]
 TRANSLATOR = ROOT / "include" / "lakeglue" / "sql"
-#: Dialects a tree may be printed in outside the translator: the source dialect and catalog (Hive) type names.
-SOURCE_DIALECTS = {"trino", "hive", "SOURCE_DIALECT"}
+#: Dialects a tree may be printed in outside the translator: the source dialect, catalog (Hive) type names,
+#: and Athena's Hive-style DDL (query/ddl.py echoes the user's own DDL text in messages and names).
+SOURCE_DIALECTS = {"trino", "hive", "SOURCE_DIALECT", "athena", "DDL_DIALECT"}
 #: Modules that run SQL on an engine, and the translator function each must call.
 CALL_SITES = {
     "include/lakeglue/query/duckdb_engine.py": "translate_query",

@@ -259,7 +259,7 @@ class DuckDBEngine:
         folder only (a fresh staging folder; the caller commits it). HUGEINT sums are written as
         bigint, failing on overflow, as :func:`trino_integers` does for results.
         """
-        sql = to_duckdb(query)
+        sql = translate_query(query, "duckdb")
         params = list(query.params)
         counter = UnparsedCounter()
         with self.connect(query, counter, writable=os.path.dirname(path)) as (con, tables):
