@@ -113,9 +113,9 @@ def wait_for(what: str, check: Any, timeout: float, interval: float = 0.25, proc
 
 
 def api_up(port: int) -> bool:
-    with contextlib.suppress(OSError):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2) as response:
-            return bool(response.status == 200)
+    with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health",
+                                                              timeout=2) as response:
+        return bool(response.status == 200)
     return False
 
 

@@ -324,7 +324,8 @@ class PipelineSpec(_Strict):
 
     def engines_for(self, event: bool) -> EnginesSpec:
         """The engines of the scheduled/manual DAG, or of the event-driven one (``events.engines``)."""
-        return self.engines.model_copy(update=self.events.engines) if event else self.engines
+        update: dict[str, Any] = {job: engine for job, engine in self.events.engines.items()}
+        return self.engines.model_copy(update=update) if event else self.engines
 
     def database_for(self, layer: str) -> str:
         """Catalog database of a layer: ``<database>_<layer>`` (Glue users keep one per zone)."""
