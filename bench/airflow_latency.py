@@ -15,8 +15,10 @@ scheduler starts a run, and the tasks run crawl (claim) → bronze → silver �
 
 Stages come from Airflow's own metadata DB: ``detect`` = drop → asset event (watcher poll
 and quiet period), ``queued`` = asset event → the run's first task starts (scheduler),
-then each task's run time and the scheduling gaps between tasks. Gold is checked against
-the independent oracle of the test suite after every round.
+then each task's run time and the scheduling gaps between tasks; ``gold_to_query`` is when
+the query first saw the day minus when Airflow recorded the gold task's end (slightly negative:
+the commit is visible before the task reports back). Gold is checked against the independent
+oracle of the test suite after every round.
 
     .venv/bin/python bench/airflow_latency.py [--rounds 2] [--days 3] [--keep]
 """
