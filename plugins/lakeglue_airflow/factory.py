@@ -47,14 +47,17 @@ def raw_asset(spec: PipelineSpec) -> Asset:
     return Asset(name=f"lakeglue.raw.{spec.name}", watchers=pipeline_watchers(spec))
 
 
-def _add_tasks(dag: DAG, spec: PipelineSpec, crawl_operator: type[LakeCrawlerOperator] = LakeCrawlerOperator) -> None:
+def _add_tasks(dag: DAG, spec: PipelineSpec, crawl_operator: type[LakeCrawlerOperator] = LakeCrawlerOperator,
+               event: bool = False) -> None:
+    engines = spec.engines_for(event)
     with dag:
         crawl = crawl_operator(task_id="crawl", pipeline=spec.name)
-        # each job on its spec'd engine (engines: spark | duckdb | auto, auto decided when the run starts)
-        bronze = job_operator(spec.engines.bronze, task_id="bronze", pipeline=spec.name, job="bronze")
-        silver = job_operator(spec.engines.silver, task_id="silver", pipeline=spec.name, job="silver")
+        # each job on its spec'd engine (engines: spark | duckdb | auto, auto decided when the run starts;
+        # the event DAG may override some: events.engines)
+        bronze = job_operator(engines.bronze, task_id="bronze", pipeline=spec.name, job="bronze")
+        silver = job_operator(engines.silver, task_id="silver", pipeline=spec.name, job="silver")
         quality = LakeQualityOperator(task_id="quality", pipeline=spec.name, **quality_warning_callbacks(spec))
-        gold = job_operator(spec.engines.gold, task_id="gold", pipeline=spec.name, job="gold",
+        gold = job_operator(engines.gold, task_id="gold", pipeline=spec.name, job="gold",
                             outlets=gold_assets(spec))
         queries = [LakeQueryOperator(task_id=f"query_{q.name}", sql=q.sql, output="csv") for q in spec.queries]
         for task, kind in ((crawl, "crawl"), (bronze, "bronze"), (silver, "silver"), (quality, "quality"),
@@ -95,6 +98,6 @@ def build_pipeline_dags(spec_data: dict[str, Any]) -> dict[str, DAG]:
     if spec.events.enabled:
         event = DAG(dag_id=f"lakeglue_{spec.name}_on_new_files", schedule=[raw_asset(spec)],
                     tags=sorted({*spec.tags, "lakeglue", "event-driven"}), **common)
-        _add_tasks(event, spec, crawl_operator=EventIntakeOperator)  # claims the announced files first
+        _add_tasks(event, spec, crawl_operator=EventIntakeOperator, event=True)  # claims the announced files first
         dags[event.dag_id] = event
     return dags

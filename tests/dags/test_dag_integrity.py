@@ -45,6 +45,15 @@ def test_dagbag_has_no_import_errors_and_required_attributes() -> None:
     assert set(maintenance.params.keys()) == {"dry_run"}
     main = bag.dags["lakeglue_ecommerce"]
     assert set(main.params.keys()) == {"full_refresh", "dt_from", "dt_to"}
+    # the demo's event runs take silver off the JVM (events.engines: auto, DuckDB for small batches)
+    engines = {dag_id: {t.task_id: type(t).__name__ for t in bag.dags[dag_id].tasks
+                        if t.task_id in ("bronze", "silver", "gold")}
+               for dag_id in ("lakeglue_ecommerce", "lakeglue_ecommerce_on_new_files")}
+    assert engines == {
+        "lakeglue_ecommerce": {"bronze": "LakeDuckDBJobOperator", "silver": "LakeSparkJobOperator",
+                               "gold": "LakeDuckDBJobOperator"},
+        "lakeglue_ecommerce_on_new_files": {"bronze": "LakeDuckDBJobOperator", "silver": "LakeAutoJobOperator",
+                                            "gold": "LakeDuckDBJobOperator"}}
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -19,7 +19,17 @@ def test_defaults_are_a_polling_watch_with_a_quiet_period() -> None:
     assert spec({"enabled": True}).events == EventSpec(
         enabled=True, mode="poll", poll_seconds=10.0, min_files=None, quiet_seconds=10.0, max_wait_seconds=300.0,
         max_files=1000, reannounce_after_seconds=900.0, queue_url=None, aws_conn_id="aws_default",
-        reconcile_seconds=600.0)
+        reconcile_seconds=600.0, engines={})
+
+
+def test_event_engines_override_only_the_jobs_they_name() -> None:
+    pipeline = spec_from_dict({"name": "shop", "database": "shop", "source": {"prefix": "shop"},
+                               "bronze": {"orders": {"format": "json"}},
+                               "engines": {"bronze": "duckdb", "silver": "spark", "gold": "spark"},
+                               "events": {"enabled": True, "engines": {"silver": "auto"}}},
+                              source="shop.yml", check_files=False)
+    assert pipeline.engines_for(event=False) == pipeline.engines
+    assert pipeline.engines_for(event=True).model_dump() == {"bronze": "duckdb", "silver": "auto", "gold": "spark"}
 
 
 def test_sqs_mode_takes_a_queue() -> None:
@@ -39,6 +49,8 @@ def test_sqs_mode_takes_a_queue() -> None:
      r"field events: Value error, max_wait_seconds \(30.0\) is shorter than quiet_seconds \(60.0\)"),
     ({"min_files": 20, "max_files": 10}, r"field events: Value error, min_files \(20\) exceeds max_files \(10\)"),
     ({"quiet": 5}, "field events.quiet: Extra inputs are not permitted"),
+    ({"engines": {"silver": "flink"}}, "field events.engines.silver: Input should be 'spark', 'duckdb' or 'auto'"),
+    ({"engines": {"queries": "duckdb"}}, "field events.engines.queries.\\[key\\]: Input should be 'bronze'"),
 ])
 def test_bad_event_settings_name_the_file_and_field(events: dict[str, Any], message: str) -> None:
     with pytest.raises(SpecError, match=f"shop.yml: {message}"):

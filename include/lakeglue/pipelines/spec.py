@@ -44,6 +44,9 @@ class SourceSpec(_Strict):
         return value
 
 
+Engine = Literal["spark", "duckdb", "auto"]
+
+
 class EventSpec(_Strict):
     """How new raw files start a run (the ``<name>_on_new_files`` DAG); see README "Event-driven pipelines".
 
@@ -67,6 +70,9 @@ class EventSpec(_Strict):
     queue_url: str | None = None
     aws_conn_id: str = "aws_default"
     reconcile_seconds: Annotated[float | None, Field(gt=0)] = 600.0
+    #: Jobs of the event-driven DAG whose engine differs from the pipeline's ``engines`` (the others
+    #: keep theirs): an event batch is a few small files, where ``duckdb`` or ``auto`` skips a JVM start.
+    engines: dict[Literal["bronze", "silver", "gold"], Engine] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> EventSpec:
@@ -239,9 +245,6 @@ class GoldTableSpec(_Strict):
         return value
 
 
-Engine = Literal["spark", "duckdb", "auto"]
-
-
 class EnginesSpec(_Strict):
     """Which engine runs each job: Spark for big data, DuckDB for single-node batches, or ``auto``
     (chosen per run by the input size against a threshold setting)."""
@@ -332,6 +335,8 @@ class PipelineSpec(_Strict):
                     raise ValueError(f"silver.{name}.columns.{column}.resolve: {column!r} is not declared in "
                                      f"bronze.{silver.from_}.choices")
             _check_step_engines(name, silver, self.engines.silver)
+            if "silver" in self.events.engines:
+                _check_step_engines(name, silver, self.events.engines["silver"])
         for i, q in enumerate(self.quality):
             tables = self.silver if q.layer == "silver" else self.gold
             if q.table not in tables:
@@ -348,6 +353,11 @@ class PipelineSpec(_Strict):
             if not (SQL_DIR / query.sql).is_file():
                 raise ValueError(f"queries[{i}].sql: {SQL_DIR / query.sql} does not exist")
         return self
+
+    def engines_for(self, event: bool) -> EnginesSpec:
+        """The engines of the scheduled/manual DAG, or of the event-driven one (``events.engines``)."""
+        update: dict[str, Any] = {job: engine for job, engine in self.events.engines.items()}
+        return self.engines.model_copy(update=update) if event else self.engines
 
     def database_for(self, layer: str) -> str:
         """Catalog database of a layer: ``<database>_<layer>`` (Glue users keep one per zone)."""
