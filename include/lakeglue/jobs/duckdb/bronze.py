@@ -23,7 +23,7 @@ from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb import csv_reader, jdbc_source, raw_input
 from lakeglue.jobs.duckdb.catalog_io import parquet_scan
 from lakeglue.jobs.duckdb.choices import parquet_choice
-from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql
+from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, numbered_lines_sql, parse_sql
 from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
 from lakeglue.jobs.faults import fault_point
@@ -307,18 +307,18 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpe
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
         if not columns:
             columns = [TextColumn("value", parse_hive_type("string"))]
-        # Lines are numbered by one ordered scan per file (the one statement that needs insertion order);
-        # parsing them is then free to run in parallel. A line a little over the limit is let through
-        # here and caught by its length (the reader's own limit counts differently).
+        # Lines are kept in file order by one ordered scan (the one statement that needs insertion order)
+        # and numbered from their rowid; parsing them is then free to run in parallel. A line a little
+        # over the limit is let through here and caught by its length (the reader's own limit counts
+        # differently).
         lines = (lines_sql([p for p, _ in files], max_record_bytes + 16, strict=strict_lines) if files else
-                 "SELECT CAST(NULL AS VARCHAR) AS _raw, CAST(NULL AS INTEGER) AS _file, "
-                 "CAST(NULL AS INTEGER) AS _line WHERE false")
+                 "SELECT CAST(NULL AS VARCHAR) AS _raw, CAST(NULL AS INTEGER) AS _file WHERE false")
         con.execute("SET preserve_insertion_order = true")
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_lines AS {lines}")
         finally:
             con.execute("SET preserve_insertion_order = false")
-        return parse_sql("SELECT * FROM __lg_lines", columns, table_spec.choices,
+        return parse_sql(numbered_lines_sql("__lg_lines"), columns, table_spec.choices,
                          original_names=_original_names(raw))
     if table_spec.format == "csv":
         markers = table_spec.options.get("null_markers")
