@@ -16,12 +16,13 @@ from lakeglue.settings import PIPELINES_DIR, PROJECT_ROOT
 DAGS_DIR = PROJECT_ROOT / "dags"
 
 #: Imports every generated DAG file starts with (see the comment they carry).
-PRE_IMPORTS = """# The dag processor imports the airflow modules a DAG file names once, before it forks one parser
-# per file ([dag_processor] parsing_pre_import_modules): naming the Spark provider here keeps its import (and
-# the OpenLineage listener it pulls in) out of every parse. lakeglue's operators build on SparkSubmitOperator.
-import airflow.providers.apache.spark.operators.spark_submit  # noqa: F401
-
-"""
+PRE_IMPORTS = (
+    '# The dag processor imports the airflow modules a DAG file names once, before it forks one parser\n'
+    '# per file ([dag_processor] parsing_pre_import_modules): naming the Spark provider here keeps its import (and\n'
+    "# the OpenLineage listener it pulls in) out of every parse. lakeglue's operators build on SparkSubmitOperator.\n"
+    'import airflow.providers.apache.spark.operators.spark_submit  # noqa: F401\n'
+    '\n'
+)
 
 TEMPLATE = '''"""{description}
 
