@@ -15,9 +15,10 @@ from test_query import GOLD_COLUMNS, Env, gold_data
 
 from lakeglue.catalog import Column
 from lakeglue.catalog.pins import VersionPins, pinned
-from lakeglue.query import QueryError, duckdb_pool
+from lakeglue.query import QueryError, binding, duckdb_pool
 from lakeglue.query.base import BoundQuery
-from lakeglue.sql import translate_query
+from lakeglue.query.binding import bind_query
+from lakeglue.sql import translate, translate_query
 
 TABLE = ("ecommerce_gold", "daily_revenue_by_category")
 HALF = "SELECT orders / 2 AS half FROM ecommerce_gold.daily_revenue_by_category"
@@ -68,3 +69,18 @@ def test_a_pin_is_visible_to_another_connection_while_the_reader_runs(env: Env) 
             other.close()
         assert [p.pin_id for p in VersionPins(env.settings.catalog_url).active()] == [pins[0].pin_id]
     assert VersionPins(env.settings.catalog_url).active() == []
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT category, sum(revenue) FROM daily_revenue_by_category GROUP BY 1 ORDER BY sum(revenue) DESC",
+    "WITH t AS (SELECT dt, orders / 2 AS h FROM daily_revenue_by_category) SELECT h, count(*) FROM t GROUP BY h",
+    "SELECT reduce(ARRAY[orders], 0, (s, x) -> s + x, s -> s * 2) FROM daily_revenue_by_category",
+])
+def test_the_checked_tree_translates_as_the_text_does(env: Env, sql: str) -> None:
+    binding._checked.clear()  # a statement checked before (another test) hands over no tree
+    bound = bind_query(sql, None, "ecommerce_gold", env.catalog)
+    assert replace(bound, sql="SELECT 1").qualified == []  # another text never gets this statement's tree
+    from_text = translate(sql, "duckdb", bound.tables, database=bound.database)
+    assert len(bound.qualified) == (0 if "reduce" in sql else 1)  # reduce(…, finish) is rewritten before qualifying
+    assert translate_query(bound, "duckdb") == from_text
+    assert bound.qualified == []  # handed over once: the translator rewrote it in place
