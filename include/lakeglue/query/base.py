@@ -44,6 +44,10 @@ class BoundQuery:
     database: str | None
     tables: dict[tuple[str, str], Table]
     query_id: str = ""
+    #: The statement as the column check qualified it against ``tables``, handed once to the translator
+    #: (which then need not parse and qualify it again); empty when there is none to hand over. Not an
+    #: ``__init__`` argument, so ``dataclasses.replace(bound, sql=…)`` starts with none (another text).
+    qualified: list[Any] = field(default_factory=list, init=False, compare=False, repr=False)
 
 
 @dataclass

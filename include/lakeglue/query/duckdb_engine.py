@@ -187,23 +187,28 @@ class DuckDBEngine:
         con = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": memory_limit,
                                                  "temp_directory": spill})
         try:
+            # the setup runs as one batch: each execute() call costs a round trip through the binding
+            setup: list[str] = []
             for db, name, tf, cached in views:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
+                schema = f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}"
+                if schema not in setup:
+                    setup.append(schema)
                 source = cached[1] if cached is not None and cached[1] is not None else None
                 if source is None:
                     source = self.view_source(con, tf, counter)
                     if cached is not None:
                         duckdb_pool.remember_view(cached[0], source)
-                con.execute(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
+                setup.append(f"CREATE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
             # a root with glob characters is also allowed as the escaped pattern its files are read through
             allowed = {path.rstrip("/") + "/" for tf in tables for root in tf.roots
                        for path in (root, literal_path(root))}
             if writable:
                 allowed.add(writable.rstrip("/") + "/")
-            con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in sorted(allowed))}]")
-            con.execute("SET enable_external_access = false")
-            con.execute("PRAGMA enable_profiling = 'no_output'")
-            con.execute("SET lock_configuration = true")
+            setup += [f"SET allowed_directories = [{', '.join(quote_literal(d) for d in sorted(allowed))}]",
+                      "SET enable_external_access = false",
+                      "PRAGMA enable_profiling = 'no_output'",
+                      "SET lock_configuration = true"]
+            con.execute(";\n".join(setup))
         except BaseException:
             con.close()
             raise

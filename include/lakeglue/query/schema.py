@@ -6,7 +6,7 @@ DuckDB transpilation; both need the query's tables named the way the catalog nam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 from sqlglot import exp
 from sqlglot.schema import MappingSchema
@@ -37,3 +37,14 @@ def catalog_schema(tables: Mapping[tuple[str, str], Table]) -> MappingSchema:
     for (db, name), table in tables.items():
         mapping.setdefault(db, {})[name] = {c.name.lower(): c.type for c in table.all_columns()}
     return MappingSchema(dict(mapping), dialect="hive")
+
+
+def tables_fingerprint(tables: Mapping[tuple[str, str], Table]) -> Hashable:
+    """What a statement's checks and translation depend on in its tables: version, columns, types, partition keys.
+
+    Two bindings with the same fingerprint see the same schema, so a result derived from the
+    statement text and these definitions alone (the column check, the translation) can be reused.
+    """
+    return tuple(sorted(
+        (key, t.version, tuple((c.name, c.type) for c in t.all_columns()), tuple(c.name for c in t.partition_keys))
+        for key, t in tables.items()))

@@ -71,8 +71,9 @@ def query_names(tree: exp.Expr) -> set[str]:
     return names
 
 
-def _unresolved_name(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], database: str | None) -> str | None:
-    """A column name sqlglot's qualifier cannot place, or None."""
+def _unresolved_name(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], database: str | None,
+                     keep: list[exp.Expr] | None = None) -> str | None:
+    """A column name sqlglot's qualifier cannot place, or None; ``keep`` receives the qualified copy."""
     try:
         qualified = qualify(qualify_table_names(tree.copy(), database), dialect=SOURCE_DIALECT,
                             schema=catalog_schema(tables), validate_qualify_columns=True)
@@ -83,6 +84,8 @@ def _unresolved_name(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], da
         return None
     # the qualifier leaves names it could not place unqualified without complaining (e.g. in HAVING);
     # ORDER BY names of output columns are placed (it points ORDER BY sum(x) / ORDER BY 2 at their alias)
+    if keep is not None:
+        keep.append(qualified)
     loose = [c.name for c in qualified.find_all(exp.Column) if not c.table and c.name and not _orders_output(c)]
     return loose[0] if loose else None
 
@@ -94,11 +97,17 @@ def _orders_output(column: exp.Column) -> bool:
     return isinstance(query, exp.Query) and column.name in {s.alias_or_name for s in query.selects}
 
 
-def check_columns(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], database: str | None) -> None:
-    """Raise a QueryError naming an unknown column, where it is and its near matches; else return."""
+def check_columns(tree: exp.Expr, tables: Mapping[tuple[str, str], Table], database: str | None,
+                  keep: list[exp.Expr] | None = None) -> None:
+    """Raise a QueryError naming an unknown column, where it is and its near matches; else return.
+
+    ``keep`` (a list) receives the qualified copy of ``tree`` the check made, when sqlglot could
+    qualify it: the translator qualifies the same statement against the same schema, and can
+    start from this copy instead of parsing and qualifying the text again.
+    """
     if not tables:
         return
-    name = _unresolved_name(tree, tables, database)
+    name = _unresolved_name(tree, tables, database, keep)
     if name is None:
         return
     columns = {c.name: None for t in tables.values() for c in t.all_columns()}

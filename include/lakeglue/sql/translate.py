@@ -15,7 +15,9 @@ rewrites that need no types.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -27,7 +29,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from lakeglue.catalog import Catalog, EntityNotFound, Table
-from lakeglue.query.schema import catalog_schema, qualify_table_names
+from lakeglue.query.schema import catalog_schema, qualify_table_names, tables_fingerprint
 from lakeglue.sql import semantics as sem
 from lakeglue.sql_dialect import SOURCE_DIALECT
 
@@ -72,10 +74,11 @@ def _read_tables(tree: exp.Expr, source: Catalog | Tables | None) -> dict[tuple[
     return tables
 
 
-def _typed(tree: exp.Expr, tables: Tables) -> tuple[exp.Expr, MappingSchema]:
-    """``tree`` qualified and type-annotated against the catalog schema (raises SqlglotError if it cannot be)."""
+def _typed(tree: exp.Expr, tables: Tables, qualified: bool = False) -> tuple[exp.Expr, MappingSchema]:
+    """``tree`` qualified (unless it already is) and type-annotated against the catalog schema (raises
+    SqlglotError if it cannot be)."""
     schema = catalog_schema(tables)
-    typed = qualify(tree, dialect=SOURCE_DIALECT, schema=schema)
+    typed = tree if qualified else qualify(tree, dialect=SOURCE_DIALECT, schema=schema)
     return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT), schema
 
 
@@ -139,23 +142,27 @@ def _rename_relations(tree: exp.Expr, tables: set[tuple[str, str]], relation: Re
 
 
 def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None = None, *,
-              database: str | None = None, relation: Relation | None = None) -> str:
+              database: str | None = None, relation: Relation | None = None,
+              qualified: exp.Expr | None = None) -> str:
     """``sql`` (Trino/Athena dialect) as ``engine`` runs it, with Trino's values and result types.
 
     ``catalog`` (a Catalog, or the already resolved ``{(db, table): Table}`` of a bound query)
     gives the column types the type-dependent rewrites need; bare table names belong to
     ``database``. ``relation(db, table)`` renames catalog tables to what the engine registered
     (a Spark temp view); without it they keep their ``db.table`` names. ``?`` placeholders are
-    kept for the engine's parameter binding.
+    kept for the engine's parameter binding. ``qualified``: ``sql`` already parsed, its tables
+    given ``database`` and qualified against ``catalog`` (the column check's copy, see
+    :func:`translate_query`); it is rewritten in place.
     """
     _check_engine(engine)
     if engine in _NATIVE:
         return sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
     text = sql if isinstance(sql, str) else sql.sql(dialect=SOURCE_DIALECT)
-    tree = _parsed(text, engine, database)
+    tree = qualified if qualified is not None else _parsed(text, engine, database)
     tables = _read_tables(tree, catalog)
     try:
-        typed, schema = _typed(tree, tables)  # qualifies in place: no copy of the tree on the common path
+        # qualifies in place: no copy of the tree on the common path
+        typed, schema = _typed(tree, tables, qualified=qualified is not None)
         tree = trino_output(_typed_rewrites(typed, engine, schema))
     except SqlglotError as exc:
         log.debug("type-aware translation not possible (%s); using the untyped tree", exc)
@@ -163,7 +170,7 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
     tree = _engine_rewrites(tree, engine)
     if relation is not None:
         tree = _rename_relations(tree, set(_referenced(tree)), relation)
-    return tree.sql(dialect=engine)
+    return tree.sql(dialect=engine, copy=False)  # the tree is ours: no copy for the generator's transforms
 
 
 def _parsed(sql: str, engine: str, database: str | None) -> exp.Expr:
@@ -183,9 +190,43 @@ def _referenced(tree: exp.Expr) -> list[tuple[str, str]]:
             if t.name and t.db and not (not t.db and t.name in ctes)]
 
 
+#: Translations kept per process (see :func:`translate_query`).
+TRANSLATION_CACHE_SIZE = 256
+_translations: OrderedDict[Hashable, str] = OrderedDict()
+_translations_lock = threading.Lock()
+
+
+def _translation_key(query: BoundQuery, engine: str) -> Hashable:
+    """What a bound statement's translation depends on: its text, engine, default database and the
+    definitions (version, columns and types, partition keys) of the tables it reads."""
+    return (query.sql, engine, query.database, tables_fingerprint(query.tables))
+
+
 def translate_query(query: BoundQuery, engine: str, relation: Relation | None = None) -> str:
-    """:func:`translate` for a statement the query layer bound (its tables are already resolved)."""
-    return translate(query.sql, engine, query.tables, database=query.database, relation=relation)
+    """:func:`translate` for a statement the query layer bound (its tables are already resolved).
+
+    Why the cache: qualifying, type-annotating and rewriting a TPC-H query costs 5-15 ms of
+    CPU, as much as DuckDB needs to answer it at small scale; a dashboard or a scheduled query
+    sends the same text again and again. The translation is a pure function of the key (see
+    :func:`_translation_key`); a table whose definition changed gets a new key. Statements with
+    a ``relation`` (Spark temp views) are translated every time.
+    """
+    qualified = query.qualified.pop() if query.qualified else None  # handed over once: translation mutates it
+    if relation is not None:
+        return translate(query.sql, engine, query.tables, database=query.database, relation=relation,
+                         qualified=qualified)
+    key = _translation_key(query, engine)
+    with _translations_lock:
+        found = _translations.get(key)
+        if found is not None:
+            _translations.move_to_end(key)
+            return found
+    text = translate(query.sql, engine, query.tables, database=query.database, qualified=qualified)
+    with _translations_lock:
+        _translations[key] = text
+        while len(_translations) > TRANSLATION_CACHE_SIZE:
+            _translations.popitem(last=False)
+    return text
 
 
 def _as_select(tree: exp.Expr) -> exp.Select:
