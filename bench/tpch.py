@@ -30,11 +30,9 @@ import io
 import math
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -42,8 +40,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
+from query import timed  # noqa: E402  (bench/query.py: median wall and CPU seconds)
 
 from lakeglue.catalog.sql import SqlCatalog  # noqa: E402
 from lakeglue.crawler import CrawlerConfig, crawl  # noqa: E402
@@ -147,21 +147,6 @@ def check_answer(rows: list[tuple[Any, ...]], answer: list[list[str]]) -> str | 
             if not same_value(g, w):
                 return f"row {i} column {j}: {g!r}, expected {w!r}"
     return None
-
-
-def timed(fn: Callable[..., Any], repeat: int) -> tuple[float, Any, float]:
-    """Median wall seconds, the last result and median CPU seconds of this process (all its threads).
-
-    CPU time is reported beside wall time because the machines are shared: wall time grows with
-    other people's load, CPU time is what each side itself spent.
-    """
-    times, cpus, result = [], [], None
-    for _ in range(repeat):
-        started, cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        times.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(times), result, statistics.median(cpus)
 
 
 def convert(lake: Lake, catalog: SqlCatalog, settings: Settings, raw_db: str,
