@@ -375,6 +375,13 @@ class HiveMetastoreCatalog(CatalogOps):
         check_partition_arity(partitions, {key: len(t.partition_keys) for key, t in tables.items()})
         return tables
 
+    def _groups(self, partitions: Sequence[Partition]
+                ) -> Iterator[tuple[Table, list[Partition], dict[tuple[str, ...], str]]]:
+        """Per table: the table, its partitions of the batch, and the partitions it has now. Every table is
+        read and every partition's arity checked before the first group is handed out (nothing written yet)."""
+        for key, table in self._keys(partitions).items():
+            yield table, [p for p in partitions if (p.database, p.table) == key], self._existing(table)
+
     def _existing(self, table: Table) -> dict[tuple[str, ...], str]:
         """Values → partition name of every partition the table has."""
         with self._errors(f"list partitions of {table.qualified_name}",
@@ -424,9 +431,7 @@ class HiveMetastoreCatalog(CatalogOps):
         """Create all partitions or none: one that already exists fails the whole batch."""
         if not partitions:
             return 0
-        for key, table in self._keys(partitions).items():
-            group = [p for p in partitions if (p.database, p.table) == key]
-            existing = self._existing(table)
+        for table, group, existing in self._groups(partitions):
             for p in group:
                 if tuple(p.values) in existing:
                     raise AlreadyExists(f"partition {list(p.values)} of {table.qualified_name} already exists")
@@ -437,9 +442,7 @@ class HiveMetastoreCatalog(CatalogOps):
         """Replace existing partitions, all or none: a missing one fails the whole batch."""
         if not partitions:
             return 0
-        for key, table in self._keys(partitions).items():
-            group = [p for p in partitions if (p.database, p.table) == key]
-            existing = self._existing(table)
+        for table, group, existing in self._groups(partitions):
             for p in group:
                 if tuple(p.values) not in existing:
                     raise EntityNotFound(f"partition {list(p.values)} of {table.qualified_name} not found")
@@ -449,9 +452,7 @@ class HiveMetastoreCatalog(CatalogOps):
     def batch_upsert_partitions(self, partitions: Sequence[Partition]) -> int:
         if not partitions:
             return 0
-        for key, table in self._keys(partitions).items():
-            group = [p for p in partitions if (p.database, p.table) == key]
-            existing = self._existing(table)
+        for table, group, existing in self._groups(partitions):
             self._alter(table, [p for p in group if tuple(p.values) in existing], existing)
             self._add(table, [p for p in group if tuple(p.values) not in existing])
         return len(partitions)
