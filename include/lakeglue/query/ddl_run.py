@@ -103,6 +103,14 @@ def _plain(name: str, what: str, statement: str) -> str:
         raise QueryError(str(exc)) from None
 
 
+def _created_name(table: TableName, ctx: DdlContext, kind: str, statement: str) -> tuple[str, str]:
+    """The database and name a CREATE statement writes: safe, lower-case names in a database that exists."""
+    database, name = table.resolve(ctx.database, statement)
+    database, name = _plain(database, "database", statement), _plain(name, kind, statement)
+    _require_database(ctx.catalog, database, statement)
+    return database, name
+
+
 def _require_database(catalog: Catalog, name: str, statement: str) -> None:
     try:
         catalog.get_database(name)
@@ -372,9 +380,7 @@ def _checked_type(spec_type: str, column: str, statement: str) -> str:
 
 def create_external_table(stmt: CreateExternalTable, ctx: DdlContext, sql: str) -> EngineResult:
     what = "CREATE EXTERNAL TABLE"
-    database, name = stmt.table.resolve(ctx.database, what)
-    database, name = _plain(database, "database", what), _plain(name, "table", what)
-    _require_database(ctx.catalog, database, what)
+    database, name = _created_name(stmt.table, ctx, "table", what)
     location = lake_location(ctx.lake, stmt.location, f"{what} {database}.{name} LOCATION")
     if ctx.catalog.table_exists(database, name):
         if stmt.if_not_exists:
@@ -512,9 +518,7 @@ def create_view(stmt: CreateView, ctx: DdlContext, sql: str) -> EngineResult:
     from lakeglue.query.materialize import hive_type
 
     what = "CREATE VIEW"
-    database, name = stmt.table.resolve(ctx.database, what)
-    database, name = _plain(database, "database", what), _plain(name, "view", what)
-    _require_database(ctx.catalog, database, what)
+    database, name = _created_name(stmt.table, ctx, "view", what)
     check_parameters(stmt.select, ())  # a view's SQL is stored: a ? would have no value when it is read
     current = ctx.catalog.get_table(database, name) if ctx.catalog.table_exists(database, name) else None
     if current is not None and not is_view(current):
