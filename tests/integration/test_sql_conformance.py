@@ -85,6 +85,11 @@ CASES = [
          "SELECT sum(d), avg(d), avg(i), sum(i), min(d), avg(f) FROM conf.t",
          ["decimal(38,2)", "decimal(12,2)", "double", "bigint", "decimal(12,2)", "double"],
          [(D("105.35"), D("26.34"), 0.75, 3, D("-5.25"), 0.4375)]),
+    Case("arithmetic on decimal sums and CASE branches has Trino's types (TPC-H Q8, Q14)",
+         "SELECT sum(d) - sum(i), sum(d * d) - sum(d), "
+         "100.00 * sum(CASE WHEN d > 0 THEN d * d ELSE 0 END) / sum(d * d) FROM conf.t",
+         ["decimal(38,2)", "decimal(38,4)", "decimal(38,6)"],
+         [(D("102.35"), D("10052.4725"), D("99.728657"))]),
     Case("a CTE's decimal sum keeps Trino's type in the outer query",
          "WITH x AS (SELECT g, sum(d * d) AS sq FROM conf.t GROUP BY g) "
          "SELECT g, sq, sum(sq) OVER (), sq / 4 FROM x ORDER BY 1",

@@ -18,6 +18,7 @@ from lakeglue.catalog.pins import VersionPins, pinned
 from lakeglue.query import QueryError, binding, duckdb_pool
 from lakeglue.query.base import BoundQuery
 from lakeglue.query.binding import bind_query
+from lakeglue.query.schema import catalog_schema
 from lakeglue.sql import translate, translate_query
 
 TABLE = ("ecommerce_gold", "daily_revenue_by_category")
@@ -44,6 +45,17 @@ def test_a_changed_column_type_is_translated_again(env: Env) -> None:
     translated = translate_query(BoundQuery(HALF, (), None, {TABLE: as_double}), "duckdb")
     assert '"orders" // 2' in as_bigint  # Trino's integer division for a bigint column
     assert '"orders" / 2' in translated and "//" not in translated  # plain division once it is a double
+
+
+def test_the_schema_sqlglot_reads_is_kept_only_for_the_same_table_definitions(env: Env) -> None:
+    table = env.catalog.get_table(*TABLE)
+    schema = catalog_schema({TABLE: table})
+    assert catalog_schema({TABLE: env.catalog.get_table(*TABLE)}) is schema  # the check's, then the translator's
+    assert schema.get_column_type(".".join(TABLE), "orders").sql() == "BIGINT"
+    columns = tuple(Column(c.name, "double") if c.name == "orders" else c for c in table.columns)
+    retyped = replace(table, storage=replace(table.storage, columns=columns))  # same version, other type
+    assert catalog_schema({TABLE: retyped}).get_column_type(".".join(TABLE), "orders").sql() == "DOUBLE"
+    assert catalog_schema({TABLE: table}) is schema
 
 
 def test_a_dropped_column_fails_the_check_again(env: Env) -> None:

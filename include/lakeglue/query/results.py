@@ -271,6 +271,16 @@ class ResultWriter:
         if self.lake.fs.exists(self.staged):
             self.lake.fs.rm(self.staged, recursive=True)
 
+    def restart(self) -> None:
+        """Drop what was written so far and start empty: the engine runs the query again another way
+        (see :meth:`lakeglue.query.duckdb_engine.DuckDBEngine.execute`)."""
+        self.abort()
+        self.row_count = 0
+        self.schema = None
+        self._preview = []
+        self._preview_count = 0
+        self._csv_writer = None
+
 
 def _batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
     """Rows of one batch as tuples, column by column (duplicate column names stay apart)."""

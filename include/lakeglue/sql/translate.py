@@ -82,7 +82,7 @@ def _typed(tree: exp.Expr, tables: Tables, qualified: bool = False) -> tuple[exp
     return annotate_types(typed, schema=schema, dialect=SOURCE_DIALECT), schema
 
 
-def _typed_rewrites(tree: exp.Expr, engine: str, schema: MappingSchema) -> exp.Expr:
+def _typed_rewrites(tree: exp.Expr, engine: str, schema: MappingSchema, speculative: bool = False) -> exp.Expr:
     """Rewrites that need annotated types, scope by scope from the innermost (CTEs, subqueries) out.
 
     Types are annotated again after each scope, so an outer query sees the type a CTE column
@@ -92,7 +92,7 @@ def _typed_rewrites(tree: exp.Expr, engine: str, schema: MappingSchema) -> exp.E
     for i, scope in enumerate(scopes):
         last = i == len(scopes) - 1
         before = 0 if last else _size(scope.expression)
-        _rewrite_scope(scope.expression, engine)
+        _rewrite_scope(scope.expression, engine, speculative)
         if not last and _size(scope.expression) != before:  # every rewrite adds nodes
             tree = annotate_types(tree, schema=schema, dialect=SOURCE_DIALECT)
     return tree
@@ -102,10 +102,10 @@ def _size(tree: exp.Expr) -> int:
     return sum(1 for _ in tree.walk())
 
 
-def _rewrite_scope(tree: exp.Expr, engine: str) -> exp.Expr:
+def _rewrite_scope(tree: exp.Expr, engine: str, speculative: bool = False) -> exp.Expr:
     """The type-dependent rewrites of one scope (no-ops on untyped nodes and on nodes already rewritten)."""
     tree = sem.integer_division(tree)
-    tree = sem.decimal_arithmetic(tree)
+    tree = sem.decimal_arithmetic(tree, speculative=speculative and engine == "duckdb")
     tree = sem.aggregate_types(tree)
     tree = sem.keep_dates(tree)
     tree = sem.integer_casts(tree, engine)
@@ -143,7 +143,7 @@ def _rename_relations(tree: exp.Expr, tables: set[tuple[str, str]], relation: Re
 
 def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None = None, *,
               database: str | None = None, relation: Relation | None = None,
-              qualified: exp.Expr | None = None) -> str:
+              qualified: exp.Expr | None = None, speculative: bool = False) -> str:
     """``sql`` (Trino/Athena dialect) as ``engine`` runs it, with Trino's values and result types.
 
     ``catalog`` (a Catalog, or the already resolved ``{(db, table): Table}`` of a bound query)
@@ -152,7 +152,10 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
     (a Spark temp view); without it they keep their ``db.table`` names. ``?`` placeholders are
     kept for the engine's parameter binding. ``qualified``: ``sql`` already parsed, its tables
     given ``database`` and qualified against ``catalog`` (the column check's copy, see
-    :func:`translate_query`); it is rewritten in place.
+    :func:`translate_query`); it is rewritten in place. ``speculative`` (DuckDB): decimal
+    ``+ - *`` inside sums keep DuckDB's faster 64-bit arithmetic, which raises an overflow error
+    (``duckdb.OutOfRangeException``) where Trino's wider types would not: whoever runs such a
+    translation runs the default one when that happens (see :func:`sem.decimal_arithmetic`).
     """
     _check_engine(engine)
     if engine in _NATIVE:
@@ -163,7 +166,7 @@ def translate(sql: str | exp.Expr, engine: str, catalog: Catalog | Tables | None
     try:
         # qualifies in place: no copy of the tree on the common path
         typed, schema = _typed(tree, tables, qualified=qualified is not None)
-        tree = trino_output(_typed_rewrites(typed, engine, schema))
+        tree = trino_output(_typed_rewrites(typed, engine, schema, speculative))
     except SqlglotError as exc:
         log.debug("type-aware translation not possible (%s); using the untyped tree", exc)
         tree = _parsed(text, engine, database)
@@ -196,32 +199,34 @@ _translations: OrderedDict[Hashable, str] = OrderedDict()
 _translations_lock = threading.Lock()
 
 
-def _translation_key(query: BoundQuery, engine: str) -> Hashable:
-    """What a bound statement's translation depends on: its text, engine, default database and the
-    definitions (version, columns and types, partition keys) of the tables it reads."""
-    return (query.sql, engine, query.database, tables_fingerprint(query.tables))
+def _translation_key(query: BoundQuery, engine: str, speculative: bool) -> Hashable:
+    """What a bound statement's translation depends on: its text, engine, mode, default database and
+    the definitions (version, columns and types, partition keys) of the tables it reads."""
+    return (query.sql, engine, speculative, query.database, tables_fingerprint(query.tables))
 
 
-def translate_query(query: BoundQuery, engine: str, relation: Relation | None = None) -> str:
+def translate_query(query: BoundQuery, engine: str, relation: Relation | None = None,
+                    speculative: bool = False) -> str:
     """:func:`translate` for a statement the query layer bound (its tables are already resolved).
 
     Why the cache: qualifying, type-annotating and rewriting a TPC-H query costs 5-15 ms of
     CPU, as much as DuckDB needs to answer it at small scale; a dashboard or a scheduled query
     sends the same text again and again. The translation is a pure function of the key (see
     :func:`_translation_key`); a table whose definition changed gets a new key. Statements with
-    a ``relation`` (Spark temp views) are translated every time.
+    a ``relation`` (Spark temp views) are translated every time. ``speculative``: see :func:`translate`.
     """
     qualified = query.qualified.pop() if query.qualified else None  # handed over once: translation mutates it
     if relation is not None:
         return translate(query.sql, engine, query.tables, database=query.database, relation=relation,
-                         qualified=qualified)
-    key = _translation_key(query, engine)
+                         qualified=qualified, speculative=speculative)
+    key = _translation_key(query, engine, speculative)
     with _translations_lock:
         found = _translations.get(key)
         if found is not None:
             _translations.move_to_end(key)
             return found
-    text = translate(query.sql, engine, query.tables, database=query.database, qualified=qualified)
+    text = translate(query.sql, engine, query.tables, database=query.database, qualified=qualified,
+                     speculative=speculative)
     with _translations_lock:
         _translations[key] = text
         while len(_translations) > TRANSLATION_CACHE_SIZE:
