@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from test_query import Env
 
 from lakeglue.catalog import Column
-from lakeglue.query import QueryError
+from lakeglue.query import QueryError, duckdb_engine
 from lakeglue.query.duckdb_tables import list_table_files
 from lakeglue.query.text_casts import fuse_text_casts
 from lakeglue.query.text_tables import UnparsedCounter
@@ -103,3 +104,24 @@ def test_narrowing_casts_of_a_column_used_once_are_fused(env: Env, sql: str) -> 
 def test_other_shapes_are_left_alone(env: Env, sql: str) -> None:
     items(env)
     assert fused(env, sql) == sql
+
+
+def test_a_fused_ctas_keeps_the_rest_of_the_query_as_translated(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    items(env)
+    select = ("SELECT id, upper(note) AS u, CAST(price AS decimal(15,2)) AS price, "
+              "date_add('day', id, DATE '2026-01-01') AS d, regexp_like(note, '[a-c]') AS r, "
+              "transform(ARRAY[1, 2], x -> x + id) AS t, CASE WHEN id > ? THEN 'big' ELSE 'small' END AS size "
+              "FROM shop_raw.items WHERE note <> 'z' AND id < 6")
+    expected = env.run(select + " ORDER BY id", [2])
+    rewritten = []
+
+    def spy(sql: str, *args: Any) -> str:
+        out = fuse_text_casts(sql, *args)
+        rewritten.append(out != sql)
+        return out
+
+    monkeypatch.setattr(duckdb_engine, "fuse_text_casts", spy)
+    env.run(f"CREATE TABLE shop_gold.items AS {select}", [2])
+    assert rewritten == [True]
+    assert env.run("SELECT * FROM shop_gold.items ORDER BY id").rows == expected.rows
+    assert len(expected.rows) == 5
