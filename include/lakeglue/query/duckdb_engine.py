@@ -45,6 +45,7 @@ from lakeglue.query.duckdb_tables import (
     reader_sql,
     trino_type,
 )
+from lakeglue.query.text_casts import fuse_text_casts
 from lakeglue.query.text_tables import UnparsedCounter, is_text_table, literal_path
 from lakeglue.settings import Settings
 from lakeglue.sql import translate_query
@@ -281,7 +282,8 @@ class DuckDBEngine:
         names and Trino types before any row is read (CTAS's rules, see materialize.ctas_columns)
         and raises to stop. The connection may read the query's tables and write into ``path``'s
         folder only (a fresh staging folder; the caller commits it). HUGEINT sums are written as
-        bigint, failing on overflow, as :func:`trino_integers` does for results.
+        bigint, failing on overflow, as :func:`trino_integers` does for results. Narrowing decimal
+        casts of a text table's columns parse the text once (:mod:`lakeglue.query.text_casts`).
         """
         sql = translate_query(query, "duckdb")
         params = list(query.params)
@@ -294,7 +296,8 @@ class DuckDBEngine:
                 items = ", ".join(f"{_written_column(i + 1, t)} AS {quote_ident(n.lower())}"
                                   for i, (n, t) in enumerate(zip(names, duck_types, strict=True)))
                 codec = "uncompressed" if compression == "none" else compression
-                copied = con.execute(f"COPY (SELECT {items} FROM ({sql})) TO {quote_literal(path)} "
+                source = fuse_text_casts(sql, dict(zip(query.tables, tables, strict=True)), con, counter)
+                copied = con.execute(f"COPY (SELECT {items} FROM ({source})) TO {quote_literal(path)} "
                                      f"(FORMAT parquet, COMPRESSION {codec})", params).fetchone()
                 profile = json.loads(con.get_profiling_information(format="json"))
                 unparsed = counter.counts(con)

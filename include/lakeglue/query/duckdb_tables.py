@@ -16,6 +16,7 @@ constants.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -244,14 +245,16 @@ def reader_sql(tf: TableFiles) -> str:
 
 
 def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]],
-                       text: TextProjection | None = None) -> str:
+                       text: TextProjection | None = None, as_text: Collection[str] = ()) -> str:
     """Select exactly the catalog's columns, in catalog order, typed as the catalog says.
 
     The catalog defines the table, as in Athena: a catalog column missing from the files
     reads as NULL, and file columns the catalog does not list stay hidden — including the
     ``v=<version>`` folder of the table's own location, which hive partitioning would
     otherwise turn into a column. ``file_columns`` maps lower-case name → (name, DuckDB type).
-    Text tables (read as text) are cast by :meth:`TextProjection.value` instead.
+    Text tables (read as text) are cast by :meth:`TextProjection.value` instead; their columns
+    named in ``as_text`` stay the reader's text (a query that casts them itself, see
+    :mod:`lakeglue.query.text_casts`).
     """
     if not table.all_columns():
         return "*"
@@ -262,7 +265,10 @@ def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]],
         read = texts.get(column.name)
         if read is not None and text is not None:
             ref = text.reference(read, file_columns)
-            value = f"CAST(NULL AS {target})" if ref is None else text.value(read, ref)
+            if ref is not None and column.name in as_text:
+                value = ref
+            else:
+                value = f"CAST(NULL AS {target})" if ref is None else text.value(read, ref)
             parts.append(f"{value} AS {quote_ident(column.name)}")
             continue
         found = file_columns.get(column.name.lower())
@@ -295,10 +301,14 @@ class TextProjection:
         found = file_columns.get((read.source if self.table.classification == "json" else read.column.name).lower())
         return None if found is None else quote_ident(found[0])
 
+    def raw(self, read: ColumnRead, ref: str) -> str:
+        """The column's text with the table's JSON null markers as NULL (CSV markers are the reader's nullstr)."""
+        if self.markers and read.read_type != "JSON":
+            return f"CASE WHEN {ref} IN ({', '.join(quote_literal(m) for m in self.markers)}) THEN NULL ELSE {ref} END"
+        return ref
+
     def value(self, read: ColumnRead, ref: str) -> str:
-        raw = ref
-        if self.markers and read.read_type != "JSON":  # CSV markers are the reader's nullstr
-            raw = f"CASE WHEN {ref} IN ({', '.join(quote_literal(m) for m in self.markers)}) THEN NULL ELSE {ref} END"
+        raw = self.raw(read, ref)
         if not read.needs_cast:
             return raw
         typed = cast_text(raw, read.target, self.layouts.get(read.column.name))
