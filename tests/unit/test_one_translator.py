@@ -36,6 +36,11 @@ CALL_SITES = {
     "include/lakeglue/jobs/spark/silver.py": "translate_expression",
 }
 OLD_HELPERS = {"transpile", "transpile_expression"}
+#: Modules that rewrite SQL the translator already produced for one engine, in that engine's own dialect
+#: (parsed and printed in the same dialect, so no Trino semantics can be decided there), and why.
+ENGINE_REWRITES = {
+    "include/lakeglue/query/text_casts.py": ("duckdb", "CTAS: parses narrowing decimal casts straight from the text"),
+}
 
 
 def _called_name(call: ast.Call) -> str:
@@ -62,19 +67,29 @@ def _prints_type(call: ast.Call) -> bool:
 
 
 def second_paths(path: Path) -> list[str]:
-    """Lines of ``path`` that translate SQL for an engine without :mod:`lakeglue.sql`."""
+    """Lines of ``path`` that translate SQL for an engine without :mod:`lakeglue.sql`.
+
+    A module in :data:`ENGINE_REWRITES` may print its engine's dialect, but every parse in it
+    must read that same dialect: a parse of Trino SQL there would be a second translator.
+    """
+    relative = path.relative_to(ROOT).as_posix()
+    rewrite_dialect = ENGINE_REWRITES.get(relative, (None, ""))[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if not isinstance(node, ast.Call):
             continue
         name = _called_name(node)
-        where = f"{path.relative_to(ROOT)}:{node.lineno}"
+        where = f"{relative}:{node.lineno}"
         if name in OLD_HELPERS:
             found.append(f"{where} calls {name}()")
         elif name == "sql" and isinstance(node.func, ast.Attribute) and not _prints_type(node):
             dialect = _dialect_argument(node)
-            if dialect is not None and dialect not in SOURCE_DIALECTS:
+            if dialect is not None and dialect not in SOURCE_DIALECTS and dialect != rewrite_dialect:
                 found.append(f"{where} prints SQL for {dialect}")
+        elif rewrite_dialect and name in {"parse_one", "parse"}:
+            read = next((k.value for k in node.keywords if k.arg in {"dialect", "read"}), None)
+            if not (isinstance(read, ast.Constant) and read.value == rewrite_dialect):
+                found.append(f"{where} parses SQL other than {rewrite_dialect} in an engine rewrite")
     return found
 
 
@@ -82,6 +97,22 @@ def test_no_second_translation_path() -> None:
     outside = [p for p in SOURCES if TRANSLATOR not in p.parents]
     assert outside, "the scan found no source files"
     assert [line for p in outside for line in second_paths(p)] == []
+
+
+def test_engine_rewrites_only_read_their_own_dialect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The allowance is not a loophole: a rewrite module may print its engine's SQL, nothing else."""
+    for module in ENGINE_REWRITES:
+        assert "parse_one(" in (ROOT / module).read_text(), f"{module} no longer rewrites SQL: drop its allowance"
+    probe = ROOT / "include" / "lakeglue" / "_sneaky_rewrite_probe.py"
+    monkeypatch.setitem(ENGINE_REWRITES, "include/lakeglue/_sneaky_rewrite_probe.py", ("duckdb", "probe"))
+    probe.write_text("import sqlglot\n"
+                     "a = sqlglot.parse_one('SELECT 1', dialect='duckdb').sql(dialect='duckdb')\n"
+                     "b = sqlglot.parse_one('SELECT 1', dialect='trino').sql(dialect='spark')\n")
+    try:
+        assert sorted(line.split(" ", 1)[1] for line in second_paths(probe)) == [
+            "parses SQL other than duckdb in an engine rewrite", "prints SQL for spark"]
+    finally:
+        probe.unlink()
 
 
 def test_the_scan_catches_a_second_path(tmp_path: Path) -> None:
