@@ -263,11 +263,13 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
     else:  # blank lines stay rows (they are numbered too), flagged and neither parsed nor rejected
         line, where, carried = f"CAST(strlen(_raw) AS INTEGER) AS __len, {blank} AS __blank", "", "__len, __blank"
         record, judged_if = f"NOT ({blank}) AND ", "NOT __blank AND "
+    # An object line (almost every line) starts with '{': only the others pay for a trimmed copy.
     return f"""
         WITH nonblank AS (
             SELECT _raw, _file, {line},
-                   {record}json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
-                       AS __object
+                   {record}CASE WHEN starts_with(_raw, '{{')
+                                      OR starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
+                                 THEN json_valid(_raw) ELSE false END AS __object
             FROM ({lines}) {where}),
         parsed AS (
             SELECT *, {', '.join(parses)}
