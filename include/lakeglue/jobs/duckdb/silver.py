@@ -207,7 +207,7 @@ def _lines_identify_rows(con: duckdb.DuckDBPyConnection, relation: str, columns:
         return False
     row = con.execute(f"SELECT count(*) FROM {relation} WHERE "
                       + " OR ".join(f"{c} IS NULL" for c in _IDENTITY)).fetchone()
-    return bool(row) and int(row[0]) == 0
+    return row is not None and int(row[0]) == 0
 
 
 def _keys_unique_after_explode(ts: SilverTableSpec) -> bool:
