@@ -23,7 +23,7 @@ from lakeglue.jobs.context import JobContext
 from lakeglue.jobs.duckdb import csv_reader, jdbc_source, raw_input
 from lakeglue.jobs.duckdb.catalog_io import parquet_scan
 from lakeglue.jobs.duckdb.choices import parquet_choice
-from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, numbered_lines_sql, parse_sql
+from lakeglue.jobs.duckdb.json_lines import TextColumn, lines_sql, parse_sql
 from lakeglue.jobs.duckdb.types import parse_hive_type, quote_ident, quote_literal, values_sql
 from lakeglue.jobs.duckdb.writer import write_parquet, write_quarantine
 from lakeglue.jobs.faults import fault_point
@@ -44,6 +44,10 @@ LINEAGE = records.LINEAGE_COLUMNS
 MAX_LINE_BYTES = 8 << 20
 _STAGE = "__lg_bronze"
 _FILES = "__lg_files"
+#: Stage columns that are not data: the file id, line (or, for JSON lines, length and blank flag), verdict, raw text.
+_STAGE_INTERNAL = ("_file", "_line", "__len", "__blank", "_reject_reason", "_raw")
+#: A JSON line's number: its row in the stage table (filled in file order) less its file's first row.
+_ROWID_LINE = "CAST(s.rowid - f.__first + 1 AS INTEGER)"
 
 
 @holds_writer_locks("bronze")
@@ -80,11 +84,14 @@ def _bronze_table(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str,
         progress.current().set_step("reading and parsing the files")
         prepared, parsed = _read_robustly(con, ctx, raw, table_spec, encoding, raw_list, prepared, staging, header)
         progress.current().set_step("quarantining rejects and writing the batch")
-        data_columns = [n for n in con.sql(parsed).columns if n not in ("_file", "_line", "_reject_reason", "_raw")]
-        output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"),
-                                                                       ("_line", "s._line")]
-        lineage = Lineage(output=_with_partition_keys(output, raw),
-                          source_file="f.uri", join=f"JOIN {_FILES} AS f ON s._file = f.file_id")
+        staged_columns = con.sql(parsed).columns
+        numbered = "__blank" in staged_columns  # JSON lines: numbered by their row in the stage table
+        data_columns = [n for n in staged_columns if n not in _STAGE_INTERNAL]
+        line = _ROWID_LINE if numbered else "s._line"
+        output = [(c, f"s.{quote_ident(c)}") for c in data_columns] + [("_source_file", "f.uri"), ("_line", line)]
+        lineage = Lineage(output=_with_partition_keys(output, raw), source_file="f.uri",
+                          join=f"JOIN {_FILES} AS f ON s._file = f.file_id", line=line,
+                          records="NOT s.__blank" if numbered else "true")
         _commit_batch(con, ctx, table, table_spec, parsed, result, {"source_table": raw.qualified_name}, lineage,
                       prepared=prepared, staged=True)
     finally:
@@ -184,21 +191,43 @@ def _read_prepared(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: Bronz
     limit = ctx.settings.max_record_bytes
     _stage_files(con, prepared.files, raw)
     parsed = _read(con, raw, table_spec, prepared.files, ctx.lake.fs, limit, strict_lines=not prepared.probed)
-    if table_spec.format == "json" and not prepared.probed and prepared.files:
-        read = {}
-        longest = 0
-        for f, n, b, m in con.execute("SELECT _file, count(*), sum(coalesce(strlen(_raw), 0)), "
-                                      "max(strlen(_raw)) FROM __lg_lines GROUP BY _file").fetchall():
-            read[int(f)] = (int(n), int(b))
-            longest = max(longest, int(m or 0))
-        if longest > limit or raw_input.truncated_gzips(ctx, prepared, read):
-            raise _NeedsProbe()
+    if table_spec.format == "json":
+        # Lines are read, parsed and stored by one statement, in file order (the one statement that
+        # needs insertion order; DuckDB still reads and parses in parallel), so a row's rowid numbers
+        # its line and the raw lines are never held as a table of their own beside the parsed rows.
+        con.execute("SET preserve_insertion_order = true")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
+        finally:
+            con.execute("SET preserve_insertion_order = false")
+        _number_lines(con, ctx, prepared, limit)
+        return f"SELECT * FROM {_STAGE}"
     if table_spec.format == "csv" and not prepared.probed and (
             _csv_rejects_need_probe(con) or _csv_lines_suspect(con, ctx, prepared, limit)):
         raise _NeedsProbe()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
-    con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
     return f"SELECT * FROM {_STAGE}"
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw_input.Prepared,
+                  limit: int) -> None:
+    """Give ``__lg_files`` each file's first stage row (``__first``: its lines are numbered from it);
+    on a first read, ask for a probe when a line is over the limit or a gzip looks truncated."""
+    read, first = {}, {}
+    longest = 0
+    for f, start, n, b, m in con.execute(f"SELECT _file, min(rowid), count(*), sum(coalesce(__len, 0)), max(__len) "
+                                         f"FROM {_STAGE} GROUP BY _file").fetchall():
+        read[int(f)] = (int(n), int(b))
+        first[int(f)] = int(start)
+        longest = max(longest, int(m or 0))
+    if not prepared.probed and prepared.files and (
+            longest > limit or raw_input.truncated_gzips(ctx, prepared, read)):
+        raise _NeedsProbe()
+    rows = [(f, start) for f, start in sorted(first.items())]
+    starts = (values_sql(rows, ("INTEGER", "BIGINT")) if rows else
+              "SELECT CAST(NULL AS INTEGER), CAST(NULL AS BIGINT) WHERE false")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FILES} AS SELECT f.*, s.__first FROM {_FILES} AS f "
+                f"LEFT JOIN ({starts}) AS s(file_id, __first) USING (file_id)")
 
 
 @dataclass(frozen=True)
@@ -213,6 +242,9 @@ class Lineage:
     output: list[str]
     source_file: str = "s._source_file"
     join: str = ""
+    line: str = "s._line"
+    #: Which staged rows are records (JSON lines stage blank lines too, to number the lines).
+    records: str = "true"
 
 
 def _stage_files(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]], raw: Table) -> None:
@@ -247,10 +279,9 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
                                   if c not in ("_reject_reason", "_raw")])
     if not staged:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS {parsed}")
-        con.execute("DROP TABLE IF EXISTS __lg_lines")  # parsed: the raw lines' memory is no longer needed
     prepared = prepared or raw_input.Prepared()
     try:
-        row = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()
+        row = con.execute(f"SELECT count(*) FROM {_STAGE} AS s WHERE {lineage.records}").fetchone()
         assert row is not None
         result.rows_read = int(row[0]) + prepared.lines_quarantined
         result.files_quarantined = prepared.files_quarantined
@@ -259,7 +290,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: str, t
         pending = plan_batch_attempt(ctx.lake, "bronze", table)
         written = write_parquet(
             con, f"SELECT {', '.join(lineage.output)}, CAST({ingested} AS TIMESTAMPTZ) AS _ingested_at "
-                 f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NULL",
+                 f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NULL AND {lineage.records}",
             ctx.lake.engine_path(f"{pending.staged}/{BATCH_KEY}={ctx.batch_id}"), naive_timestamp="timestamp_ntz")
         result.rows_written = written.rows
     finally:
@@ -307,18 +338,12 @@ def _read(con: duckdb.DuckDBPyConnection, raw: Table, table_spec: BronzeTableSpe
         columns = [TextColumn(c.name, parse_hive_type(c.type).as_text()) for c in raw.columns]
         if not columns:
             columns = [TextColumn("value", parse_hive_type("string"))]
-        # Lines are kept in file order by one ordered scan (the one statement that needs insertion order)
-        # and numbered from their rowid; parsing them is then free to run in parallel. A line a little
-        # over the limit is let through here and caught by its length (the reader's own limit counts
-        # differently).
+        # Parsed straight from the line read; the caller stores the rows in file order (see _read_prepared).
+        # A line a little over the limit is let through here and caught by its length (the reader's own
+        # limit counts differently).
         lines = (lines_sql([p for p, _ in files], max_record_bytes + 16, strict=strict_lines) if files else
                  "SELECT CAST(NULL AS VARCHAR) AS _raw, CAST(NULL AS INTEGER) AS _file WHERE false")
-        con.execute("SET preserve_insertion_order = true")
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __lg_lines AS {lines}")
-        finally:
-            con.execute("SET preserve_insertion_order = false")
-        return parse_sql(numbered_lines_sql("__lg_lines"), columns, table_spec.choices,
+        return parse_sql(lines, columns, table_spec.choices, numbered=False,
                          original_names=_original_names(raw))
     if table_spec.format == "csv":
         markers = table_spec.options.get("null_markers")
@@ -388,7 +413,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: JobContext, table: st
                         [(r.source_file, r.line, r.reason, r.raw, r.size) for r in prepared.rejects])
     common = f"'bronze' AS layer, {quote_literal(table)} AS \"table\", {quote_literal(ctx.batch_id)} AS batch_id"
     count = write_quarantine(con, f"SELECT * FROM ("
-                                  f"SELECT {lineage.source_file} AS source_file, s._line AS line, "
+                                  f"SELECT {lineage.source_file} AS source_file, {lineage.line} AS line, "
                                   f"s._reject_reason AS reason, s._raw AS raw, {common}, "
                                   f"CAST(strlen(s._raw) AS BIGINT) AS size "
                                   f"FROM {_STAGE} AS s {lineage.join} WHERE s._reject_reason IS NOT NULL "

@@ -62,8 +62,8 @@ def spark_file_uri(path: str, protocol: str = "file") -> str:
 
 def lines_sql(paths: Sequence[str], max_line_bytes: int, strict: bool = False) -> str:
     """One row per line, in file order: ``_raw`` (NULL for an empty line) and ``_file`` (the file's
-    index in ``paths``). Materialize it with ``preserve_insertion_order`` on, then number the lines
-    with :func:`numbered_lines_sql`.
+    index in ``paths``). Store it (parsed: ``parse_sql(..., numbered=False)``) with
+    ``preserve_insertion_order`` on: a row's ``rowid`` then numbers its line.
 
     ``strict``: fail on a file whose line ends are mixed (LF beside CRLF, a lone CR) instead of
     splitting it as DuckDB does (a CRLF after LF lines counts as two line ends, a lone CR after CRLF
@@ -84,12 +84,6 @@ def lines_sql(paths: Sequence[str], max_line_bytes: int, strict: bool = False) -
             f"FROM read_csv({listed}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', "
             f"escape = '', header = false, auto_detect = false, strict_mode = {'true' if strict else 'false'}, "
             f"max_line_size = {int(max_line_bytes)}, buffer_size = {2 * int(max_line_bytes)})")
-
-
-def numbered_lines_sql(table: str) -> str:
-    """The rows of ``table`` (materialized from :func:`lines_sql`) with their 1-based ``_line``."""
-    return (f"SELECT l._raw, l._file, CAST(l.rowid - s.__first + 1 AS INTEGER) AS _line FROM {table} AS l "
-            f"JOIN (SELECT _file, min(rowid) AS __first FROM {table} GROUP BY _file) AS s ON l._file = s._file")
 
 
 def _structure(t: HiveType, leaf: str) -> str:
@@ -220,12 +214,17 @@ def _case_groups(names: Sequence[str]) -> list[int]:
 
 
 def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list[str]] | None = None,
-              original_names: Mapping[str, str] | None = None) -> str:
+              original_names: Mapping[str, str] | None = None, numbered: bool = True) -> str:
     """Rows of ``lines`` parsed: the columns, ``_file``, ``_line``, ``_reject_reason``, ``_raw``.
 
     Columns named in ``choices`` become a struct of their variants (see :mod:`.choices`). With
     ``original_names`` (the table's ``lakeglue.original_names``), a column or nested field is read
     from its raw key (``{"a.b": "raw key"}``) into its safe name.
+
+    Without ``numbered``, ``lines`` are the rows of :func:`lines_sql` straight from the files (no
+    ``_line``): every line stays a row, in order, so the table the rows are stored in numbers them
+    by its ``rowid``; instead of ``_line`` the rows carry ``__len`` (the line's length) and
+    ``__blank`` (a blank line: no record, never rejected).
     """
     choices = choices or {}
     safe_columns = list(columns)
@@ -257,21 +256,28 @@ def parse_sql(lines: str, columns: Sequence[TextColumn], choices: dict[str, list
         (f"CASE WHEN __object THEN {json_choice(s.name, choices[s.name], ref[c.name])} END"
          if s.name in choices else rename_to_safe(ref[c.name], c.type, s.type))
         + f" AS {quote_ident(s.name)}" for c, s in zip(columns, safe_columns, strict=True))
+    blank = ("_raw IS NULL OR ((starts_with(_raw, ' ') OR starts_with(_raw, chr(9)) OR starts_with(_raw, chr(13))) "
+             "AND trim(_raw, ' ' || chr(9) || chr(13)) = '')")
+    if numbered:
+        line, where, record, carried, judged_if = "_line", f"WHERE NOT ({blank})", "", "_line", ""
+    else:  # blank lines stay rows (they are numbered too), flagged and neither parsed nor rejected
+        line, where, carried = f"CAST(strlen(_raw) AS INTEGER) AS __len, {blank} AS __blank", "", "__len, __blank"
+        record, judged_if = f"NOT ({blank}) AND ", "NOT __blank AND "
+    # An object line (almost every line) starts with '{': only the others pay for a trimmed copy.
     return f"""
         WITH nonblank AS (
-            SELECT _raw, _file, _line,
-                   json_valid(_raw) AND starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
-                       AS __object
-            FROM ({lines}) WHERE _raw IS NOT NULL AND (NOT (starts_with(_raw, ' ') OR starts_with(_raw, chr(9))
-                                                      OR starts_with(_raw, chr(13)))
-                                                 OR trim(_raw, ' ' || chr(9) || chr(13)) <> '')),
+            SELECT _raw, _file, {line},
+                   {record}CASE WHEN starts_with(_raw, '{{')
+                                      OR starts_with(ltrim(_raw, ' ' || chr(9) || chr(10) || chr(13)), '{{')
+                                 THEN json_valid(_raw) ELSE false END AS __object
+            FROM ({lines}) {where}),
         parsed AS (
             SELECT *, {', '.join(parses)}
             FROM nonblank),
         judged AS (
-            SELECT *, CASE WHEN NOT __object OR ({trailing_comma}) OR ({mismatch}) THEN {reason} END
+            SELECT *, CASE WHEN {judged_if}(NOT __object OR ({trailing_comma}) OR ({mismatch})) THEN {reason} END
                           AS _reject_reason
             FROM parsed)
-        SELECT {data}, _file, _line, _reject_reason,
+        SELECT {data}, _file, {carried}, _reject_reason,
                CASE WHEN _reject_reason IS NOT NULL THEN _raw END AS _raw
         FROM judged"""

@@ -5,7 +5,8 @@ A job gets a fresh in-memory database with a memory cap and a spill directory (s
 to disk instead of failing; the session time zone is UTC as in the Spark session, and
 insertion order is not preserved (row order is not a guarantee of any table, and keeping it
 costs memory and parallelism); the one statement that needs it — bronze numbering lines by
-their position in the file — turns it on for itself.
+their position in the file — turns it on for itself. Partitioned writes flush per row group and
+the allocator returns freed memory (see :func:`connect`): peak memory is a goal of the engine.
 The macros registered here are the Spark/Java formatting rules bronze and silver must
 reproduce (see :mod:`lakeglue.jobs.duckdb.casts`). A lake on S3 gets the httpfs extension and
 credentials (:mod:`lakeglue.jobs.duckdb.object_store`).
@@ -59,6 +60,10 @@ _MACROS = (
 )
 
 
+#: DuckDB's Parquet row group (rows).
+_ROW_GROUP_ROWS = 122_880
+
+
 def temp_directory(settings: Settings) -> str:
     return settings.duckdb_temp_directory or os.path.join(tempfile.gettempdir(), "lakeglue-duckdb")
 
@@ -77,6 +82,11 @@ def connect(settings: Settings | None = None, threads: int | None = None) -> duc
         con.execute(f"SET temp_directory = {quote_literal(spill)}")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET preserve_insertion_order = false")
+        # Memory: a partitioned COPY (silver) flushes a partition's rows once they fill a row group instead
+        # of buffering half a million rows per thread and partition; freed memory goes back to the system
+        # between statements, so one table's staging does not raise the next one's peak.
+        con.execute(f"SET partitioned_write_flush_threshold = {_ROW_GROUP_ROWS}")
+        con.execute("SET allocator_background_threads = true")
         con.execute("SET default_null_order = 'nulls_last'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
