@@ -11,8 +11,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.airflow_home import AirflowHomes
 
 ROOT = Path(__file__).resolve().parents[1]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lakeglue-tests-"))
@@ -36,6 +40,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def session_dir() -> Path:
     return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def airflow_homes() -> AirflowHomes:
+    """Fresh ``AIRFLOW_HOME`` folders with a migrated metadata DB: one ``airflow db migrate`` per session."""
+    from tests.support.airflow_home import AirflowHomes
+
+    return AirflowHomes(_SESSION_DIR / "airflow-template")
 
 
 @pytest.fixture(scope="session")
