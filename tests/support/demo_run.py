@@ -110,9 +110,29 @@ class DemoLake:
     def checkout(self) -> Deployment:
         """The lake, Airflow home and logs exactly as the demo run left them, whatever was done to them since."""
         if self._dirty:
+            _close_pooled_connections(self.live)
             shutil.rmtree(self.live)
             shutil.copytree(self.pristine, self.live, symlinks=True)
         self._dirty = True
         deployment = Deployment(self.live)
         deployment.runs.append(self.first_run)
         return deployment
+
+
+def _close_pooled_connections(folder: Path) -> None:
+    """Close this process's pooled connections to SQLite files under ``folder`` before they are replaced.
+
+    lakeglue keeps one SQLAlchemy engine per URL per process (catalog, ledger, pins), and an engine's
+    pool keeps its SQLite connections open: after the files are swapped, those would go on reading the
+    deleted ones. ``Engine.dispose()`` closes them; the next use connects to the restored file.
+    """
+    import gc
+
+    from sqlalchemy.engine import Engine
+
+    prefix = str(folder.resolve()) + os.sep
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine) and obj.url.get_backend_name() == "sqlite":
+            database = obj.url.database or ""
+            if database and str(Path(database).resolve()).startswith(prefix):
+                obj.dispose()
