@@ -11,8 +11,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.airflow_home import AirflowHomes
 
 ROOT = Path(__file__).resolve().parents[1]
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lakeglue-tests-"))
@@ -28,6 +32,19 @@ os.environ.pop("LAKEGLUE_STATE_URL", None)
 os.environ.pop("LAKEGLUE_CONFIG", None)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
+#: JVM options of every Spark driver and executor the tests start (the ``spark`` fixture, spark-submit from
+#: Airflow runs, plain PySpark subprocesses, the standalone cluster's executors): the C1 JIT only and the
+#: serial GC. A test's Spark job is short and its data small: C2's compiler threads spent about half the
+#: JVM's CPU (silver on the sample data, local[2]: 46 s of JVM CPU with the default JIT, 24 s with C1 only),
+#: on two cores shared with the job itself. The same as the test metastore's JVM (tests/support/hms.py).
+TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+if "SPARK_CONF_DIR" not in os.environ:  # a conf dir the environment names (the compose image's) is left alone
+    _spark_conf = _SESSION_DIR / "spark-conf"
+    _spark_conf.mkdir()
+    (_spark_conf / "spark-defaults.conf").write_text(f"spark.driver.extraJavaOptions {TEST_JVM_OPTIONS}\n"
+                                                     f"spark.executor.extraJavaOptions {TEST_JVM_OPTIONS}\n")
+    os.environ["SPARK_CONF_DIR"] = str(_spark_conf)
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
@@ -36,6 +53,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def session_dir() -> Path:
     return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def airflow_homes() -> AirflowHomes:
+    """Fresh ``AIRFLOW_HOME`` folders with a migrated metadata DB: one ``airflow db migrate`` per session."""
+    from tests.support.airflow_home import AirflowHomes
+
+    return AirflowHomes(_SESSION_DIR / "airflow-template")
 
 
 @pytest.fixture(scope="session")

@@ -2,95 +2,37 @@
 
 Each run is a real Airflow run in a subprocess: crawler task, spark-submit for bronze,
 silver and gold, the GX gate, the DuckDB query task. The lake and Airflow home are
-throwaway directories; Airflow's metadata DB is migrated once for the module.
+throwaway directories; the first run is the session's demo run (``demo_lake`` in
+tests/e2e/conftest.py, shared with the browser test), restored fresh for this module.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.query import run_query
-from lakeglue.settings import Settings
+from tests.support.demo_run import DemoLake, Deployment, tail
 from tests.support.expected_gold import ExpectedGold
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.spark, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 DAG_ID = "lakeglue_ecommerce"
 
 
-class Deployment:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.settings = Settings(lake_root=str(root / "lake"))
-        self.env = {**os.environ,
-                    "AIRFLOW_HOME": str(root / "airflow"),
-                    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-                    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                    "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
-                    "LAKEGLUE_HOME": self.settings.lake_root,
-                    "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-                    "SPARK_LOCAL_IP": "127.0.0.1"}
-        self.env.pop("LAKEGLUE_CATALOG_URL", None)
-        self.run_count = 0
-
-    def sh(self, *cmd: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(cmd), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
-
-    def run_dag(self, conf: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-        self.run_count += 1
-        # every run's OpenLineage events (the provider's file transport), one JSON event per line
-        self.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
-            {"type": "file", "log_file_path": str(self.openlineage_file(self.run_count)), "append": True})
-        out = self.sh(str(BIN / "python"), "scripts/run_dag.py", DAG_ID, "--conf", json.dumps(conf), timeout=900)
-        (self.root / f"run{self.run_count}.log").write_text(out.stdout + out.stderr)
-        return out
-
-    def gold(self, table: str, order_by: str) -> list[tuple[Any, ...]]:
-        result = run_query(f"SELECT * FROM ecommerce_gold.{table} ORDER BY {order_by}", output=None,
-                           settings=self.settings)
-        return [tuple(r) for r in result.rows]
-
-    def openlineage_file(self, run: int) -> Path:
-        return self.root / f"openlineage{run}.jsonl"
-
-    @property
-    def catalog(self) -> SqlCatalog:
-        return SqlCatalog(self.settings.catalog_url)
-
-    @property
-    def raw_root(self) -> Path:
-        return Path(self.settings.lake_root) / "raw"
-
-
-def tail(out: subprocess.CompletedProcess[str], n: int = 6000) -> str:
-    return (out.stdout + out.stderr)[-n:]
-
-
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    d = Deployment(tmp_path_factory.mktemp("e2e"))
-    migrated = d.sh(str(BIN / "airflow"), "db", "migrate")
-    assert migrated.returncode == 0, tail(migrated)
-    sample = d.sh(str(BIN / "lakeglue"), "sample", "--reset")
-    assert sample.returncode == 0, tail(sample)
-    return d
+def deployment(demo_lake: DemoLake) -> Deployment:
+    return demo_lake.checkout()
 
 
 @pytest.fixture(scope="module")
 def first_run(deployment: Deployment) -> subprocess.CompletedProcess[str]:
-    return deployment.run_dag({})
+    return deployment.first_run
 
 
 def expected_revenue(raw_root: Path) -> list[tuple[Any, ...]]:

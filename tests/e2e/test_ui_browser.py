@@ -1,7 +1,8 @@
 """The Data Lake section of the Airflow UI, in a real browser against a real API server.
 
 The demo lake is built the way ``make demo`` builds it (sample data, then the ecommerce DAG
-through Airflow's ``dag.test``, so the plugin's listener writes the run log), then a new day
+through Airflow's ``dag.test``, so the plugin's listener writes the run log; the session's
+``demo_lake`` run, shared with tests/e2e/test_pipeline_dag.py, restored fresh), then a new day
 of orders with a new column is crawled, which gives the raw orders table a second version
 to diff. ``airflow api-server`` serves it on a free loopback port with SimpleAuthManager
 users; headless Debian Chromium (driven by playwright) logs in through Airflow's login page
@@ -33,6 +34,7 @@ import pytest
 from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.run_log import task_runs
 from lakeglue.settings import Settings
+from tests.support.demo_run import DemoLake, tail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.spark, pytest.mark.slow]
 
@@ -95,43 +97,34 @@ def _add_day_with_new_column(raw: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(demo_lake: DemoLake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Debian's chromium ({CHROMIUM}) is not installed: run `make chromium`")
     pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
+    # the lake as `make demo` leaves it: sample data, then the ecommerce DAG through dag.test (the session's run)
+    demo = demo_lake.checkout()
+    assert demo.first_run.returncode == 0, tail(demo.first_run)
+    run_id = re.search(rf"DAG RUN {DAG_ID} (\S+): ", demo.first_run.stdout).group(1)  # type: ignore[union-attr]
     root = tmp_path_factory.mktemp("ui-browser")
     port = _free_port()
-    settings = Settings(lake_root=str(root / "lake"))
-    env = {**os.environ,
-           "AIRFLOW_HOME": str(root / "airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    env = {**demo.env,
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
            "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
-           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-           "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
-           "LAKEGLUE_HOME": settings.lake_root,
-           "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-           "SPARK_LOCAL_IP": "127.0.0.1"}
-    env.pop("LAKEGLUE_CATALOG_URL", None)
-    _sh(env, root / "migrate.log", str(BIN / "airflow"), "db", "migrate")
-    _sh(env, root / "sample.log", str(BIN / "lakeglue"), "sample", "--reset")
-    out = _sh(env, root / "run1.log", str(BIN / "python"), "scripts/run_dag.py", DAG_ID, "--conf", "{}")
-    run_id = re.search(rf"DAG RUN {DAG_ID} (\S+): ", out).group(1)  # type: ignore[union-attr]
-    _add_day_with_new_column(Path(settings.lake_root) / "raw")
-    _sh(env, root / "crawl2.log", str(BIN / "lakeglue"), "crawl", "ecommerce")
-    (root / "airflow" / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({USER: PASSWORD}))
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/"}
+    (demo.airflow_home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({USER: PASSWORD}))
     log = open(root / "api-server.log", "wb")  # noqa: SIM115 - closed after the server stops
+    # the server starts up while the new day is crawled: it reads the lake per request, not at start
     proc = subprocess.Popen([str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-    srv = Server(f"http://127.0.0.1:{port}", root, settings, run_id, root / "screenshots")
+    srv = Server(f"http://127.0.0.1:{port}", root, demo.settings, run_id, root / "screenshots")
     try:
+        _add_day_with_new_column(demo.raw_root)
+        _sh(env, root / "crawl2.log", str(BIN / "lakeglue"), "crawl", "ecommerce")
         deadline = time.monotonic() + 180
         while srv.request("/api/v2/monitor/health")[0] != 200:
             assert proc.poll() is None, (root / "api-server.log").read_text()[-5000:]
             assert time.monotonic() < deadline, "api-server did not answer within 180 s"
-            time.sleep(1)
+            time.sleep(0.25)
         yield srv
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

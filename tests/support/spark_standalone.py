@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+#: The daemons' JVM options: C1 JIT only and the serial GC (short-lived, small heaps, a shared 2-core machine).
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -65,7 +68,7 @@ class StandaloneCluster:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({"SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": self.host,
-                    "SPARK_DAEMON_MEMORY": self.daemon_memory,
+                    "SPARK_DAEMON_MEMORY": self.daemon_memory, "SPARK_DAEMON_JAVA_OPTS": JVM_OPTIONS,
                     "SPARK_LOG_DIR": str(self.root / "logs"), "SPARK_PID_DIR": str(self.root)})
         env.pop("SPARK_CONF_DIR", None)  # the daemons use defaults; jobs bring their own conf
         return env
@@ -79,6 +82,12 @@ class StandaloneCluster:
         self._daemons.append(_Daemon(name, process, log_path, log))
 
     def start(self, timeout: float = 120) -> StandaloneCluster:
+        """Launch the daemons and wait until every worker registered."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> StandaloneCluster:
+        """Start the master and the workers without waiting for them: other set-up can run meanwhile."""
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             self._spawn("master", "org.apache.spark.deploy.master.Master", "--host", self.host,
@@ -91,6 +100,14 @@ class StandaloneCluster:
                 self._spawn(f"worker-{n}", "org.apache.spark.deploy.worker.Worker", self.master_url,
                             "--host", self.host, "--cores", str(self.worker_cores), "--memory", self.worker_memory,
                             "--webui-port", str(port), "--work-dir", str(work_dir))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> StandaloneCluster:
+        """Wait until every worker registered with the master as ALIVE (stops the cluster on failure)."""
+        try:
             self._wait_for_workers(timeout)
         except BaseException:
             self.stop()
@@ -113,7 +130,7 @@ class StandaloneCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.workers} workers did not register with {self.master_url} "
                                    f"in {timeout:.0f}s:\n{self.log_tail('master')}")
-            time.sleep(0.5)
+            time.sleep(0.2)
 
     @staticmethod
     def _get_json(url: str) -> dict[str, Any]:
