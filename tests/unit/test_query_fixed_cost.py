@@ -96,3 +96,23 @@ def test_the_checked_tree_translates_as_the_text_does(env: Env, sql: str) -> Non
     assert len(bound.qualified) == (0 if "reduce" in sql else 1)  # reduce(…, finish) is rewritten before qualifying
     assert translate_query(bound, "duckdb") == from_text
     assert bound.qualified == []  # handed over once: the translator rewrote it in place
+
+
+def test_a_fresh_database_is_empty_configured_and_never_handed_out_twice() -> None:
+    """The background spare (duckdb_pool.fresh) is a new, empty database with the asked settings each time."""
+    duckdb_pool.clear()
+    config: dict[str, str | int] = {"threads": 1, "memory_limit": "123MB"}
+    first = duckdb_pool.fresh(config)
+    assert duckdb_pool._spares, "the next database is being opened in the background"
+    first.execute("CREATE TABLE leftover AS SELECT 1 AS x")
+    second = duckdb_pool.fresh(config)
+    assert second is not first
+    assert second.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
+    assert second.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    assert str(second.execute("SELECT current_setting('memory_limit')").fetchone()[0]).startswith("117")
+    other = duckdb_pool.fresh({"threads": 2, "memory_limit": "200MB"})
+    assert other.execute("SELECT current_setting('threads')").fetchone() == (2,)
+    for con in (first, second, other):
+        duckdb_pool.close_later(con)
+    duckdb_pool.clear()
+    assert not duckdb_pool._spares

@@ -16,7 +16,7 @@ import pytest
 from test_query import GOLD_COLUMNS, ORDER_COLUMNS, Env, gold_data, orders_data
 
 from lakeglue.catalog import Column
-from lakeglue.query import QueryError, duckdb_engine, duckdb_pool
+from lakeglue.query import QueryError, duckdb_pool
 
 GOLD = "SELECT count(*) AS n FROM ecommerce_gold.daily_revenue_by_category"
 
@@ -35,15 +35,15 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every DuckDB database the query engine opens."""
+    """Every new DuckDB database the query engine takes (each is empty: opened for it, or in the background)."""
     calls: list[str] = []
-    real = duckdb.connect
+    real = duckdb_pool.fresh
 
-    def counting(database: str = ":memory:", *args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
-        calls.append(database)
-        return real(database, *args, **kwargs)
+    def counting(config: Any) -> duckdb.DuckDBPyConnection:
+        calls.append(":memory:")
+        return real(config)
 
-    monkeypatch.setattr(duckdb_engine.duckdb, "connect", counting)
+    monkeypatch.setattr(duckdb_pool, "fresh", counting)
     return calls
 
 

@@ -166,7 +166,7 @@ class DuckDBEngine:
             if reusable:
                 duckdb_pool.give_back(key, con)
             else:
-                con.close()
+                duckdb_pool.close_later(con)
 
     def _settings_key(self) -> tuple[str, str]:
         return (self.settings.query_memory_limit or self.settings.duckdb_memory_limit, spill_directory(self.settings))
@@ -185,8 +185,7 @@ class DuckDBEngine:
               writable: str | None) -> duckdb.DuckDBPyConnection:
         """A new in-memory database with the views, then locked down to the tables' directories (and ``writable``)."""
         memory_limit, spill = self._settings_key()
-        con = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": memory_limit,
-                                                 "temp_directory": spill})
+        con = duckdb_pool.fresh({"threads": THREADS, "memory_limit": memory_limit, "temp_directory": spill})
         try:
             # the setup runs as one batch: each execute() call costs a round trip through the binding
             setup: list[str] = []
