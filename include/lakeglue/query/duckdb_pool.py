@@ -103,7 +103,7 @@ def give_back(key: Hashable, con: duckdb.DuckDBPyConnection) -> None:
         while len(_idle) > POOL_SIZE:
             closing.append(_idle.popitem(last=False)[1][0])
     for old in closing:
-        old.close()
+        close_later(old)
 
 
 def fresh(config: Mapping[str, str | int]) -> duckdb.DuckDBPyConnection:
