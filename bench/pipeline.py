@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -424,6 +425,23 @@ def _tree_sample(pid: int) -> tuple[int, dict[int, float]]:
     return total, seen
 
 
+def wait_sampling(proc: subprocess.Popen[bytes], sample: Callable[[], None], every: float) -> bytes:
+    """Wait for ``proc`` while a thread calls ``sample()`` every ``every`` seconds; the process's stderr."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            sample()
+            stop.wait(every)
+
+    sampler = threading.Thread(target=loop, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    stop.set()
+    sampler.join()
+    return stderr
+
+
 def measure(name: str, root: Path) -> dict[str, Any]:
     """Run a variant in its own process; sample its tree's RSS and CPU until it ends.
 
@@ -437,22 +455,15 @@ def measure(name: str, root: Path) -> dict[str, Any]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     tree_cpu: dict[int, float] = {}
-    stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
-        while not stop.is_set():
-            rss, cpu = _tree_sample(proc.pid)
-            peak = max(peak, rss)
-            for pid, seconds in cpu.items():
-                tree_cpu[pid] = max(tree_cpu.get(pid, 0.0), seconds)
-            stop.wait(0.2)
+        rss, cpu = _tree_sample(proc.pid)
+        peak = max(peak, rss)
+        for pid, seconds in cpu.items():
+            tree_cpu[pid] = max(tree_cpu.get(pid, 0.0), seconds)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = proc.communicate()
-    stop.set()
-    sampler.join()
+    stderr = wait_sampling(proc, sample, every=0.2)
     if proc.returncode != 0:
         raise SystemExit(f"variant {name} failed ({proc.returncode}):\n{stderr.decode(errors='replace')[-4000:]}")
     result: dict[str, Any] = json.loads(out.read_text())

@@ -22,13 +22,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+
+from pipeline import wait_sampling  # noqa: E402
 
 
 def _descendants(pid: int) -> list[int]:
@@ -75,18 +76,7 @@ def run(name: str, root: Path, events: Path) -> dict[str, float]:
                              "--out", str(root / f"{name}.json")], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     seen: dict[str, tuple[str, float]] = {}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            _thread_cpu(_descendants(proc.pid), seen)
-            stop.wait(0.5)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = proc.communicate()
-    stop.set()
-    sampler.join()
+    stderr = wait_sampling(proc, lambda: _thread_cpu(_descendants(proc.pid), seen), every=0.5)
     if proc.returncode:
         raise SystemExit(f"{name} failed ({proc.returncode}):\n{stderr.decode(errors='replace')[-4000:]}")
     groups: dict[str, float] = defaultdict(float)
