@@ -10,12 +10,14 @@ downloaded). The run:
    to Parquet, casting columns the crawler typed differently from the TPC-H schema (money as
    ``decimal(15,2)``; the crawler reads ``0.04`` as double), as a user wanting exact answers does.
    Reference: DuckDB's own ``COPY (SELECT * FROM read_csv(file)) TO … (FORMAT parquet)`` of the
-   same files in this process → ``ctas_ratio`` = (crawl + CTAS) / COPY.
+   same files in this process → ``ctas_ratio`` = (crawl + CTAS) / COPY. COPY and CTAS run as
+   ``--ctas-repeat`` alternated pairs (the CTAS'd tables dropped between pairs) and the medians are
+   compared: one pair alone varied from 1.0x to 1.5x on a quiet machine.
 4. The 22 queries run through ``run_query`` (Trino dialect, ``output=None``) and in one plain DuckDB
    connection over the same Parquet files (``read_parquet`` views) → ``tpch_ratio``; each answer
    is checked against the extension's → ``tpch_correct``.
 
-    .venv/bin/python bench/tpch.py [--scale 1] [--repeat 1] [--keep DIR]
+    .venv/bin/python bench/tpch.py [--scale 1] [--repeat 1] [--ctas-repeat 3] [--keep DIR]
 
 Answers exist for scales 0.01, 0.1 and 1. The last line is
 ``RESULT tpch_ratio=… ctas_ratio=… tpch_correct=… …``.
@@ -30,6 +32,7 @@ import io
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -149,9 +152,8 @@ def check_answer(rows: list[tuple[Any, ...]], answer: list[list[str]]) -> str | 
     return None
 
 
-def convert(lake: Lake, catalog: SqlCatalog, settings: Settings, raw_db: str,
-            spec: dict[str, dict[str, str]]) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Crawl the raw zone and CTAS every table to Parquet; returns (wall, cpu) seconds of the crawl and the CTAS."""
+def crawl_raw(lake: Lake, catalog: SqlCatalog, settings: Settings, raw_db: str) -> tuple[float, float]:
+    """Crawl the raw zone into ``raw_db`` as ``lakeglue crawl`` would; (wall, cpu) seconds."""
     crawl_s, result, crawl_cpu = timed(lambda: crawl(CrawlerConfig(database=raw_db, zone="raw", prefix="tpch"),
                                                      lake=lake, catalog=catalog, ledger=Ledger(settings.catalog_url)),
                                        1)
@@ -159,29 +161,46 @@ def convert(lake: Lake, catalog: SqlCatalog, settings: Settings, raw_db: str,
     if found != sorted(TABLES):
         sys.exit(f"the crawler made tables {found}, expected {sorted(TABLES)}: {result}")
     catalog.ensure_database("tpch")
-
-    def ctas_all() -> None:
-        for table in TABLES:
-            run_query(ctas_sql(catalog, table, spec[table]), output=None, catalog=catalog, lake=lake,
-                      settings=settings)
-
-    ctas_s, _, ctas_cpu = timed(ctas_all, 1)
-    return (crawl_s, crawl_cpu), (ctas_s, ctas_cpu)
+    return crawl_s, crawl_cpu
 
 
-def reference_copy(csv_files: dict[str, Path], out: Path) -> tuple[float, float]:
-    """DuckDB's own CSV → Parquet conversion of the same files (type sniffing included); (wall, cpu) seconds."""
+def ctas_all(lake: Lake, catalog: SqlCatalog, settings: Settings, spec: dict[str, dict[str, str]]) -> None:
+    """CTAS every crawled table to Parquet through the query layer (a managed table made before is dropped first,
+    with ``DROP TABLE`` as a user repeating the conversion would: that drop is not timed)."""
+    for table in TABLES:
+        run_query(ctas_sql(catalog, table, spec[table]), output=None, catalog=catalog, lake=lake, settings=settings)
+
+
+def drop_converted(lake: Lake, catalog: SqlCatalog, settings: Settings) -> None:
+    for table in TABLES:
+        run_query(f"DROP TABLE IF EXISTS tpch.{table}", output=None, catalog=catalog, lake=lake, settings=settings)
+
+
+def copy_all(csv_files: dict[str, Path], out: Path) -> None:
+    """DuckDB's own CSV → Parquet conversion of the same files (type sniffing included), on a new connection."""
     con = plain_connection()
-    out.mkdir(parents=True)
-
-    def copy_all() -> None:
-        for table, path in csv_files.items():
-            con.execute(f"COPY (SELECT * FROM read_csv({quote(str(path))})) TO "
-                        f"{quote(str(out / (table + '.parquet')))} (FORMAT parquet)")
-
-    wall, _, cpu = timed(copy_all, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    for table, path in csv_files.items():
+        con.execute(f"COPY (SELECT * FROM read_csv({quote(str(path))})) TO "
+                    f"{quote(str(out / (table + '.parquet')))} (FORMAT parquet)")
     con.close()
-    return wall, cpu
+
+
+def conversion_pairs(csv_files: dict[str, Path], out: Path, lake: Lake, catalog: SqlCatalog, settings: Settings,
+                     spec: dict[str, dict[str, str]], repeat: int) -> tuple[float, float, float, float]:
+    """COPY and CTAS of all tables, alternated ``repeat`` times (a drift in the machine's speed hits both
+    sides alike); the medians (copy wall, copy cpu, ctas wall, ctas cpu)."""
+    copies: list[tuple[float, float]] = []
+    ctases: list[tuple[float, float]] = []
+    for run in range(repeat):
+        if run:
+            drop_converted(lake, catalog, settings)
+        wall, _, cpu = timed(lambda: copy_all(csv_files, out), 1)
+        copies.append((wall, cpu))
+        wall, _, cpu = timed(lambda: ctas_all(lake, catalog, settings, spec), 1)
+        ctases.append((wall, cpu))
+    med = statistics.median
+    return (med(w for w, _ in copies), med(c for _, c in copies), med(w for w, _ in ctases), med(c for _, c in ctases))
 
 
 def parquet_views(catalog: SqlCatalog) -> duckdb.DuckDBPyConnection:
@@ -197,6 +216,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help=f"scale factor; answers exist for {ANSWER_SCALES}")
     parser.add_argument("--repeat", type=int, default=1, help="runs per query and side (the median is compared)")
+    parser.add_argument("--ctas-repeat", type=int, default=3,
+                        help="COPY/CTAS pairs, alternated (the medians are compared; one run varied 1.0-1.5x)")
     parser.add_argument("--queries", default="", help="comma-separated query numbers (default: all 22)")
     parser.add_argument("--keep", default="", help="work in this directory and keep it")
     args = parser.parse_args()
@@ -220,8 +241,9 @@ def main() -> int:
         size_mb = sum(p.stat().st_size for p in csv_files.values()) / 1e6
         print(f"generated TPC-H SF{args.scale:g} as CSV ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f} s")
 
-        copy_s, copy_cpu = reference_copy(csv_files, workdir / "reference-parquet")
-        (crawl_s, crawl_cpu), (ctas_s, ctas_cpu) = convert(lake, catalog, settings, "tpch_raw", spec)
+        crawl_s, crawl_cpu = crawl_raw(lake, catalog, settings, "tpch_raw")
+        copy_s, copy_cpu, ctas_s, ctas_cpu = conversion_pairs(csv_files, workdir / "reference-parquet", lake, catalog,
+                                                              settings, spec, args.ctas_repeat)
         print(f"crawl {crawl_s:.2f} s + CTAS {ctas_s:.2f} s through lakeglue (CPU {crawl_cpu + ctas_cpu:.2f} s); "
               f"DuckDB COPY {copy_s:.2f} s (CPU {copy_cpu:.2f} s)")
 
