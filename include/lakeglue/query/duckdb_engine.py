@@ -38,6 +38,7 @@ from lakeglue.query.duckdb_tables import (
     TableFiles,
     TextProjection,
     catalog_projection,
+    described_file_columns,
     empty_view_source,
     list_table_files,
     quote_ident,
@@ -219,11 +220,7 @@ class DuckDBEngine:
         if not tf.files:
             return empty_view_source(tf.table)
         reader = reader_sql(tf)
-        try:
-            described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
-        except duckdb.Error as exc:
-            raise QueryError(f"cannot read table {tf.table.qualified_name} at {', '.join(tf.roots)}: {exc}") from exc
-        file_columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
+        file_columns = described_file_columns(con, tf, reader)
         text = TextProjection(tf.table, counter, con) if is_text_table(tf.table) else None  # Parquet: as before
         return f"SELECT {catalog_projection(tf.table, file_columns, text)} FROM {reader}"
 

@@ -244,6 +244,19 @@ def reader_sql(tf: TableFiles) -> str:
     return "(" + " UNION ALL BY NAME ".join(branches) + ")"
 
 
+def described_file_columns(con: duckdb.DuckDBPyConnection, tf: TableFiles, reader: str) -> dict[str, tuple[str, str]]:
+    """The columns the table's files give through ``reader`` (:func:`reader_sql`): lower-case name →
+    (name, DuckDB type), as :func:`catalog_projection` takes them; a file DuckDB cannot read is a
+    QueryError naming the table and where it is."""
+    import duckdb
+
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot read table {tf.table.qualified_name} at {', '.join(tf.roots)}: {exc}") from exc
+    return {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
+
+
 def catalog_projection(table: Table, file_columns: dict[str, tuple[str, str]],
                        text: TextProjection | None = None, as_text: Collection[str] = ()) -> str:
     """Select exactly the catalog's columns, in catalog order, typed as the catalog says.

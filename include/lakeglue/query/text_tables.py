@@ -55,11 +55,16 @@ _GLOB_CHARS = re.compile(r"([\[*?])")
 _TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR,
                exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR}
 _INTEGER_TARGETS = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "HUGEINT"}
-#: ``DECIMAL(p, s)`` with a precision past 18 digits: DuckDB keeps those in 128 bits.
-_WIDE_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 #: Widest decimal DuckDB keeps in 64 bits; text parses into it ~250x faster than into a 128-bit one.
 _NARROW_PRECISION = 18
 _NESTED_TYPES = {exp.DataType.Type.STRUCT, exp.DataType.Type.ARRAY, exp.DataType.Type.MAP}
+
+
+def decimal_parts(type_sql: str) -> tuple[int, int] | None:
+    """(precision, scale) of a ``DECIMAL(p, s)`` type spelling (any case and spacing), else None."""
+    found = _DECIMAL.fullmatch(type_sql.upper().replace(" ", ""))
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def is_text_table(table: Table) -> bool:
@@ -294,12 +299,12 @@ def cast_text(raw: str, target: str, layout: str | None = None) -> str:
     instead of a full integer pattern, which would double the cost of reading integer columns.
     """
     cast = f"TRY_CAST({raw} AS {target})"
-    wide = _WIDE_DECIMAL.fullmatch(target.upper())
-    if wide and int(wide.group(1)) > _NARROW_PRECISION and int(wide.group(2)) < _NARROW_PRECISION:
+    wide = decimal_parts(target)  # past 18 digits DuckDB keeps a decimal in 128 bits
+    if wide and wide[0] > _NARROW_PRECISION and wide[1] < _NARROW_PRECISION:
         # the crawler types text decimals decimal(38,s); DuckDB parses text into a 128-bit decimal very slowly
         # (a CTAS of TPC-H lineitem took minutes), so values that fit 18 digits parse as DECIMAL(18,s) (same
         # rounding) and only the rest take the wide cast: coalesce evaluates it for the narrow cast's NULLs only
-        narrow = f"DECIMAL({_NARROW_PRECISION},{wide.group(2)})"
+        narrow = f"DECIMAL({_NARROW_PRECISION},{wide[1]})"
         cast = f"coalesce(CAST(TRY_CAST({raw} AS {narrow}) AS {target}), {cast})"
     if target.upper() in _INTEGER_TARGETS:  # as Trino: '12.5' is no integer (DuckDB would round it to 13)
         cast = f"CASE WHEN NOT contains({raw}, '.') THEN {cast} END"

@@ -148,7 +148,7 @@ def _decimal(node: exp.Expr) -> tuple[int, int] | None:
     """(precision, scale) of a decimal operand as Trino types it; integers count as decimal(3|5|10|19, 0)."""
     while isinstance(node, exp.Paren):
         node = node.this
-    aggregate = _aggregate_decimal(node) if isinstance(node, exp.Window | exp.Sum | exp.Avg) else None
+    aggregate = _aggregate_decimal(node)
     if aggregate is not None:
         return aggregate
     if isinstance(node, exp.Case):

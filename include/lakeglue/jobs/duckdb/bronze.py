@@ -223,7 +223,7 @@ def _number_lines(con: duckdb.DuckDBPyConnection, ctx: JobContext, prepared: raw
     if not prepared.probed and prepared.files and (
             longest > limit or raw_input.truncated_gzips(ctx, prepared, read)):
         raise _NeedsProbe()
-    rows = [(f, start) for f, start in sorted(first.items())]
+    rows = sorted(first.items())
     starts = (values_sql(rows, ("INTEGER", "BIGINT")) if rows else
               "SELECT CAST(NULL AS INTEGER), CAST(NULL AS BIGINT) WHERE false")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_FILES} AS SELECT f.*, s.__first FROM {_FILES} AS f "
