@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.jvm import spark_java_option_lines
+from tests.support.net import free_port
+
 if TYPE_CHECKING:
     from tests.support.airflow_home import AirflowHomes
 
@@ -32,17 +35,12 @@ os.environ.pop("LAKEGLUE_STATE_URL", None)
 os.environ.pop("LAKEGLUE_CONFIG", None)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-#: JVM options of every Spark driver and executor the tests start (the ``spark`` fixture, spark-submit from
-#: Airflow runs, plain PySpark subprocesses, the standalone cluster's executors): the C1 JIT only and the
-#: serial GC. A test's Spark job is short and its data small: C2's compiler threads spent about half the
-#: JVM's CPU (silver on the sample data, local[2]: 46 s of JVM CPU with the default JIT, 24 s with C1 only),
-#: on two cores shared with the job itself. The same as the test metastore's JVM (tests/support/hms.py).
-TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+# Every Spark driver and executor the tests start (the ``spark`` fixture, spark-submit from Airflow runs,
+# plain PySpark subprocesses) gets the tests' JVM options (tests/support/jvm.py) through a spark-defaults.conf.
 if "SPARK_CONF_DIR" not in os.environ:  # a conf dir the environment names (the compose image's) is left alone
     _spark_conf = _SESSION_DIR / "spark-conf"
     _spark_conf.mkdir()
-    (_spark_conf / "spark-defaults.conf").write_text(f"spark.driver.extraJavaOptions {TEST_JVM_OPTIONS}\n"
-                                                     f"spark.executor.extraJavaOptions {TEST_JVM_OPTIONS}\n")
+    (_spark_conf / "spark-defaults.conf").write_text("".join(f"{line}\n" for line in spark_java_option_lines()))
     os.environ["SPARK_CONF_DIR"] = str(_spark_conf)
 
 
@@ -78,14 +76,6 @@ def spark() -> Iterator[object]:
     logging.getLogger("py4j").setLevel(logging.ERROR)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real moto server (AWS APIs over HTTP) on a loopback port, for the aws-profile code paths.
@@ -98,7 +88,7 @@ def moto_endpoint() -> Iterator[str]:
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     binary = Path(sys.executable).parent / "moto_server"
     log = open(_SESSION_DIR / "moto.log", "wb")  # noqa: SIM115 - closed after the server stops

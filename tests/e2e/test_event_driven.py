@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.support.net import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.slow]
 
@@ -98,12 +99,6 @@ with DAG("e2e_sensor", schedule="@once", start_date=datetime(2026, 1, 1), catchu
     record(NewObjectsSensor(task_id="wait", prefix="landing", pattern="*.csv", quiet_period=1.0, poke_interval=1.0,
                             timeout=240, retries=0).output)
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Airflow:

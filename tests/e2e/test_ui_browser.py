@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from lakeglue.catalog.sql import SqlCatalog
 from lakeglue.run_log import task_runs
 from lakeglue.settings import Settings
 from tests.support.demo_run import DemoLake, tail
+from tests.support.net import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.spark, pytest.mark.slow]
 
@@ -44,12 +44,6 @@ DAG_ID = "lakeglue_ecommerce"
 CHROMIUM = "/usr/bin/chromium"
 USER, PASSWORD = "admin", "admin"
 NEW_DAY = "2026-11-09"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,7 +100,7 @@ def server(demo_lake: DemoLake, tmp_path_factory: pytest.TempPathFactory) -> Ite
     assert demo.first_run.returncode == 0, tail(demo.first_run)
     run_id = re.search(rf"DAG RUN {DAG_ID} (\S+): ", demo.first_run.stdout).group(1)  # type: ignore[union-attr]
     root = tmp_path_factory.mktemp("ui-browser")
-    port = _free_port()
+    port = free_port()
     env = {**demo.env,
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
            "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),

@@ -27,7 +27,8 @@ from lakeglue.query import run_query
 from lakeglue.settings import Settings
 from tests.support.airflow_home import AirflowHomes
 from tests.support.expected_gold import ExpectedGold
-from tests.support.spark_standalone import JVM_OPTIONS, StandaloneCluster, executor_task_counts
+from tests.support.jvm import spark_java_option_lines
+from tests.support.spark_standalone import StandaloneCluster, executor_task_counts
 
 pytestmark = [pytest.mark.spark, pytest.mark.airflow, pytest.mark.slow]
 
@@ -77,9 +78,7 @@ def spark_defaults(events: Path) -> str:
         "spark.executor.cores 1",
         "spark.cores.max 2",
         "spark.driver.memory 1g",
-        # short jobs on small data: the C1 JIT only (C2's compiler threads cost more CPU than they save here)
-        f"spark.driver.extraJavaOptions {JVM_OPTIONS}",
-        f"spark.executor.extraJavaOptions {JVM_OPTIONS}",
+        *spark_java_option_lines(),  # short jobs on small data (tests/support/jvm.py)
         # start scheduling only once both executors registered, so neither worker sits idle by chance
         "spark.scheduler.minRegisteredResourcesRatio 1.0",
         "spark.scheduler.maxRegisteredResourcesWaitingTime 60s",

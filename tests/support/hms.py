@@ -26,7 +26,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from lakeglue.settings import POSTGRES_JDBC_JAR
+from tests.support.jvm import TEST_JVM_OPTIONS
+from tests.support.net import free_port
 from tests.support.postgres import ADMIN_DSN
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -94,12 +96,6 @@ def _require_tools() -> tuple[Path, Path]:
 
 def _jdbc_url(database: str) -> str:
     return f"jdbc:postgresql://{PG_HOST}:{PG_PORT}/{database}"
-
-
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _admin() -> Any:
@@ -248,12 +244,12 @@ def _start(workdir: Path, jars: Path, database: str) -> tuple[subprocess.Popen[b
     conf.mkdir(exist_ok=True)
     tmp.mkdir(exist_ok=True)
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         (conf / "hive-site.xml").write_text(_hive_site(database, workdir / "warehouse", port))
         log = workdir / "metastore.out"
         out = log.open("wb")
         proc = subprocess.Popen(
-            ["java", "-Xms64m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            ["java", "-Xms64m", "-Xmx512m", *TEST_JVM_OPTIONS.split(),
              f"-Djava.io.tmpdir={tmp}", "-cp", f"{conf}:{jars}/*:{POSTGRES_JDBC_JAR}",
              "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", str(port)],
             stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, "HADOOP_USER_NAME": "lakeglue"})

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,14 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-#: The daemons' JVM options: C1 JIT only and the serial GC (short-lived, small heaps, a shared 2-core machine).
-JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.jvm import TEST_JVM_OPTIONS
+from tests.support.net import free_port
 
 
 def spark_home() -> Path:
@@ -68,7 +61,7 @@ class StandaloneCluster:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({"SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": self.host,
-                    "SPARK_DAEMON_MEMORY": self.daemon_memory, "SPARK_DAEMON_JAVA_OPTS": JVM_OPTIONS,
+                    "SPARK_DAEMON_MEMORY": self.daemon_memory, "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,
                     "SPARK_LOG_DIR": str(self.root / "logs"), "SPARK_PID_DIR": str(self.root)})
         env.pop("SPARK_CONF_DIR", None)  # the daemons use defaults; jobs bring their own conf
         return env
